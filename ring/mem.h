@@ -7,9 +7,11 @@
  * creation, so no client holding its fd can truncate it under the daemon.
  * It holds three pools of fixed-size objects, laid out one after the other:
  *
- *     [ if pool: if_num x if_size ][ ring pool: ring_num x ring_size ][ buf pool ]
+ *     [ if pool: if_num objects ][ ring pool: ring_num objects ][ buf pool ]
  *
- * Each pool starts on a page boundary. Buffers are indexed from 0; indices
+ * Each pool starts on a page boundary. If and ring objects are spaced at
+ * their size rounded up to NM_CACHE_ALIGN (clients find them by offset);
+ * buffers are exactly buf_size apart (clients compute idx * buf_size). Buffers are indexed from 0; indices
  * 0 and 1 are reserved and never handed out (0 doubles as "no buffer").
  *
  * The free lists and allocation bitmaps live in daemon-private memory, never
@@ -91,12 +93,8 @@ size_t mem_buf_base_offset(const struct mem_region *m);
 
 /*
  * Address of buffer idx. The caller checks idx < buf_num (the data path
- * validates indices it read from a shared ring before calling this).
+ * validates indices it read from a shared ring before using them).
  */
-static inline char *mem_buf_at(char *buf0, uint32_t buf_size, uint32_t idx)
-{
-	return buf0 + (size_t)idx * buf_size;
-}
 char *mem_buf(const struct mem_region *m, uint32_t idx);
 
 /*

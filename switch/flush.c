@@ -1,1 +1,550 @@
-/* placeholder */ typedef int placeholder_t;
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * flush: the forwarding core of a switch (netmap's preflush + flush).
+ *
+ * One call of bdg_forward() handles one batch of one TX ring in four steps:
+ *   1. preflush: gather the slots, group NS_MOREFRAG chains into packets,
+ *      drop bad slots (buffer index or length out of range);
+ *   2. lookup: one ops->lookup per packet; build, per destination ring
+ *      ("dr": a port and one of its RX rings), its demand in slots and the
+ *      list of its unicast packets. Broadcast packets go on one shared list
+ *      that every destination merges with its own, in batch order;
+ *   3. reserve: per destination ring, lease the slots that fit; a lossless
+ *      source locks all its destination rings at once and stops the batch at
+ *      the first packet that does not fit everywhere it goes;
+ *   4. copy and publish: copy each packet once from the source buffers into
+ *      the leased slots, complete the lease, notify the port.
+ */
+#include "bdg_impl.h"
+#include "flowhash.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NIL 0xffff
+#define ETH_HLEN 14
+#define DR_MAX (BDG_MAXPORTS * BDG_MAXRINGS)
+
+struct fwd_frag {
+	const uint8_t *buf;
+	uint32_t len;
+};
+
+struct fwd_pkt {
+	uint16_t first;    /* its first fragment in frag[] */
+	uint16_t nfrags;
+	uint32_t len;      /* bytes, all fragments */
+	uint32_t hash;     /* flow hash, valid when has_hash */
+	uint32_t end_slot; /* source TX slot after its last fragment */
+	uint16_t next;     /* next packet of the same list (a dr's, or broadcast) */
+	uint16_t slot_flags;
+	uint8_t dst;       /* a port, BDG_BROADCAST or BDG_NOPORT */
+	bool has_hash;
+};
+
+/* A destination ring of this batch. */
+struct fwd_dr {
+	struct bdg_port *port;
+	struct kring *kr;
+	uint16_t ring;
+	uint16_t uhead, utail; /* its unicast packets */
+	uint32_t npkts;        /* packets it should get, broadcast included */
+	uint32_t nslots;       /* slots they need */
+	uint32_t used;         /* lossless: slots claimed so far in the walk */
+	uint32_t take;         /* slots leased */
+	uint32_t lease_id;
+	uint32_t lease_start;
+};
+
+struct bdg_scratch {
+	struct fwd_frag frag[BDG_BATCH];
+	struct fwd_pkt pkt[BDG_BATCH];
+	struct fwd_dr dr[DR_MAX];
+	uint16_t dr_of[DR_MAX]; /* port * BDG_MAXRINGS + ring -> dr index, or NIL */
+	uint32_t n_dr;
+	struct fwd_dr *order[DR_MAX]; /* lossless: dr sorted by kring address */
+	uint16_t bhead, btail;        /* broadcast packets */
+};
+
+struct bdg_scratch *bdg_scratch_create(void)
+{
+	struct bdg_scratch *s = malloc(sizeof(*s));
+
+	if (!s)
+		return NULL;
+	memset(s->dr_of, 0xff, sizeof(s->dr_of));
+	s->n_dr = 0;
+	return s;
+}
+
+void bdg_scratch_destroy(struct bdg_scratch *s)
+{
+	free(s);
+}
+
+/* Slots a packet of len bytes takes in rings with buffers of buf_size. */
+static inline uint32_t pkt_slots(uint32_t len, uint32_t buf_size)
+{
+	return len <= buf_size ? 1 : (len + buf_size - 1) / buf_size;
+}
+
+/* The RX ring of port p that packet k goes to: one flow, one ring. */
+static inline uint16_t pkt_ring(struct bdg_scratch *s, struct fwd_pkt *k, const struct bdg_port *p)
+{
+	if (p->n_rx == 1)
+		return 0;
+	if (!k->has_hash) {
+		const struct fwd_frag *f = &s->frag[k->first];
+		k->hash = flowhash_frame(f->buf, f->len);
+		k->has_hash = true;
+	}
+	return (uint16_t)(k->hash % p->n_rx);
+}
+
+static inline struct fwd_dr *dr_get(struct bdg_scratch *s, struct bdg_port *p, uint16_t ring)
+{
+	uint32_t key = (uint32_t)p->idx * BDG_MAXRINGS + ring;
+	struct fwd_dr *d;
+
+	if (s->dr_of[key] != NIL)
+		return &s->dr[s->dr_of[key]];
+	s->dr_of[key] = (uint16_t)s->n_dr;
+	d = &s->dr[s->n_dr++];
+	d->port = p;
+	d->kr = &p->rx[ring];
+	d->ring = ring;
+	d->uhead = d->utail = NIL;
+	d->npkts = d->nslots = d->used = d->take = 0;
+	return d;
+}
+
+static void dr_reset(struct bdg_scratch *s)
+{
+	for (uint32_t i = 0; i < s->n_dr; i++)
+		s->dr_of[(uint32_t)s->dr[i].port->idx * BDG_MAXRINGS + s->dr[i].ring] = NIL;
+	s->n_dr = 0;
+}
+
+static inline void list_append(struct bdg_scratch *s, uint16_t *head, uint16_t *tail, uint16_t i)
+{
+	s->pkt[i].next = NIL;
+	if (*tail == NIL)
+		*head = i;
+	else
+		s->pkt[*tail].next = i;
+	*tail = i;
+}
+
+/* Iterate a dr's packets in batch order: its unicast list merged with the
+ * broadcast packets whose flow maps to its ring. */
+struct dr_iter {
+	uint16_t u, b;
+};
+
+static inline void dr_iter_init(const struct bdg_scratch *s, const struct fwd_dr *d,
+				struct dr_iter *it)
+{
+	it->u = d->uhead;
+	it->b = s->bhead;
+}
+
+static inline uint16_t dr_iter_next(struct bdg_scratch *s, const struct fwd_dr *d,
+				    struct dr_iter *it)
+{
+	uint16_t r;
+
+	while (it->b != NIL && d->port->n_rx > 1 &&
+	       pkt_ring(s, &s->pkt[it->b], d->port) != d->ring)
+		it->b = s->pkt[it->b].next;
+	if (it->u != NIL && (it->b == NIL || it->u < it->b)) {
+		r = it->u;
+		it->u = s->pkt[r].next;
+	} else {
+		r = it->b;
+		if (r != NIL)
+			it->b = s->pkt[r].next;
+	}
+	return r;
+}
+
+/*
+ * Step 1: gather up to `avail` slots from hwcur into packets. Returns the
+ * packet count; *ret_end is the TX slot after the last whole packet. A chain
+ * still open at the end of what the client queued stays for the next call;
+ * a chain longer than BDG_MAXFRAGS, a runt or a bad slot makes the packet
+ * a drop (counted, and a bad slot reinitialises the ring after this sync).
+ */
+static uint32_t preflush(struct kring *kr, uint32_t avail, struct bdg_scratch *s,
+			 uint32_t *ret_end)
+{
+	const struct netmap_ring *ring = kr->ring;
+	uint32_t pos = kr->hwcur, end = kr->hwcur;
+	uint32_t nf = 0, np = 0;
+
+	if (avail > BDG_BATCH)
+		avail = BDG_BATCH;
+	while (nf < avail) {
+		struct fwd_pkt *k = &s->pkt[np];
+		bool bad = false, open = true;
+
+		k->first = (uint16_t)nf;
+		k->nfrags = 0;
+		k->len = 0;
+		k->slot_flags = ring->slot[pos].flags;
+		k->has_hash = false;
+		while (open && nf < avail) {
+			/* Read each field of the shared slot once. */
+			const struct netmap_slot *slot = &ring->slot[pos];
+			uint32_t idx = slot->buf_idx, len = slot->len;
+			uint16_t flags = slot->flags;
+			struct fwd_frag *f = &s->frag[nf];
+
+			if (kring_buf_ok(kr, idx) && len <= kr->buf_size) {
+				f->buf = (const uint8_t *)kr->buf0 + (size_t)idx * kr->buf_size;
+				f->len = len;
+			} else {
+				bad = true;
+				f->buf = NULL;
+				f->len = 0;
+			}
+			k->nfrags++;
+			k->len += f->len;
+			nf++;
+			pos = kring_next(kr, pos);
+			open = (flags & NS_MOREFRAG) && k->nfrags < BDG_MAXFRAGS;
+			if (!open && (flags & NS_MOREFRAG))
+				bad = true; /* chain too long */
+		}
+		if (open)
+			break; /* unfinished chain: wait for the rest */
+		k->end_slot = pos;
+		end = pos;
+		k->dst = BDG_NOPORT;
+		if (bad || s->frag[k->first].len < ETH_HLEN) {
+			__atomic_fetch_add(&kr->stats.bad_slots, 1, __ATOMIC_RELAXED);
+			if (bad)
+				kr->need_reinit = true;
+			k->nfrags = 0; /* dropped here: no lookup, no copy */
+		}
+		np++;
+	}
+	*ret_end = end;
+	return np;
+}
+
+/* Step 2: one lookup per packet; build each destination ring's demand. */
+static void lookup(struct bdg *b, struct bdg_port *src, struct bdg_scratch *s, uint32_t np)
+{
+	const uint32_t now = b->clock();
+
+	s->bhead = s->btail = NIL;
+	for (uint32_t i = 0; i < np; i++) {
+		struct fwd_pkt *k = &s->pkt[i];
+		const struct fwd_frag *f = &s->frag[k->first];
+		struct bdg_pkt pk;
+		struct fwd_dr *d;
+		uint8_t dst;
+
+		if (k->nfrags == 0)
+			continue;
+		pk.data = f->buf;
+		pk.len = f->len;
+		pk.total_len = k->len;
+		pk.slot_flags = k->slot_flags;
+		pk.src_port = src->idx;
+		dst = b->ops.lookup(b->priv, &pk, now);
+		if (dst == BDG_BROADCAST) {
+			k->dst = dst;
+			list_append(s, &s->bhead, &s->btail, (uint16_t)i);
+			for (uint32_t j = 0; j < b->n_active; j++) {
+				struct bdg_port *p = b->ports[b->active[j]];
+				if (p == src)
+					continue;
+				d = dr_get(s, p, pkt_ring(s, k, p));
+				d->npkts++;
+				d->nslots += pkt_slots(k->len, d->kr->buf_size);
+			}
+		} else if (dst < BDG_MAXPORTS && dst != src->idx && b->ports[dst]) {
+			struct bdg_port *p = b->ports[dst];
+			k->dst = dst;
+			d = dr_get(s, p, pkt_ring(s, k, p));
+			list_append(s, &d->uhead, &d->utail, (uint16_t)i);
+			d->npkts++;
+			d->nslots += pkt_slots(k->len, d->kr->buf_size);
+		} /* else: no port, or the source itself: dropped (k->dst stays NOPORT) */
+	}
+}
+
+/* Slots of the longest prefix of d's packets that fits in space. */
+static uint32_t fit_prefix(struct bdg_scratch *s, const struct fwd_dr *d, uint32_t space)
+{
+	struct dr_iter it;
+	uint32_t used = 0;
+	uint16_t i;
+
+	if (d->nslots == d->npkts) /* one slot each, the usual case */
+		return space < d->npkts ? space : d->npkts;
+	dr_iter_init(s, d, &it);
+	while ((i = dr_iter_next(s, d, &it)) != NIL) {
+		uint32_t n = pkt_slots(s->pkt[i].len, d->kr->buf_size);
+		if (used + n > space)
+			break;
+		used += n;
+	}
+	return used;
+}
+
+/* Free slots of a destination ring (lock held), re-reading the client's
+ * head once when they are too few: that is the bounded retry. */
+static uint32_t dr_space(const struct fwd_dr *d)
+{
+	uint32_t space = kring_rx_space(d->kr);
+
+	if (space < d->nslots) {
+		kring_rxsync(d->kr);
+		space = kring_rx_space(d->kr);
+	}
+	return space;
+}
+
+/* Step 3, default: lease what fits in each destination ring. */
+static void reserve(struct bdg_scratch *s)
+{
+	for (uint32_t j = 0; j < s->n_dr; j++) {
+		struct fwd_dr *d = &s->dr[j];
+
+		kring_lock(d->kr);
+		d->take = fit_prefix(s, d, dr_space(d));
+		if (d->take)
+			d->lease_id = kring_lease(d->kr, d->take, &d->lease_start);
+		kring_unlock(d->kr);
+	}
+}
+
+static int cmp_dr_kring(const void *a, const void *b)
+{
+	const struct fwd_dr *x = *(struct fwd_dr *const *)a, *y = *(struct fwd_dr *const *)b;
+	return x->kr < y->kr ? -1 : x->kr > y->kr;
+}
+
+/* Does packet k fit in d (lossless walk)? */
+static inline bool dr_fits(const struct fwd_dr *d, const struct fwd_pkt *k)
+{
+	return d->used + pkt_slots(k->len, d->kr->buf_size) <= d->take;
+}
+
+static inline void dr_claim(struct fwd_dr *d, const struct fwd_pkt *k)
+{
+	d->used += pkt_slots(k->len, d->kr->buf_size);
+}
+
+/* The dr of packet k at port p (it exists: lookup() created it). */
+static inline struct fwd_dr *dr_of_pkt(struct bdg_scratch *s, struct fwd_pkt *k,
+				       struct bdg_port *p)
+{
+	return &s->dr[s->dr_of[(uint32_t)p->idx * BDG_MAXRINGS + pkt_ring(s, k, p)]];
+}
+
+/*
+ * Step 3, lossless source: lock every destination ring (in address order, so
+ * two lossless sources cannot deadlock), find the first packet that does not
+ * fit in all of its destinations, and lease exactly what the packets before
+ * it need. Returns that packet's index (np if all fit).
+ */
+static uint32_t reserve_lossless(struct bdg *b, struct bdg_port *src, struct bdg_scratch *s,
+				 uint32_t np)
+{
+	struct fwd_dr **order = s->order;
+	uint32_t cut = np;
+
+	for (uint32_t j = 0; j < s->n_dr; j++)
+		order[j] = &s->dr[j];
+	qsort(order, s->n_dr, sizeof(order[0]), cmp_dr_kring);
+	for (uint32_t j = 0; j < s->n_dr; j++) {
+		kring_lock(order[j]->kr);
+		order[j]->take = dr_space(order[j]); /* room, for the walk below */
+	}
+	for (uint32_t i = 0; i < np && cut == np; i++) {
+		struct fwd_pkt *k = &s->pkt[i];
+
+		if (k->nfrags == 0 || k->dst == BDG_NOPORT)
+			continue;
+		if (k->dst != BDG_BROADCAST) {
+			struct fwd_dr *d = dr_of_pkt(s, k, b->ports[k->dst]);
+			if (dr_fits(d, k))
+				dr_claim(d, k);
+			else
+				cut = i;
+			continue;
+		}
+		for (uint32_t j = 0; j < b->n_active && cut == np; j++) {
+			struct bdg_port *p = b->ports[b->active[j]];
+			if (p != src && !dr_fits(dr_of_pkt(s, k, p), k))
+				cut = i;
+		}
+		for (uint32_t j = 0; j < b->n_active && cut == np; j++) {
+			struct bdg_port *p = b->ports[b->active[j]];
+			if (p != src)
+				dr_claim(dr_of_pkt(s, k, p), k);
+		}
+	}
+	for (uint32_t j = s->n_dr; j-- > 0;) {
+		struct fwd_dr *d = order[j];
+		d->take = d->used;
+		if (d->take)
+			d->lease_id = kring_lease(d->kr, d->take, &d->lease_start);
+		kring_unlock(d->kr);
+	}
+	return cut;
+}
+
+/* Copy len bytes; whole 64-byte blocks when both buffers have the room. */
+static inline void copy_frame(uint8_t *dst, const uint8_t *src, uint32_t len, uint32_t room)
+{
+	uint32_t rounded = (len + 63) & ~63u;
+
+	if (rounded > room) {
+		memcpy(dst, src, len);
+		return;
+	}
+	for (uint32_t off = 0; off < rounded; off += 64)
+		__builtin_memcpy(dst + off, src + off, 64);
+}
+
+/* The daemon address of an RX slot's buffer; a bad index (the client wrote
+ * it) gets buffer 0 of the same region, a sink, and a reinit later. */
+static inline uint8_t *rx_slot_buf(struct kring *kr, const struct netmap_slot *slot)
+{
+	uint32_t idx = slot->buf_idx;
+
+	if (!kring_buf_ok(kr, idx)) {
+		__atomic_fetch_add(&kr->stats.bad_slots, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&kr->need_reinit, true, __ATOMIC_RELAXED);
+		idx = 0;
+	}
+	return (uint8_t *)kr->buf0 + (size_t)idx * kr->buf_size;
+}
+
+/* Copy packet k into kr's slots from pos; returns the slot after it. */
+static uint32_t copy_pkt(const struct bdg_scratch *s, const struct fwd_pkt *k, struct kring *kr,
+			 uint32_t pos, uint32_t src_buf_size)
+{
+	const uint32_t bsz = kr->buf_size;
+	struct netmap_slot *slot = &kr->ring->slot[pos];
+	uint32_t filled = 0;
+	uint8_t *dst;
+
+	if (k->nfrags == 1 && k->len <= bsz) {
+		const struct fwd_frag *f = &s->frag[k->first];
+		copy_frame(rx_slot_buf(kr, slot), f->buf, f->len, bsz < src_buf_size ? bsz : src_buf_size);
+		slot->len = (uint16_t)f->len;
+		slot->flags = 0;
+		return kring_next(kr, pos);
+	}
+	/* Fragments, or buffers smaller than the packet: refill slot by slot. */
+	dst = rx_slot_buf(kr, slot);
+	for (uint32_t j = 0; j < k->nfrags; j++) {
+		const struct fwd_frag *f = &s->frag[k->first + j];
+		uint32_t off = 0;
+
+		while (off < f->len) {
+			uint32_t n = f->len - off;
+			if (filled == bsz) {
+				slot->len = (uint16_t)filled;
+				slot->flags = NS_MOREFRAG;
+				pos = kring_next(kr, pos);
+				slot = &kr->ring->slot[pos];
+				dst = rx_slot_buf(kr, slot);
+				filled = 0;
+			}
+			if (n > bsz - filled)
+				n = bsz - filled;
+			memcpy(dst + filled, f->buf + off, n);
+			filled += n;
+			off += n;
+		}
+	}
+	slot->len = (uint16_t)filled;
+	slot->flags = 0;
+	return kring_next(kr, pos);
+}
+
+/* Step 4: copy d's packets below cut into its lease, publish, notify. */
+static void deliver(struct bdg_scratch *s, struct fwd_dr *d, uint32_t cut, bool lossless,
+		    uint32_t src_buf_size)
+{
+	struct kring *kr = d->kr;
+	uint32_t pos = d->lease_start, left = d->take;
+	uint64_t delivered = 0, bytes = 0;
+	struct dr_iter it;
+	bool moved;
+
+	dr_iter_init(s, d, &it);
+	while (left) {
+		uint16_t i = dr_iter_next(s, d, &it);
+		const struct fwd_pkt *k;
+		uint32_t n;
+
+		if (i == NIL || i >= cut)
+			break;
+		k = &s->pkt[i];
+		n = pkt_slots(k->len, kr->buf_size);
+		if (n > left)
+			break;
+		pos = copy_pkt(s, k, kr, pos, src_buf_size);
+		left -= n;
+		delivered++;
+		bytes += k->len;
+	}
+	__atomic_fetch_add(&kr->stats.packets, delivered, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&kr->stats.bytes, bytes, __ATOMIC_RELAXED);
+	if (!lossless && d->npkts > delivered)
+		__atomic_fetch_add(&kr->stats.drops, d->npkts - delivered, __ATOMIC_RELAXED);
+	if (!d->take)
+		return;
+	kring_lock(kr);
+	moved = kring_lease_complete(kr, d->lease_id, pos);
+	kring_unlock(kr);
+	if (moved && d->port->notify)
+		d->port->notify(d->port, d->ring, d->port->notify_arg);
+}
+
+uint32_t bdg_forward(struct bdg_port *src, uint32_t ring, struct bdg_scratch *s)
+{
+	struct bdg *b = src->sw;
+	struct kring *kr;
+	uint32_t avail, np, cut, end, consumed;
+	uint64_t bytes = 0;
+
+	if (!b || ring >= src->n_tx)
+		return 0;
+	kr = &src->tx[ring];
+	avail = kring_txsync_begin(kr);
+	if (avail == 0)
+		return 0;
+
+	pthread_rwlock_rdlock(&b->lock);
+	np = preflush(kr, avail, s, &end);
+	lookup(b, src, s, np);
+	if (src->lossless) {
+		cut = reserve_lossless(b, src, s, np);
+	} else {
+		reserve(s);
+		cut = np;
+	}
+	for (uint32_t j = 0; j < s->n_dr; j++)
+		deliver(s, &s->dr[j], cut, src->lossless, kr->buf_size);
+	pthread_rwlock_unlock(&b->lock);
+	dr_reset(s);
+
+	if (cut < np)
+		end = cut == 0 ? kr->hwcur : s->pkt[cut - 1].end_slot;
+	for (uint32_t i = 0; i < cut; i++)
+		bytes += s->pkt[i].len;
+	consumed = kring_dist(kr, kr->hwcur, end);
+	__atomic_fetch_add(&kr->stats.packets, cut, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&kr->stats.bytes, bytes, __ATOMIC_RELAXED);
+	kring_txsync_done(kr, end);
+	return consumed;
+}

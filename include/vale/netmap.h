@@ -180,9 +180,10 @@ static inline size_t vale_ring_size(uint32_t num_slots)
 	return sz + sizeof(struct vale_csb);
 }
 
-#define VALE_CSB(ring)                                                                             \
-	((struct vale_csb *)((char *)(ring) + vale_ring_size((ring)->num_slots) -                  \
-			     sizeof(struct vale_csb)))
+/* The CSB of a ring with n slots. The switch passes its own trusted n. */
+#define VALE_CSB_AT(ring, n)                                                                       \
+	((struct vale_csb *)((char *)(ring) + vale_ring_size(n) - sizeof(struct vale_csb)))
+#define VALE_CSB(ring) VALE_CSB_AT(ring, (ring)->num_slots)
 
 /*
  * Accessors, as netmap_user.h: base is the address the region is mapped at.

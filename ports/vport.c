@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* vport: a VALE port's region, rings, buffers and krings. */
+#include "vport.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct vport {
+	struct vport_params params;
+	char name[BDG_NAMSIZ];
+	struct mem_region *mem;
+	struct netmap_if *nifp;
+	struct kring *krings; /* tx_rings TX krings, then rx_rings RX krings */
+	uint32_t n_krings;    /* krings initialised so far */
+	struct bdg_port *port;
+};
+
+static int apply_defaults(struct vport_params *p)
+{
+	if (!p->name)
+		return -EINVAL;
+	if (strlen(p->name) >= BDG_NAMSIZ)
+		return -ENAMETOOLONG;
+	p->tx_rings = p->tx_rings ? p->tx_rings : 1;
+	p->rx_rings = p->rx_rings ? p->rx_rings : 1;
+	p->tx_slots = p->tx_slots ? p->tx_slots : VPORT_SLOTS_DEFAULT;
+	p->rx_slots = p->rx_slots ? p->rx_slots : VPORT_SLOTS_DEFAULT;
+	p->buf_size = p->buf_size ? p->buf_size : MEM_BUF_SIZE_DEFAULT;
+	if (p->tx_rings > BDG_MAXRINGS || p->rx_rings > BDG_MAXRINGS || p->tx_slots < 2 ||
+	    p->rx_slots < 2 || p->tx_slots > VPORT_SLOTS_MAX || p->rx_slots > VPORT_SLOTS_MAX ||
+	    p->buf_size < MEM_BUF_SIZE_MIN || p->buf_size > MEM_BUF_SIZE_MAX ||
+	    p->extra_bufs > VPORT_SLOTS_MAX * BDG_MAXRINGS)
+		return -EINVAL;
+	return 0;
+}
+
+/* Create ring i (TX first) with its slots' buffers, and its kring. */
+static int ring_create(struct vport *v, uint32_t i)
+{
+	const struct vport_params *p = &v->params;
+	bool tx = i < p->tx_rings;
+	uint32_t slots = tx ? p->tx_slots : p->rx_slots;
+	struct netmap_ring *ring = mem_ring_alloc(v->mem);
+	int err;
+
+	if (!ring)
+		return -errno;
+	v->nifp->ring_ofs[i] = (char *)ring - (char *)v->nifp;
+	for (uint32_t j = 0; j < slots; j++) {
+		ring->slot[j].buf_idx = mem_buf_alloc(v->mem);
+		if (!ring->slot[j].buf_idx)
+			return -ENOMEM; /* the region goes with its rings: no per-buffer undo */
+	}
+	err = kring_init(&v->krings[i], ring, tx ? NR_TX : NR_RX,
+			 (uint16_t)(tx ? i : i - p->tx_rings), slots,
+			 mem_buf(v->mem, 0), p->buf_size, mem_params(v->mem)->buf_num);
+	if (err)
+		return err;
+	v->n_krings++;
+	return 0;
+}
+
+struct vport *vport_create(const struct vport_params *params)
+{
+	struct vport *v;
+	struct mem_params mp = {0};
+	uint32_t nrings, max_slots;
+	int err;
+
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return NULL;
+	v->params = *params;
+	err = apply_defaults(&v->params);
+	if (err)
+		goto err_params;
+	memcpy(v->name, params->name, strlen(params->name) + 1);
+	v->params.name = v->name;
+
+	nrings = v->params.tx_rings + v->params.rx_rings;
+	max_slots = v->params.tx_slots > v->params.rx_slots ? v->params.tx_slots : v->params.rx_slots;
+	mp.if_num = 1;
+	mp.if_size = (uint32_t)(sizeof(struct netmap_if) + nrings * sizeof(ssize_t));
+	mp.ring_num = nrings;
+	mp.ring_size = (uint32_t)vale_ring_size(max_slots);
+	mp.buf_num = MEM_BUF_RESERVED + v->params.tx_rings * v->params.tx_slots +
+		     v->params.rx_rings * v->params.rx_slots + v->params.extra_bufs;
+	mp.buf_size = v->params.buf_size;
+	mp.hugetlb = v->params.hugetlb;
+	v->mem = mem_create(&mp);
+	if (!v->mem) {
+		err = -errno;
+		goto err_params;
+	}
+	v->nifp = mem_if_alloc(v->mem);
+	v->krings = calloc(nrings, sizeof(*v->krings));
+	if (!v->nifp || !v->krings) {
+		err = -ENOMEM;
+		goto err_rings;
+	}
+	memcpy(v->nifp->ni_name, v->name, strlen(v->name)); /* < BDG_NAMSIZ: fits, zeroed */
+	v->nifp->ni_version = NETMAP_API;
+	v->nifp->ni_flags = NI_PRIV_MEM;
+	v->nifp->ni_tx_rings = v->params.tx_rings;
+	v->nifp->ni_rx_rings = v->params.rx_rings;
+	for (uint32_t i = 0; i < nrings; i++) {
+		err = ring_create(v, i);
+		if (err)
+			goto err_rings;
+	}
+	if (v->params.extra_bufs &&
+	    !mem_extra_bufs_alloc(v->mem, v->params.extra_bufs, &v->nifp->ni_bufs_head)) {
+		err = -ENOMEM;
+		goto err_rings;
+	}
+	v->port = bdg_port_create(v->name, v->krings, v->params.tx_rings,
+				  v->krings + v->params.tx_rings, v->params.rx_rings);
+	if (!v->port) {
+		err = -errno;
+		goto err_rings;
+	}
+	return v;
+
+err_rings:
+	vport_destroy(v);
+	errno = -err;
+	return NULL;
+err_params:
+	free(v);
+	errno = -err;
+	return NULL;
+}
+
+void vport_destroy(struct vport *v)
+{
+	if (!v)
+		return;
+	bdg_port_destroy(v->port);
+	for (uint32_t i = 0; i < v->n_krings; i++)
+		kring_fini(&v->krings[i]);
+	free(v->krings);
+	mem_destroy(v->mem);
+	free(v);
+}
+
+struct bdg_port *vport_port(const struct vport *v)
+{
+	return v->port;
+}
+
+struct mem_region *vport_mem(const struct vport *v)
+{
+	return v->mem;
+}
+
+struct netmap_if *vport_if(const struct vport *v)
+{
+	return v->nifp;
+}
+
+size_t vport_if_offset(const struct vport *v)
+{
+	return mem_offset(v->mem, v->nifp);
+}
+
+const struct vport_params *vport_params(const struct vport *v)
+{
+	return &v->params;
+}

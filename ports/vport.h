@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * vport - a VALE port: client rings in a region of their own.
+ *
+ * A VALE port is what `valeX:Y` opens: a region (ring/mem.h) holding one
+ * netmap_if, its TX and RX rings with their CSBs and a buffer for every slot
+ * (plus the extra buffers asked for), and the krings over those rings, as a
+ * bdg_port ready to attach to a switch. The vport owns all of it; the switch
+ * only borrows the krings while the port is attached.
+ *
+ * Threads: create and destroy under the daemon's configuration lock; the
+ * port must be detached from its switch before vport_destroy.
+ */
+#ifndef VALE_PORTS_VPORT_H
+#define VALE_PORTS_VPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vale/netmap.h>
+
+#include "bdg.h"
+#include "mem.h"
+
+#define VPORT_SLOTS_DEFAULT 1024
+#define VPORT_SLOTS_MAX 16384
+
+struct vport_params {
+	const char *name;    /* port name within its switch ("a") */
+	uint32_t tx_rings;   /* 1..BDG_MAXRINGS; 0 means 1 */
+	uint32_t rx_rings;   /* 1..BDG_MAXRINGS; 0 means 1 */
+	uint32_t tx_slots;   /* 2..VPORT_SLOTS_MAX; 0 means the default */
+	uint32_t rx_slots;   /* 2..VPORT_SLOTS_MAX; 0 means the default */
+	uint32_t buf_size;   /* MEM_BUF_SIZE_MIN..MAX; 0 means the default */
+	uint32_t extra_bufs; /* spare buffers listed from ni_bufs_head */
+	bool hugetlb;        /* back the region with hugepages */
+};
+
+struct vport;
+
+/* Create a port (detached). NULL + errno: EINVAL, ENAMETOOLONG, ENOMEM... */
+struct vport *vport_create(const struct vport_params *p);
+
+/* Free everything; the port must be detached. Accepts NULL. */
+void vport_destroy(struct vport *v);
+
+struct bdg_port *vport_port(const struct vport *v);
+struct mem_region *vport_mem(const struct vport *v);
+struct netmap_if *vport_if(const struct vport *v);
+/* Offset of the netmap_if in the region (netmap's nr_offset). */
+size_t vport_if_offset(const struct vport *v);
+/* The parameters after defaults were applied. */
+const struct vport_params *vport_params(const struct vport *v);
+
+#endif /* VALE_PORTS_VPORT_H */

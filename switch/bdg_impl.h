@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * bdg_impl.h - private to the bdg module (bdg.c: switches and ports;
+ * flush.c: the forwarding core). Nothing else includes it.
+ */
+#ifndef VALE_SWITCH_BDG_IMPL_H
+#define VALE_SWITCH_BDG_IMPL_H
+
+#include "bdg.h"
+
+struct bdg_port {
+	char name[BDG_NAMSIZ];
+	struct bdg *sw; /* NULL while detached */
+	uint8_t idx;    /* index in sw->ports, BDG_NOPORT while detached */
+	bool lossless;
+	uint32_t n_tx, n_rx;
+	struct kring *tx, *rx; /* owned by the adapter that created the port */
+	bdg_notify_fn notify;
+	void *notify_arg;
+};
+
+struct bdg {
+	char name[BDG_NAMSIZ];
+	/* Shared by bdg_forward, exclusive for attach/detach. */
+	pthread_rwlock_t lock;
+	struct bdg_port *ports[BDG_MAXPORTS];
+	/* Dense list of the attached ports' indices, for flooding. */
+	uint8_t active[BDG_MAXPORTS];
+	uint32_t n_active;
+	struct bdg_ops ops;
+	void *priv;
+	bdg_clock_fn clock;
+	struct bdg *next; /* the process's list of switches */
+};
+
+#endif /* VALE_SWITCH_BDG_IMPL_H */
