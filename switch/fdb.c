@@ -338,17 +338,18 @@ static int __attribute__((noinline)) learn_locked(struct fdb *t, uint64_t key, u
 int fdb_learn(struct fdb *t, const uint8_t mac[6], uint8_t port, uint32_t now_s)
 {
 	uint64_t key = mac_key(mac);
-	uint32_t base = bucket_of(t, key) * FDB_WAYS;
+	uint32_t bkt = bucket_of(t, key);
+	const struct bucket *b = &t->buckets[bkt];
 	bool known = false;
 
 	if ((key & GROUP_BIT) || port == FDB_PORT_NONE)
 		return -EINVAL;
 
-	for (uint32_t i = base; i < base + FDB_WAYS; i++) {
+	for (int i = 0; i < FDB_WAYS; i++) {
 		/* Acquire: pairs with the release store in put(), so the seen
 		 * word read below is this entry's, not a previous occupant's. */
-		uint64_t w = load_way(t, i, __ATOMIC_ACQUIRE);
-		uint32_t seen;
+		uint64_t w = __atomic_load_n(&b->way[i], __ATOMIC_ACQUIRE);
+		uint32_t *seen;
 
 		if (!matches(w, key))
 			continue;
@@ -369,12 +370,12 @@ int fdb_learn(struct fdb *t, const uint8_t mac[6], uint8_t port, uint32_t now_s)
 		 * time on the way's next occupant or an entry expired just
 		 * after being seen, which the next packet learns again.
 		 */
-		seen = load_seen(t, i);
-		if (elapsed(seen, now_s) > 0)
-			__atomic_store_n(&t->seen[i], now_s, __ATOMIC_RELAXED);
+		seen = &t->seen[bkt * FDB_WAYS + (uint32_t)i];
+		if (elapsed(__atomic_load_n(seen, __ATOMIC_RELAXED), now_s) > 0)
+			__atomic_store_n(seen, now_s, __ATOMIC_RELAXED);
 		return 0;
 	}
-	return learn_locked(t, key, base, port, now_s, known);
+	return learn_locked(t, key, bkt * FDB_WAYS, port, now_s, known);
 }
 
 int fdb_add_static(struct fdb *t, const uint8_t mac[6], uint8_t port)

@@ -1,1 +1,112 @@
-int main(void){return 0;}
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Unit tests of ports/vport: a VALE port's region as a client maps it. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <cmocka.h>
+
+#include "vport.h"
+
+/* Map the port's fd as a client would and walk it by offsets only. */
+static void test_client_view(void **state)
+{
+	struct vport_params p = {.name = "a", .tx_rings = 2, .rx_rings = 3, .tx_slots = 64,
+				 .rx_slots = 128, .extra_bufs = 5};
+	struct vport *v = vport_create(&p);
+	struct mem_region *m;
+	uint8_t *seen;
+	(void)state;
+
+	assert_non_null(v);
+	m = vport_mem(v);
+	char *base = mmap(NULL, mem_size(m), PROT_READ | PROT_WRITE, MAP_SHARED, mem_fd(m), 0);
+	assert_true(base != MAP_FAILED);
+	struct netmap_if *nifp = NETMAP_IF(base, vport_if_offset(v));
+	assert_string_equal(nifp->ni_name, "a");
+	assert_int_equal(nifp->ni_version, NETMAP_API);
+	assert_int_equal(nifp->ni_tx_rings, 2);
+	assert_int_equal(nifp->ni_rx_rings, 3);
+
+	/* Every slot has its own valid buffer; extra buffers are distinct too. */
+	seen = calloc(mem_params(m)->buf_num, 1);
+	for (uint32_t i = 0; i < 5; i++) {
+		struct netmap_ring *r = i < 2 ? NETMAP_TXRING(nifp, i) : NETMAP_RXRING(nifp, i - 2);
+		assert_int_equal(r->num_slots, i < 2 ? 64 : 128);
+		assert_int_equal(r->dir, i < 2 ? NR_TX : NR_RX);
+		assert_int_equal(r->ringid, i < 2 ? i : i - 2);
+		assert_int_equal(r->tail, i < 2 ? 63 : 0);
+		assert_int_equal(r->nr_buf_size, MEM_BUF_SIZE_DEFAULT);
+		for (uint32_t j = 0; j < r->num_slots; j++) {
+			uint32_t idx = r->slot[j].buf_idx;
+			assert_true(idx >= 2 && idx < mem_params(m)->buf_num);
+			assert_false(seen[idx]);
+			seen[idx] = 1;
+			/* The client's buffer is the daemon's buffer. */
+			NETMAP_BUF(r, idx)[0] = (char)j;
+			assert_int_equal(mem_buf(m, idx)[0], (char)j);
+		}
+	}
+	uint32_t n = 0;
+	for (uint32_t idx = nifp->ni_bufs_head; idx; n++) {
+		struct netmap_ring *r0 = NETMAP_TXRING(nifp, 0);
+		assert_true(idx < mem_params(m)->buf_num);
+		assert_false(seen[idx]);
+		seen[idx] = 1;
+		memcpy(&idx, NETMAP_BUF(r0, idx), sizeof(idx));
+	}
+	assert_int_equal(n, 5);
+	/* Nothing left over: the region is sized exactly. */
+	assert_int_equal(mem_pool_free_count(m, MEM_POOL_BUF), 0);
+	free(seen);
+	munmap(base, mem_size(m));
+	vport_destroy(v);
+}
+
+static void test_bad_params(void **state)
+{
+	struct vport_params p = {.name = "a"};
+	(void)state;
+
+	p.tx_rings = BDG_MAXRINGS + 1;
+	assert_null(vport_create(&p));
+	assert_int_equal(errno, EINVAL);
+	p.tx_rings = 1;
+	p.rx_slots = 1;
+	assert_null(vport_create(&p));
+	assert_int_equal(errno, EINVAL);
+	p.rx_slots = 0;
+	p.buf_size = 32;
+	assert_null(vport_create(&p));
+	assert_int_equal(errno, EINVAL);
+	p.buf_size = 0;
+	p.name = "0123456789abcdef";
+	assert_null(vport_create(&p));
+	assert_int_equal(errno, ENAMETOOLONG);
+	p.name = NULL;
+	assert_null(vport_create(&p));
+	assert_int_equal(errno, EINVAL);
+	/* Defaults. */
+	p.name = "b";
+	struct vport *v = vport_create(&p);
+	assert_non_null(v);
+	assert_int_equal(vport_params(v)->tx_slots, VPORT_SLOTS_DEFAULT);
+	assert_int_equal(vport_params(v)->buf_size, MEM_BUF_SIZE_DEFAULT);
+	assert_int_equal(bdg_port_rx_rings(vport_port(v)), 1);
+	vport_destroy(v);
+	vport_destroy(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_client_view),
+		cmocka_unit_test(test_bad_params),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
