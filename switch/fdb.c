@@ -190,8 +190,9 @@ struct fdb *fdb_create(uint32_t max_entries, uint32_t age_s)
 	/*
 	 * Twice the buckets the limit needs: a full table is ~50% loaded, so a
 	 * bucket overflows (and evicts) only on a rare cluster of collisions,
-	 * at the price of 32 + 16 bytes per possible entry. At least 2
-	 * buckets so the hash shift stays below 64.
+	 * at the price of 24 bytes per allowed entry (two ways of 8 bytes
+	 * plus their 4-byte seen words; 24 MiB at the 1M maximum). At least
+	 * 2 buckets so the hash shift stays below 64.
 	 */
 	while (nbuckets < max_entries / FDB_WAYS * 2) {
 		nbuckets <<= 1;
@@ -280,8 +281,8 @@ static struct scan scan_bucket(const struct fdb *t, uint32_t base, uint64_t key)
 }
 
 /* The locked part of fdb_learn(): new MACs and moves. */
-static int __attribute__((noinline)) learn_locked(struct fdb *t, uint64_t key, uint32_t base,
-						  uint8_t port, uint32_t now_s, bool known)
+static int __attribute__((noinline))
+learn_locked(struct fdb *t, uint64_t key, uint32_t base, uint8_t port, uint32_t now_s, bool known)
 {
 	struct scan s;
 	uint64_t w;
@@ -494,9 +495,9 @@ uint32_t fdb_flush(struct fdb *t)
 uint32_t fdb_expire(struct fdb *t, uint32_t now_s)
 {
 	struct sweep sw = {
-		.kind = SWEEP_AGED,
-		.now_s = now_s,
-		.age_s = fdb_age(t),
+	    .kind = SWEEP_AGED,
+	    .now_s = now_s,
+	    .age_s = fdb_age(t),
 	};
 	uint32_t n = sweep(t, &sw);
 

@@ -349,8 +349,7 @@ static uint32_t xorshift(uint32_t *s)
 }
 
 /* Find in ret_i the first of macs[0..n) that resolved before and does not now. */
-static bool vanished(const struct fdb *t, uint8_t (*macs)[6], int n, const bool *before,
-		     int *ret_i)
+static bool vanished(const struct fdb *t, uint8_t (*macs)[6], int n, const bool *before, int *ret_i)
 {
 	for (int i = 0; i < n; i++) {
 		if (before[i] && fdb_lookup(t, macs[i]) == FDB_PORT_NONE) {
@@ -466,8 +465,7 @@ static void test_eviction(void **state)
 	fdb_destroy(t);
 }
 
-static const struct fdb_entry *find_entry(const struct fdb_entry *e, size_t n,
-					  const uint8_t mac[6])
+static const struct fdb_entry *find_entry(const struct fdb_entry *e, size_t n, const uint8_t mac[6])
 {
 	for (size_t i = 0; i < n; i++)
 		if (!memcmp(e[i].mac, mac, 6))
@@ -535,8 +533,8 @@ static void test_dump(void **state)
 
 struct ct {
 	struct fdb *t;
-	uint32_t now;    /* the shared clock, relaxed atomic */
-	uint32_t done;   /* threads finished, relaxed atomic */
+	uint32_t now;	 /* the shared clock, relaxed atomic */
+	uint32_t done;	 /* threads finished, relaxed atomic */
 	uint32_t errors; /* invariant violations seen by threads */
 };
 
@@ -641,17 +639,17 @@ static void test_concurrency(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_create_params),
-		cmocka_unit_test(test_learn_lookup),
-		cmocka_unit_test(test_group_never_learned),
-		cmocka_unit_test(test_move),
-		cmocka_unit_test(test_aging),
-		cmocka_unit_test(test_static),
-		cmocka_unit_test(test_flush),
-		cmocka_unit_test(test_full),
-		cmocka_unit_test(test_eviction),
-		cmocka_unit_test(test_dump),
-		cmocka_unit_test(test_concurrency),
+	    cmocka_unit_test(test_create_params),
+	    cmocka_unit_test(test_learn_lookup),
+	    cmocka_unit_test(test_group_never_learned),
+	    cmocka_unit_test(test_move),
+	    cmocka_unit_test(test_aging),
+	    cmocka_unit_test(test_static),
+	    cmocka_unit_test(test_flush),
+	    cmocka_unit_test(test_full),
+	    cmocka_unit_test(test_eviction),
+	    cmocka_unit_test(test_dump),
+	    cmocka_unit_test(test_concurrency),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
