@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * rpc - the server side of valed's control socket (doc/control-protocol.md).
+ *
+ * Listens on a unix stream socket (bound here, or inherited from systemd),
+ * reads one JSON-RPC 2.0 object per line (at most CTL_LINE_MAX bytes),
+ * dispatches it to the method registered under its name and writes the reply
+ * line, with the handler's fds as SCM_RIGHTS on it. Malformed input gets a
+ * JSON-RPC error and the connection stays usable (a line over the limit
+ * closes it, since its framing is lost). `help` and `version` are built in.
+ *
+ * A connection is the netmap fd: handlers attach closers to it, which run in
+ * reverse order when the peer hangs up or dies (unregistering its ports).
+ *
+ * Threads: everything here runs on the control thread, inside the libevent
+ * loop the server was created on. This is the only JSON parser in valed.
+ */
+#ifndef VALE_CTL_RPC_H
+#define VALE_CTL_RPC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "wire.h" /* CTL_LINE_MAX, CTL_MAX_FDS */
+
+#define CTL_E_PARSE -32700
+#define CTL_E_REQUEST -32600
+#define CTL_E_METHOD -32601
+#define CTL_E_PARAMS -32602
+#define CTL_E_FAILED -32000
+
+struct ctl_server;
+struct ctl_conn;
+
+/* What a failed handler reports: JSON-RPC code, errno (positive) and a
+ * sentence a person can act on. */
+struct ctl_error {
+	int code;
+	int err;
+	char detail[256];
+};
+
+/* Fill e (printf-style detail). Returns -1, so handlers can `return ctl_fail(...)`. */
+int ctl_fail(struct ctl_error *e, int code, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* The fds a reply carries, in order, each with the name listed in "fds".
+ * The server closes them after sending (handlers pass dup()s). */
+struct ctl_fds {
+	int fd[CTL_MAX_FDS];
+	const char *name[CTL_MAX_FDS];
+	int n;
+};
+
+/*
+ * A method handler. params is an object (an empty one when the request had
+ * none). Return 0 with *ret_result set (a new reference to an object), or -1
+ * with err filled. fds starts empty; append to it on success only.
+ */
+typedef int (*ctl_handler_fn)(struct ctl_conn *c, json_t *params, json_t **ret_result,
+			      struct ctl_fds *fds, struct ctl_error *err, void *arg);
+
+struct ctl_method {
+	const char *name; /* "port.register" */
+	const char *help; /* one line */
+	ctl_handler_fn fn;
+	void *arg;
+};
+
+/*
+ * Serve on path: bind it (removing a stale socket, mode `mode`), or, when
+ * listen_fd >= 0, use that already-listening socket (systemd activation).
+ * NULL + errno.
+ */
+struct ctl_server *ctl_server_create(struct event_base *base, const char *path, int listen_fd,
+				     mode_t mode);
+
+/* Close every connection (running their closers), stop listening, unlink the
+ * socket if we bound it. Accepts NULL. */
+void ctl_server_destroy(struct ctl_server *s);
+
+/* Register a method (name unique): 0, -EEXIST, -ENOMEM. The struct is copied. */
+int ctl_method_register(struct ctl_server *s, const struct ctl_method *m);
+
+/* Connections now open. */
+uint32_t ctl_server_conn_count(const struct ctl_server *s);
+
+/* Run fn(c, arg) when c closes, after closers added later. 0 or -ENOMEM. */
+int ctl_conn_add_closer(struct ctl_conn *c, void (*fn)(struct ctl_conn *c, void *arg), void *arg);
+/* Forget a closer added with the same fn and arg (e.g. the port was closed
+ * explicitly). Returns 0 or -ENOENT. */
+int ctl_conn_remove_closer(struct ctl_conn *c, void (*fn)(struct ctl_conn *c, void *arg),
+			   void *arg);
+
+/* The peer's pid from SO_PEERCRED, for logs. */
+pid_t ctl_conn_peer_pid(const struct ctl_conn *c);
+
+/*
+ * Parameter helpers: each fills err (CTL_E_PARAMS, EINVAL, naming the key and
+ * what was expected) and returns -1 on a wrong type or range; 0 otherwise.
+ * A missing optional key leaves *ret at def.
+ */
+int ctl_param_string(json_t *params, const char *key, bool required, const char *def,
+		     const char **ret, struct ctl_error *err);
+int ctl_param_uint(json_t *params, const char *key, bool required, uint64_t min, uint64_t max,
+		   uint64_t def, uint64_t *ret, struct ctl_error *err);
+int ctl_param_bool(json_t *params, const char *key, bool def, bool *ret, struct ctl_error *err);
+/* Reject keys not in the NULL-terminated list known[] (a typo is an error). */
+int ctl_params_only(json_t *params, const char *const *known, struct ctl_error *err);
+
+#endif /* VALE_CTL_RPC_H */

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * worker - a forwarding thread of valed.
+ *
+ * A worker serves the TX rings of the ports assigned to it: it calls
+ * bdg_forward() on each while there is work, busy-polls for poll_us more
+ * without system calls, then sleeps in epoll on the ports' kick eventfds.
+ * Before sleeping it sets ktoa.kern_need_kick on every ring it serves, issues
+ * a full barrier and re-checks the rings (no lost wakeup), as virtio does;
+ * after waking it clears the flags. A lossless source that stalled on a full
+ * destination is retried on a short timer (WORKER_STALL_RETRY_US) rather than
+ * waiting for a kick.
+ *
+ * After bdg_forward() reclaimed TX slots of a port whose client set
+ * atok.appl_need_kick on that ring, the worker writes the port's notify
+ * eventfd. (RX-side notification is the port's bdg notify callback.)
+ *
+ * Polling mode (netmap's VALE_POLLING): a worker created with a cpu >= 0 is
+ * pinned there; with poll_us == WORKER_POLL_FOREVER it never sleeps.
+ *
+ * Threads: create/destroy/add/remove are called by the control thread only.
+ * worker_remove() returns only after the worker has stopped touching the
+ * port, so the caller may then detach and destroy it.
+ */
+#ifndef VALE_SWITCH_WORKER_H
+#define VALE_SWITCH_WORKER_H
+
+#include <stdint.h>
+
+#include "bdg.h"
+
+#define WORKER_POLL_US_DEFAULT 50
+#define WORKER_POLL_FOREVER UINT32_MAX
+#define WORKER_STALL_RETRY_US 100
+
+struct worker;
+
+struct worker_params {
+	int cpu;          /* pin to this CPU, or -1 */
+	uint32_t poll_us; /* busy-poll this long before sleeping */
+	const char *name; /* thread name, e.g. "vale-fwd0" */
+};
+
+struct worker_stats {
+	uint64_t batches; /* bdg_forward calls that moved something */
+	uint64_t sleeps;  /* times it slept in epoll */
+	uint64_t kicks;   /* kick eventfds found readable */
+	uint32_t ports;   /* ports served now */
+};
+
+/* Start a worker thread. NULL + errno. */
+struct worker *worker_create(const struct worker_params *p);
+
+/* Stop and join the thread; it must serve no port. Accepts NULL. */
+void worker_destroy(struct worker *w);
+
+/*
+ * Serve TX rings [first_tx, last_tx) of port p, which is attached to a
+ * switch. kick_fd is polled for wakeups and notify_fd written for TX
+ * reclaim; both stay owned by the caller. 0, -EEXIST, -ENOMEM.
+ */
+int worker_add(struct worker *w, struct bdg_port *p, uint32_t first_tx, uint32_t last_tx,
+	       int kick_fd, int notify_fd);
+
+/* Stop serving p; returns once the worker no longer touches it. */
+void worker_remove(struct worker *w, struct bdg_port *p);
+
+void worker_get_stats(const struct worker *w, struct worker_stats *ret_stats);
+
+#endif /* VALE_SWITCH_WORKER_H */
