@@ -11,7 +11,7 @@
  * Beside it, in the same run, the physical limit: a plain memcpy of the same
  * frames from a's TX buffers into b's RX buffers, slot by slot.
  *
- * Usage: bench_core [-t SECONDS_PER_TRIAL] [-r TRIALS]. Prints one line per
+ * Usage: bench_core [-t SECONDS_PER_TRIAL] [-r TRIALS] [-l 60|1514]. Prints one line per
  * measurement and, last, one JSON object with the medians.
  */
 #include <stdio.h>
@@ -171,13 +171,17 @@ int main(int argc, char **argv)
 	double mpps[2], cpy[2];
 	struct rig r;
 
-	while ((opt = getopt(argc, argv, "t:r:")) != -1) {
+	uint32_t only = 0;
+
+	while ((opt = getopt(argc, argv, "t:r:l:")) != -1) {
 		if (opt == 't')
 			trial = atof(optarg);
 		else if (opt == 'r')
 			trials = atoi(optarg);
+		else if (opt == 'l')
+			only = (uint32_t)atoi(optarg);
 		else {
-			fprintf(stderr, "usage: %s [-t SECONDS_PER_TRIAL] [-r TRIALS]\n", argv[0]);
+			fprintf(stderr, "usage: %s [-t SECONDS_PER_TRIAL] [-r TRIALS] [-l 60|1514]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -190,6 +194,9 @@ int main(int argc, char **argv)
 		double sw[100], mc[100];
 		uint32_t len = sizes[i];
 
+		mpps[i] = cpy[i] = 0;
+		if (only && only != len)
+			continue;
 		rig_prefill(&r, len);
 		run_switch(&r, 0.2); /* warm up */
 		for (int t = 0; t < trials; t++) {

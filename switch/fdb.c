@@ -37,6 +37,7 @@ struct fdb {
 	uint32_t nbuckets;
 	uint32_t max_entries;
 	uint32_t age_s; /* relaxed atomic: set by control, read by expire */
+	uint32_t gen;   /* bumped (under lock) by every put and clear: fdb_generation() */
 
 	/*
 	 * Written by inserts, moves and removals. Kept off the read-mostly line
@@ -161,6 +162,7 @@ static void put(struct fdb *t, uint32_t i, uint64_t w, uint32_t now_s)
 
 	__atomic_store_n(&t->seen[i], now_s, __ATOMIC_RELAXED);
 	__atomic_store_n(way, w, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->gen, t->gen + 1, __ATOMIC_RELEASE);
 }
 
 /* Empty way i; caller holds the lock. Nothing is published with an empty
@@ -169,6 +171,13 @@ static void clear(struct fdb *t, uint32_t i)
 {
 	__atomic_store_n(&t->buckets[i / FDB_WAYS].way[i % FDB_WAYS], 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&t->entries, t->entries - 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->gen, t->gen + 1, __ATOMIC_RELEASE);
+}
+
+uint32_t fdb_generation(const struct fdb *t)
+{
+	/* Acquire: pairs with the release stores in put() and clear(). */
+	return __atomic_load_n(&t->gen, __ATOMIC_ACQUIRE);
 }
 
 static inline uint64_t load_way(const struct fdb *t, uint32_t i, int order)

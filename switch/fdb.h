@@ -100,4 +100,11 @@ size_t fdb_dump(const struct fdb *t, struct fdb_entry *out, size_t max, uint32_t
 
 void fdb_get_stats(const struct fdb *t, struct fdb_stats *ret_stats);
 
+/*
+ * A number that changes whenever an entry is added, moved or removed (not
+ * on a refresh). A caller that saw the same value before and after may
+ * assume the table did not change in between. Lock-free.
+ */
+uint32_t fdb_generation(const struct fdb *t);
+
 #endif /* VALE_SWITCH_FDB_H */

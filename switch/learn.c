@@ -6,6 +6,47 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * The last source this thread learned. Packets come in bursts from one host:
+ * the same MAC on the same port in the same second, with the table unchanged
+ * since (same generation), would only refresh an entry already refreshed this
+ * second, so fdb_learn() is skipped. Any add, move or removal in the table
+ * changes the generation and ends the shortcut.
+ */
+struct learn_memo {
+	const struct fdb *t;
+	uint64_t mac;
+	uint32_t now_s;
+	uint32_t gen;
+	uint8_t port;
+};
+
+static __thread struct learn_memo memo;
+
+static inline uint64_t mac_word(const uint8_t *mac)
+{
+	uint32_t lo;
+	uint16_t hi;
+
+	memcpy(&lo, mac, 4);
+	memcpy(&hi, mac + 4, 2);
+	return lo | (uint64_t)hi << 32;
+}
+
+static void learn_source(struct fdb *t, const uint8_t *mac, uint8_t port, uint32_t now_s)
+{
+	uint64_t m = mac_word(mac);
+	uint32_t gen = fdb_generation(t);
+
+	if (memo.t == t && memo.mac == m && memo.port == port && memo.now_s == now_s &&
+	    memo.gen == gen)
+		return;
+	fdb_learn(t, mac, port, now_s);
+	/* Remember the generation read before learning: if the table changed
+	 * since (our own insert included), the next packet learns once more. */
+	memo = (struct learn_memo){t, m, now_s, gen, port};
+}
+
 static uint8_t learn_lookup(void *priv, const struct bdg_pkt *pkt, uint32_t now_s)
 {
 	struct fdb *t = priv;
@@ -14,7 +55,7 @@ static uint8_t learn_lookup(void *priv, const struct bdg_pkt *pkt, uint32_t now_
 
 	/* A group source address is bogus: never learn it. */
 	if (!(eth[6] & 1) && !(pkt->slot_flags & NS_NO_LEARN))
-		fdb_learn(t, eth + 6, pkt->src_port, now_s);
+		learn_source(t, eth + 6, pkt->src_port, now_s);
 	if (eth[0] & 1)
 		return BDG_BROADCAST;
 	port = fdb_lookup(t, eth);
