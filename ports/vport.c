@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* vport: a VALE port's region, rings, buffers and krings. */
+/* vport: a VALE port's region, rings, buffers, krings and eventfds. */
 #include "vport.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 struct vport {
 	struct vport_params params;
@@ -14,6 +16,8 @@ struct vport {
 	struct kring *krings; /* tx_rings TX krings, then rx_rings RX krings */
 	uint32_t n_krings;    /* krings initialised so far */
 	struct bdg_port *port;
+	int kick_fd;   /* client -> switch */
+	int notify_fd; /* switch -> client */
 };
 
 static int apply_defaults(struct vport_params *p)
@@ -61,6 +65,33 @@ static int ring_create(struct vport *v, uint32_t i)
 	return 0;
 }
 
+/*
+ * The bdg notify callback: RX ring `ring` got packets. kring_lease_complete()
+ * stored ktoa.hwtail with release before this runs. A client about to sleep
+ * does the mirror image: it stores atok.appl_need_kick = 1, issues a full
+ * barrier and re-reads hwtail. Each side stores, then fences, then loads what
+ * the other stored; with a SEQ_CST fence on both sides at least one load sees
+ * the other's store: either the client finds the new hwtail and does not
+ * sleep, or we find its flag and wake it. Release/acquire alone would not
+ * order our store of hwtail before our load of the flag.
+ */
+static void rx_notify(struct bdg_port *port, uint32_t ring, void *arg)
+{
+	const struct vport *v = arg;
+	const struct kring *kr = &v->krings[v->params.tx_rings + ring];
+	uint64_t one = 1;
+	ssize_t n;
+	(void)port;
+
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&kr->csb->atok.appl_need_kick, __ATOMIC_RELAXED))
+		return;
+	/* Only EAGAIN can fail here: the counter is saturated, so the fd is
+	 * readable and the client wakes anyway. */
+	n = write(v->notify_fd, &one, sizeof(one));
+	(void)n;
+}
+
 struct vport *vport_create(const struct vport_params *params)
 {
 	struct vport *v;
@@ -71,6 +102,7 @@ struct vport *vport_create(const struct vport_params *params)
 	v = calloc(1, sizeof(*v));
 	if (!v)
 		return NULL;
+	v->kick_fd = v->notify_fd = -1; /* vport_destroy closes only what was opened */
 	v->params = *params;
 	err = apply_defaults(&v->params);
 	if (err)
@@ -120,6 +152,17 @@ struct vport *vport_create(const struct vport_params *params)
 		err = -errno;
 		goto err_rings;
 	}
+	v->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (v->kick_fd < 0) {
+		err = -errno;
+		goto err_rings;
+	}
+	v->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (v->notify_fd < 0) {
+		err = -errno;
+		goto err_rings;
+	}
+	bdg_port_set_notify(v->port, rx_notify, v);
 	return v;
 
 err_rings:
@@ -137,6 +180,10 @@ void vport_destroy(struct vport *v)
 	if (!v)
 		return;
 	bdg_port_destroy(v->port);
+	if (v->notify_fd >= 0)
+		close(v->notify_fd);
+	if (v->kick_fd >= 0)
+		close(v->kick_fd);
 	for (uint32_t i = 0; i < v->n_krings; i++)
 		kring_fini(&v->krings[i]);
 	free(v->krings);
@@ -162,6 +209,16 @@ struct netmap_if *vport_if(const struct vport *v)
 size_t vport_if_offset(const struct vport *v)
 {
 	return mem_offset(v->mem, v->nifp);
+}
+
+int vport_kick_fd(const struct vport *v)
+{
+	return v->kick_fd;
+}
+
+int vport_notify_fd(const struct vport *v)
+{
+	return v->notify_fd;
 }
 
 const struct vport_params *vport_params(const struct vport *v)

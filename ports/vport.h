@@ -8,8 +8,24 @@
  * bdg_port ready to attach to a switch. The vport owns all of it; the switch
  * only borrows the krings while the port is attached.
  *
+ * Each port also has two eventfds (non-blocking, close-on-exec), owned by the
+ * vport and handed to the client with the region:
+ *   - kick (client -> switch): "look at my TX rings". The client writes it
+ *     after publishing, when ktoa.kern_need_kick is set. The forwarding worker
+ *     that serves the port's TX rings polls and drains it (switch/worker.h);
+ *     give all TX rings of a port to one worker, since a drained kick is seen
+ *     by one reader only.
+ *   - notify (switch -> client): "tail moved". vport_create installs the
+ *     port's bdg notify callback, which writes it when an RX ring received
+ *     packets and the client set atok.appl_need_kick on that ring; the worker
+ *     writes it when it reclaimed TX slots of a ring with appl_need_kick set.
+ *     The client reads it to re-arm it.
+ * Both follow the virtio-style suppression of vale/netmap.h: set the flag,
+ * full barrier, re-check the ring, then sleep.
+ *
  * Threads: create and destroy under the daemon's configuration lock; the
- * port must be detached from its switch before vport_destroy.
+ * port must be detached from its switch, and no worker may serve it, before
+ * vport_destroy. The notify callback runs on forwarding threads.
  */
 #ifndef VALE_PORTS_VPORT_H
 #define VALE_PORTS_VPORT_H
@@ -49,6 +65,10 @@ struct mem_region *vport_mem(const struct vport *v);
 struct netmap_if *vport_if(const struct vport *v);
 /* Offset of the netmap_if in the region (netmap's nr_offset). */
 size_t vport_if_offset(const struct vport *v);
+/* The kick eventfd (client -> switch); owned by the vport. */
+int vport_kick_fd(const struct vport *v);
+/* The notify eventfd (switch -> client); owned by the vport. */
+int vport_notify_fd(const struct vport *v);
 /* The parameters after defaults were applied. */
 const struct vport_params *vport_params(const struct vport *v);
 

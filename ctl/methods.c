@@ -1,0 +1,565 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* methods: valed's control methods, from JSON params to registry calls and back. */
+#include "methods.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fdb.h"
+#include "learn.h"
+#include "worker.h"
+
+/* A registry error (-errno, sentence) as a JSON-RPC error. */
+static int reg_fail(struct ctl_error *e, int neg_errno, const char *detail)
+{
+	int code = (neg_errno == -EINVAL || neg_errno == -ENAMETOOLONG) ? CTL_E_PARAMS
+									: CTL_E_FAILED;
+	return ctl_fail(e, code, -neg_errno, "%s", detail);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void mac_text(const uint8_t mac[6], char out[18])
+{
+	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+		 mac[4], mac[5]);
+}
+
+/* The port geometry parameters shared by port.register and vale.newif. */
+static int geometry_params(json_t *params, struct vport_params *vp, struct ctl_error *e)
+{
+	uint64_t v[6];
+
+	if (ctl_param_uint(params, "tx_rings", false, 1, BDG_MAXRINGS, 1, &v[0], e) ||
+	    ctl_param_uint(params, "rx_rings", false, 1, BDG_MAXRINGS, 1, &v[1], e) ||
+	    ctl_param_uint(params, "tx_slots", false, 2, VPORT_SLOTS_MAX, VPORT_SLOTS_DEFAULT,
+			   &v[2], e) ||
+	    ctl_param_uint(params, "rx_slots", false, 2, VPORT_SLOTS_MAX, VPORT_SLOTS_DEFAULT,
+			   &v[3], e) ||
+	    ctl_param_uint(params, "buf_size", false, MEM_BUF_SIZE_MIN, MEM_BUF_SIZE_MAX,
+			   MEM_BUF_SIZE_DEFAULT, &v[4], e) ||
+	    ctl_param_uint(params, "extra_bufs", false, 0, 65536, 0, &v[5], e))
+		return -1;
+	memset(vp, 0, sizeof(*vp));
+	vp->tx_rings = (uint32_t)v[0];
+	vp->rx_rings = (uint32_t)v[1];
+	vp->tx_slots = (uint32_t)v[2];
+	vp->rx_slots = (uint32_t)v[3];
+	vp->buf_size = (uint32_t)v[4];
+	vp->extra_bufs = (uint32_t)v[5];
+	return 0;
+}
+
+static json_t *info_json(const struct reg_info *in)
+{
+	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:I, s:i, s:i, s:i, s:i, s:i, s:i, "
+			 "s:i, s:i, s:i, s:i, s:i, s:b, s:b, s:b, s:i, s:i, s:i}",
+			 "name", in->name, "switch", in->sw, "port", in->port, "index", in->index,
+			 "mem_id", in->mem_id, "mem_size", (json_int_t)in->mem_size, "if_offset",
+			 (json_int_t)in->if_offset, "tx_rings", in->vp.tx_rings, "rx_rings",
+			 in->vp.rx_rings, "tx_slots", in->vp.tx_slots, "rx_slots", in->vp.rx_slots,
+			 "buf_size", in->vp.buf_size, "extra_bufs", in->vp.extra_bufs,
+			 "first_tx_ring", in->first_tx, "last_tx_ring", in->last_tx,
+			 "first_rx_ring", in->first_rx, "last_rx_ring", in->last_rx, "vnet_hdr_len",
+			 in->vnet_hdr_len, "persistent", in->persistent, "lossless", in->lossless,
+			 "exclusive", in->exclusive, "users", in->users, "worker", in->worker,
+			 "api", NETMAP_API);
+}
+
+/* The port named by params.name, or an error. */
+static struct reg_port *port_param(struct methods_ctx *ctx, json_t *params, struct ctl_error *e)
+{
+	char err[REG_ERRLEN];
+	const char *name;
+	struct reg_port *p;
+	int rc;
+
+	if (ctl_param_string(params, "name", true, NULL, &name, e))
+		return NULL;
+	p = reg_find(ctx->reg, name, &rc, err);
+	if (!p)
+		reg_fail(e, rc, err);
+	return p;
+}
+
+/* The switch named by params.switch, or an error. */
+static struct bdg *switch_param(json_t *params, struct ctl_error *e)
+{
+	const char *name;
+	struct bdg *b;
+
+	if (ctl_param_string(params, "switch", true, NULL, &name, e))
+		return NULL;
+	b = bdg_lookup(name);
+	if (!b)
+		ctl_fail(e, CTL_E_FAILED, ENOENT, "no switch %s (a switch exists while it has ports)",
+			 name);
+	return b;
+}
+
+/* ---- port.register ---------------------------------------------------- */
+
+static void unregister_on_close(struct ctl_conn *c, void *arg)
+{
+	(void)c;
+	reg_close(arg);
+}
+
+static int m_port_register(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
+			   struct ctl_error *e, void *arg)
+{
+	static const char *const known[] = {"name",	"mode",	"ring",	 "tx_rings",
+					    "rx_rings", "tx_slots", "rx_slots", "buf_size",
+					    "extra_bufs", "exclusive", "lossless", NULL};
+	struct methods_ctx *ctx = arg;
+	struct reg_open o = {0};
+	struct reg_handle *h;
+	struct reg_info info;
+	char err[REG_ERRLEN];
+	const char *mode;
+	uint64_t ring;
+	int rc;
+
+	if (ctl_params_only(params, known, e) ||
+	    ctl_param_string(params, "name", true, NULL, &o.name, e) ||
+	    ctl_param_string(params, "mode", false, "all", &mode, e) ||
+	    ctl_param_uint(params, "ring", false, 0, BDG_MAXRINGS - 1, 0, &ring, e) ||
+	    ctl_param_bool(params, "exclusive", false, &o.exclusive, e) ||
+	    ctl_param_bool(params, "lossless", false, &o.lossless, e) ||
+	    geometry_params(params, &o.vp, e))
+		return -1;
+	if (strcmp(mode, "all") == 0)
+		o.one_ring = false;
+	else if (strcmp(mode, "one") == 0)
+		o.one_ring = true;
+	else
+		return ctl_fail(e, CTL_E_PARAMS, EINVAL,
+				"parameter 'mode' must be \"all\" or \"one\", got \"%s\"", mode);
+	if (json_object_get(params, "ring") && !o.one_ring)
+		return ctl_fail(e, CTL_E_PARAMS, EINVAL,
+				"parameter 'ring' needs \"mode\": \"one\"");
+	o.ring = (uint32_t)ring;
+
+	rc = reg_open(ctx->reg, &o, &h, err);
+	if (rc)
+		return reg_fail(e, rc, err);
+	if (ctl_conn_add_closer(c, unregister_on_close, h)) {
+		reg_close(h);
+		return ctl_fail(e, CTL_E_FAILED, ENOMEM, "out of memory");
+	}
+	reg_handle_info(h, &info);
+	*ret = info_json(&info);
+	int fd_mem = dup(reg_port_mem_fd(reg_handle_port(h)));
+	int fd_kick = dup(reg_port_kick_fd(reg_handle_port(h)));
+	int fd_notify = dup(reg_port_notify_fd(reg_handle_port(h)));
+	if (!*ret || fd_mem < 0 || fd_kick < 0 || fd_notify < 0) {
+		int err_no = errno;
+		json_decref(*ret);
+		*ret = NULL;
+		if (fd_mem >= 0)
+			close(fd_mem);
+		if (fd_kick >= 0)
+			close(fd_kick);
+		if (fd_notify >= 0)
+			close(fd_notify);
+		ctl_conn_remove_closer(c, unregister_on_close, h);
+		reg_close(h);
+		return ctl_fail(e, CTL_E_FAILED, err_no ? err_no : ENOMEM,
+				"cannot pass the port's descriptors: %s", strerror(err_no));
+	}
+	fds->fd[0] = fd_mem, fds->name[0] = "mem";
+	fds->fd[1] = fd_kick, fds->name[1] = "kick";
+	fds->fd[2] = fd_notify, fds->name[2] = "notify";
+	fds->n = 3;
+	return 0;
+}
+
+/* ---- port.info, pools.info --------------------------------------------- */
+
+static int m_port_info(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
+		       struct ctl_error *e, void *arg)
+{
+	static const char *const known[] = {"name", NULL};
+	struct reg_port *p;
+	struct reg_info info;
+
+	(void)c, (void)fds;
+	if (ctl_params_only(params, known, e) || !(p = port_param(arg, params, e)))
+		return -1;
+	reg_port_info(p, &info);
+	*ret = info_json(&info);
+	return 0;
+}
+
+static int m_pools_info(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
+			struct ctl_error *e, void *arg)
+{
+	static const char *const known[] = {"name", NULL};
+	struct reg_port *p;
+	struct mem_region *m;
+	const struct mem_params *mp;
+
+	(void)c, (void)fds;
+	if (ctl_params_only(params, known, e) || !(p = port_param(arg, params, e)))
+		return -1;
+	m = vport_mem(reg_port_vport(p));
+	mp = mem_params(m);
+	*ret = json_pack("{s:i, s:I, s:b, s:{s:i, s:i, s:i}, s:{s:i, s:i, s:i}, "
+			 "s:{s:i, s:i, s:i, s:I}}",
+			 "mem_id", mem_id(m), "mem_size", (json_int_t)mem_size(m), "hugetlb",
+			 mp->hugetlb, "if_pool", "num", mp->if_num, "size", mp->if_size, "free",
+			 mem_pool_free_count(m, MEM_POOL_IF), "ring_pool", "num", mp->ring_num,
+			 "size", mp->ring_size, "free", mem_pool_free_count(m, MEM_POOL_RING),
+			 "buf_pool", "num", mp->buf_num, "size", mp->buf_size, "free",
+			 mem_pool_free_count(m, MEM_POOL_BUF), "offset",
+			 (json_int_t)mem_buf_base_offset(m));
+	return 0;
+}
+
+/* ---- vale.list, vale.newif, vale.delif ----------------------------------- */
+
+static int m_vale_list(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
+		       struct ctl_error *e, void *arg)
+{
+	static const char *const known[] = {"switch", NULL};
+	struct methods_ctx *ctx = arg;
+	const char *only;
+	json_t *switches = json_array();
+
+	(void)c, (void)fds;
+	if (ctl_params_only(params, known, e) ||
+	    ctl_param_string(params, "switch", false, NULL, &only, e)) {
+		json_decref(switches);
+		return -1;
+	}
+	if (only && !bdg_lookup(only)) {
+		json_decref(switches);
+		return ctl_fail(e, CTL_E_FAILED, ENOENT, "no switch %s", only);
+	}
+	for (struct bdg *b = bdg_first(); b; b = bdg_next(b)) {
+		json_t *ports = json_array();
+
+		if (only && strcmp(only, bdg_name(b)) != 0) {
+			json_decref(ports);
+			continue;
+		}
+		for (struct reg_port *p = reg_port_first(ctx->reg); p;
+		     p = reg_port_next(ctx->reg, p)) {
+			struct reg_info in;
+			reg_port_info(p, &in);
+			if (strcmp(in.sw, bdg_name(b)) != 0)
+				continue;
+			json_array_append_new(
+				ports, json_pack("{s:s, s:s, s:i, s:s, s:b, s:b, s:i, s:i, s:i}",
+						 "name", in.name, "port", in.port, "index", in.index,
+						 "type", "vale", "persistent", in.persistent,
+						 "lossless", in.lossless, "users", in.users,
+						 "tx_rings", in.vp.tx_rings, "rx_rings",
+						 in.vp.rx_rings));
+		}
+		json_array_append_new(switches, json_pack("{s:s, s:o}", "name", bdg_name(b),
+							  "ports", ports));
+	}
+	*ret = json_pack("{s:o}", "switches", switches);
+	return 0;
+}
+
+static int m_vale_newif(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
+			struct ctl_error *e, void *arg)
+{
+	static const char *const known[] = {"name",	"tx_rings", "rx_rings", "tx_slots",
+					    "rx_slots", "buf_size", "extra_bufs", NULL};
+	struct methods_ctx *ctx = arg;
+	struct vport_params vp;
+	struct reg_info info;
+	char err[REG_ERRLEN];
+	const char *name;
+	int rc;
+
+	(void)c, (void)fds;
+	if (ctl_params_only(params, known, e) ||
+	    ctl_param_string(params, "name", true, NULL, &name, e) ||
+	    geometry_params(params, &vp, e))
+		return -1;
+	rc = reg_newif(ctx->reg, name, &vp, err);
+	if (rc)
+		return reg_fail(e, rc, err);
+	reg_port_info(reg_find(ctx->reg, name, &rc, err), &info);
+	*ret = info_json(&info);
+	return 0;
+}
+
+static int m_vale_delif(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
+			struct ctl_error *e, void *arg)
+{
+	static const char *const known[] = {"name", NULL};
+	struct methods_ctx *ctx = arg;
+	char err[REG_ERRLEN];
+	const char *name;
+	int rc;
+
+	(void)c, (void)fds;
+	if (ctl_params_only(params, known, e) ||
+	    ctl_param_string(params, "name", true, NULL, &name, e))
+		return -1;
+	rc = reg_delif(ctx->reg, name, err);
+	if (rc)
+		return reg_fail(e, rc, err);
+	*ret = json_pack("{s:s, s:b}", "name", name, "deleted", 1);
+	return 0;
+}
+
+/* ---- port.hdr.set, port.hdr.get ------------------------------------------- */
+
+static int m_port_hdr_set(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
+			  struct ctl_error *e, void *arg)
+{
+	static const char *const known[] = {"name", "len", NULL};
+	struct reg_port *p;
+	char err[REG_ERRLEN];
+	uint64_t len;
+	int rc;
+
+	(void)c, (void)fds;
+	if (ctl_params_only(params, known, e) ||
+	    ctl_param_uint(params, "len", true, 0, 12, 0, &len, e) ||
+	    !(p = port_param(arg, params, e)))
+		return -1;
+	rc = reg_port_set_hdr(p, (uint32_t)len, err);
+	if (rc)
+		return reg_fail(e, rc, err);
+	*ret = json_pack("{s:s, s:i}", "name", json_string_value(json_object_get(params, "name")),
+			 "len", (int)len);
+	return 0;
+}
+
+static int m_port_hdr_get(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
+			  struct ctl_error *e, void *arg)
+{
+	static const char *const known[] = {"name", NULL};
+	struct reg_port *p;
+	struct reg_info info;
+
+	(void)c, (void)fds;
+	if (ctl_params_only(params, known, e) || !(p = port_param(arg, params, e)))
+		return -1;
+	reg_port_info(p, &info);
+	*ret = json_pack("{s:s, s:i}", "name", info.name, "len", info.vnet_hdr_len);
+	return 0;
+}
+
+/* ---- switch.fdb, switch.flush ------------------------------------------- */
+
+static const char *port_name_at(struct bdg *b, uint8_t idx)
+{
+	struct bdg_port *p = bdg_port_at(b, idx);
+	return p ? bdg_port_name(p) : "?";
+}
+
+static int m_switch_fdb(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
+			struct ctl_error *e, void *arg)
+{
+	static const char *const known[] = {"switch", NULL};
+	struct bdg *b;
+	struct fdb *t;
+	struct fdb_entry *ents;
+	struct fdb_stats st;
+	size_t n;
+	json_t *arr;
+
+	(void)c, (void)fds, (void)arg;
+	if (ctl_params_only(params, known, e) || !(b = switch_param(params, e)))
+		return -1;
+	if (bdg_ops(b)->lookup != learn_ops.lookup)
+		return ctl_fail(e, CTL_E_FAILED, EOPNOTSUPP,
+				"switch %s does not use the learning bridge", bdg_name(b));
+	t = learn_fdb(bdg_ops_priv(b));
+	fdb_get_stats(t, &st);
+	ents = calloc(st.entries + 1, sizeof(*ents));
+	if (!ents)
+		return ctl_fail(e, CTL_E_FAILED, ENOMEM, "out of memory");
+	n = fdb_dump(t, ents, st.entries + 1, bdg_now(b));
+	arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		char mac[18];
+		mac_text(ents[i].mac, mac);
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:i, s:b, s:i}", "mac", mac,
+						     "port", port_name_at(b, ents[i].port), "index",
+						     ents[i].port, "static", ents[i].is_static,
+						     "age", ents[i].age_s));
+	}
+	free(ents);
+	*ret = json_pack("{s:s, s:o, s:i, s:i, s:{s:I, s:I, s:I, s:I, s:I}}", "switch",
+			 bdg_name(b), "entries", arr, "max_entries", fdb_max_entries(t), "age",
+			 fdb_age(t), "counters", "learned", (json_int_t)st.learned, "moved",
+			 (json_int_t)st.moved, "evicted", (json_int_t)st.evicted, "expired",
+			 (json_int_t)st.expired, "full", (json_int_t)st.full);
+	return 0;
+}
+
+static int m_switch_flush(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
+			  struct ctl_error *e, void *arg)
+{
+	static const char *const known[] = {"switch", "port", NULL};
+	struct bdg *b;
+	struct bdg_port *p = NULL;
+	const char *port;
+	uint32_t n;
+
+	(void)c, (void)fds, (void)arg;
+	if (ctl_params_only(params, known, e) || !(b = switch_param(params, e)) ||
+	    ctl_param_string(params, "port", false, NULL, &port, e))
+		return -1;
+	if (bdg_ops(b)->lookup != learn_ops.lookup)
+		return ctl_fail(e, CTL_E_FAILED, EOPNOTSUPP,
+				"switch %s does not use the learning bridge", bdg_name(b));
+	if (port && !(p = bdg_find_port(b, port)))
+		return ctl_fail(e, CTL_E_FAILED, ENOENT, "switch %s has no port %s", bdg_name(b),
+				port);
+	n = p ? fdb_flush_port(learn_fdb(bdg_ops_priv(b)), bdg_port_index(p))
+	      : fdb_flush(learn_fdb(bdg_ops_priv(b)));
+	*ret = json_pack("{s:s, s:i}", "switch", bdg_name(b), "flushed", n);
+	return 0;
+}
+
+/* ---- stats.get, daemon.status ------------------------------------------- */
+
+static json_t *port_stats_json(struct reg_port *p)
+{
+	struct bdg_port *bp = reg_port_bdg(p);
+	struct bdg_port_stats st;
+	struct reg_info in;
+	json_t *rings = json_array();
+
+	reg_port_info(p, &in);
+	bdg_port_get_stats(bp, &st);
+	for (int dir = 0; dir < 2; dir++) {
+		uint32_t n = dir ? bdg_port_rx_rings(bp) : bdg_port_tx_rings(bp);
+		for (uint32_t i = 0; i < n; i++) {
+			struct kring *k = dir ? bdg_port_rx_kring(bp, i) : bdg_port_tx_kring(bp, i);
+			json_array_append_new(
+				rings,
+				json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:I}", "dir",
+					  dir ? "rx" : "tx", "ring", i, "packets",
+					  (json_int_t)__atomic_load_n(&k->stats.packets,
+								      __ATOMIC_RELAXED),
+					  "bytes",
+					  (json_int_t)__atomic_load_n(&k->stats.bytes,
+								      __ATOMIC_RELAXED),
+					  "drops",
+					  (json_int_t)__atomic_load_n(&k->stats.drops,
+								      __ATOMIC_RELAXED),
+					  "reinits",
+					  (json_int_t)__atomic_load_n(&k->stats.reinits,
+								      __ATOMIC_RELAXED),
+					  "bad_slots",
+					  (json_int_t)__atomic_load_n(&k->stats.bad_slots,
+								      __ATOMIC_RELAXED)));
+		}
+	}
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "name", in.name,
+			 "tx_packets", (json_int_t)st.tx_packets, "tx_bytes",
+			 (json_int_t)st.tx_bytes, "rx_packets", (json_int_t)st.rx_packets,
+			 "rx_bytes", (json_int_t)st.rx_bytes, "rx_drops", (json_int_t)st.rx_drops,
+			 "tx_errors", (json_int_t)st.tx_errors, "reinits", (json_int_t)st.reinits,
+			 "rings", rings);
+}
+
+static int m_stats_get(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
+		       struct ctl_error *e, void *arg)
+{
+	static const char *const known[] = {"name", NULL};
+	struct methods_ctx *ctx = arg;
+	json_t *ports;
+
+	(void)c, (void)fds;
+	if (ctl_params_only(params, known, e))
+		return -1;
+	ports = json_array();
+	if (json_object_get(params, "name")) {
+		struct reg_port *p = port_param(ctx, params, e);
+		if (!p) {
+			json_decref(ports);
+			return -1;
+		}
+		json_array_append_new(ports, port_stats_json(p));
+	} else {
+		for (struct reg_port *p = reg_port_first(ctx->reg); p;
+		     p = reg_port_next(ctx->reg, p))
+			json_array_append_new(ports, port_stats_json(p));
+	}
+	*ret = json_pack("{s:o}", "ports", ports);
+	return 0;
+}
+
+static int m_daemon_status(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
+			   struct ctl_error *e, void *arg)
+{
+	static const char *const known[] = {NULL};
+	struct methods_ctx *ctx = arg;
+	json_t *workers = json_array();
+	uint32_t nports = 0, nswitches = 0;
+
+	(void)c, (void)fds;
+	if (ctl_params_only(params, known, e)) {
+		json_decref(workers);
+		return -1;
+	}
+	for (uint32_t i = 0; i < reg_worker_count(ctx->reg); i++) {
+		struct worker_stats st;
+		worker_get_stats(reg_worker(ctx->reg, i), &st);
+		json_array_append_new(workers,
+				      json_pack("{s:i, s:i, s:I, s:I, s:I}", "id", i, "ports",
+						st.ports, "batches", (json_int_t)st.batches,
+						"sleeps", (json_int_t)st.sleeps, "kicks",
+						(json_int_t)st.kicks));
+	}
+	for (struct reg_port *p = reg_port_first(ctx->reg); p; p = reg_port_next(ctx->reg, p))
+		nports++;
+	for (struct bdg *b = bdg_first(); b; b = bdg_next(b))
+		nswitches++;
+	*ret = json_pack("{s:s, s:i, s:i, s:f, s:s, s:i, s:i, s:i, s:o}", "version", VALE_VERSION,
+			 "api", NETMAP_API, "pid", (int)getpid(), "uptime_s",
+			 (double)(now_ns() - ctx->started_ns) / 1e9, "socket", ctx->socket_path,
+			 "switches", nswitches, "ports", nports, "clients",
+			 (int)ctl_server_conn_count(ctx->server), "workers", workers);
+	return 0;
+}
+
+int methods_register(struct ctl_server *s, struct methods_ctx *ctx)
+{
+	const struct ctl_method methods[] = {
+		{"port.register", "open a port; returns its memory and eventfds", m_port_register,
+		 ctx},
+		{"port.info", "describe a port: rings, slots, memory, users", m_port_info, ctx},
+		{"pools.info", "the memory pools of a port's region", m_pools_info, ctx},
+		{"vale.list", "list switches and their ports", m_vale_list, ctx},
+		{"vale.newif", "create a persistent port", m_vale_newif, ctx},
+		{"vale.delif", "delete a persistent port", m_vale_delif, ctx},
+		{"port.hdr.set", "set a port's virtio-net header length (0, 10, 12)",
+		 m_port_hdr_set, ctx},
+		{"port.hdr.get", "get a port's virtio-net header length", m_port_hdr_get, ctx},
+		{"switch.fdb", "the MAC table of a switch", m_switch_fdb, ctx},
+		{"switch.flush", "forget learned MACs of a switch or of one port", m_switch_flush,
+		 ctx},
+		{"stats.get", "counters of one port or of all", m_stats_get, ctx},
+		{"daemon.status", "version, uptime, workers, ports", m_daemon_status, ctx},
+	};
+
+	ctx->server = s;
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		int rc = ctl_method_register(s, &methods[i]);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}

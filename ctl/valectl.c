@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * valectl: the admin CLI of valed, a thin table-driven client of the control
+ * socket. It takes netmap's vale-ctl options (-n -r -l -g -C -m; -a -h -d -p
+ * -P come with NIC support) and subcommands; --json prints the daemon's
+ * result as is. Exit code 0 only on success; errors are one line on stderr.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "wire.h"
+
+struct cli {
+	const char *socket;
+	bool json;
+	struct ctl_client *c;
+};
+
+static int die(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "valectl: ");
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	return 1;
+}
+
+/* Call the daemon; print its error on failure. */
+static int call(struct cli *cli, const char *method, json_t *params, json_t **ret)
+{
+	json_t *error = NULL;
+	char text[512];
+	int rc;
+
+	if (!cli->c) {
+		cli->c = ctl_client_connect(cli->socket);
+		if (!cli->c) {
+			json_decref(params);
+			fprintf(stderr, "valectl: cannot reach valed at %s: %s%s\n",
+				cli->socket ? cli->socket : ctl_default_socket(), strerror(errno),
+				errno == ENOENT || errno == ECONNREFUSED ? " (is valed running?)"
+									 : "");
+			return 1;
+		}
+	}
+	rc = ctl_client_call(cli->c, method, params, ret, &error, NULL, 0, NULL);
+	if (rc == -1) {
+		ctl_error_text(error, text, sizeof(text));
+		json_decref(error);
+		fprintf(stderr, "valectl: %s\n", text);
+		return 1;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "valectl: %s: %s\n", method, strerror(-rc));
+		return 1;
+	}
+	return 0;
+}
+
+static void print_json(json_t *v)
+{
+	char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (s)
+		puts(s);
+	free(s);
+}
+
+static long jint(json_t *o, const char *k)
+{
+	return (long)json_integer_value(json_object_get(o, k));
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s ? s : "";
+}
+
+/* ---- printers: one per result shape, text unless --json ---------------- */
+
+static void print_list(json_t *r)
+{
+	json_t *sw, *p;
+	size_t i, j;
+
+	json_array_foreach(json_object_get(r, "switches"), i, sw) {
+		json_array_foreach(json_object_get(sw, "ports"), j, p) {
+			printf("%s bridge %s port %ld %s%s rings %ld/%ld users %ld\n", jstr(p, "name"),
+			       jstr(sw, "name"), jint(p, "index"), jstr(p, "type"),
+			       json_is_true(json_object_get(p, "persistent")) ? " persistent" : "",
+			       jint(p, "tx_rings"), jint(p, "rx_rings"), jint(p, "users"));
+		}
+	}
+}
+
+static void print_info(json_t *r)
+{
+	printf("%s: index %ld mem_id %ld mem_size %ld tx %ldx%ld rx %ldx%ld buf_size %ld "
+	       "vnet_hdr %ld%s%s users %ld\n",
+	       jstr(r, "name"), jint(r, "index"), jint(r, "mem_id"), jint(r, "mem_size"),
+	       jint(r, "tx_rings"), jint(r, "tx_slots"), jint(r, "rx_rings"), jint(r, "rx_slots"),
+	       jint(r, "buf_size"), jint(r, "vnet_hdr_len"),
+	       json_is_true(json_object_get(r, "persistent")) ? " persistent" : "",
+	       json_is_true(json_object_get(r, "lossless")) ? " lossless" : "", jint(r, "users"));
+}
+
+static void print_fdb(json_t *r)
+{
+	json_t *e;
+	size_t i;
+
+	printf("%-17s %-15s %-6s %s\n", "mac", "port", "type", "age");
+	json_array_foreach(json_object_get(r, "entries"), i, e)
+		printf("%-17s %-15s %-6s %ld\n", jstr(e, "mac"), jstr(e, "port"),
+		       json_is_true(json_object_get(e, "static")) ? "static" : "learned",
+		       jint(e, "age"));
+}
+
+static void print_stats(json_t *r)
+{
+	json_t *p;
+	size_t i;
+
+	printf("%-24s %12s %12s %12s %12s %10s %8s %8s\n", "port", "tx_packets", "tx_bytes",
+	       "rx_packets", "rx_bytes", "rx_drops", "errors", "reinits");
+	json_array_foreach(json_object_get(r, "ports"), i, p)
+		printf("%-24s %12ld %12ld %12ld %12ld %10ld %8ld %8ld\n", jstr(p, "name"),
+		       jint(p, "tx_packets"), jint(p, "tx_bytes"), jint(p, "rx_packets"),
+		       jint(p, "rx_bytes"), jint(p, "rx_drops"), jint(p, "tx_errors"),
+		       jint(p, "reinits"));
+}
+
+static void print_status(json_t *r)
+{
+	printf("valed %s (api %ld) pid %ld up %.0f s on %s: %ld switches, %ld ports, %ld clients, "
+	       "%zu workers\n",
+	       jstr(r, "version"), jint(r, "api"), jint(r, "pid"),
+	       json_real_value(json_object_get(r, "uptime_s")), jstr(r, "socket"),
+	       jint(r, "switches"), jint(r, "ports"), jint(r, "clients"),
+	       json_array_size(json_object_get(r, "workers")));
+}
+
+static void print_done(json_t *r)
+{
+	(void)r;
+}
+
+static void print_flush(json_t *r)
+{
+	printf("%s: %ld entries flushed\n", jstr(r, "switch"), jint(r, "flushed"));
+}
+
+/* ---- the command table ------------------------------------------------- */
+
+struct cmd {
+	const char *name;
+	const char *method;
+	const char *key;  /* the parameter the one argument fills, or NULL */
+	bool arg_needed;  /* the argument is required */
+	void (*print)(json_t *result);
+	const char *help;
+};
+
+static const struct cmd cmds[] = {
+	{"list", "vale.list", "switch", false, print_list, "list [SWITCH]: switches and ports"},
+	{"info", "port.info", "name", true, print_info, "info PORT: rings, slots, memory"},
+	{"create", "vale.newif", "name", true, print_info, "create valeX:Y: a persistent port"},
+	{"delete", "vale.delif", "name", true, print_done, "delete valeX:Y: a persistent port"},
+	{"fdb", "switch.fdb", "switch", true, print_fdb, "fdb SWITCH: the MAC table"},
+	{"flush", "switch.flush", "switch", true, print_flush, "flush SWITCH: forget learned MACs"},
+	{"stats", "stats.get", "name", false, print_stats, "stats [PORT]: counters"},
+	{"status", "daemon.status", NULL, false, print_status, "status: the daemon"},
+};
+
+static const struct cmd *find_cmd(const char *name)
+{
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmds[i].name, name) == 0)
+			return &cmds[i];
+	return NULL;
+}
+
+static int run(struct cli *cli, const struct cmd *cmd, const char *arg, json_t *extra)
+{
+	json_t *params = extra ? extra : json_object();
+	json_t *result = NULL;
+
+	if (cmd->arg_needed && !arg) {
+		json_decref(params);
+		return die("%s needs an argument (valectl -H for help)", cmd->name);
+	}
+	if (arg && cmd->key)
+		json_object_set_new(params, cmd->key, json_string(arg));
+	if (call(cli, cmd->method, params, &result))
+		return 1;
+	if (cli->json)
+		print_json(result);
+	else
+		cmd->print(result);
+	json_decref(result);
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: valectl [--socket PATH] [--json] COMMAND [ARG]\n"
+		   "       valectl [--socket PATH] [--json] -n|-r|-l|-g valeX:Y [-C a,b,c,d]\n\n"
+		   "commands:\n");
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "  %s\n", cmds[i].help);
+	fprintf(f, "\nvale-ctl options:\n"
+		   "  -n valeX:Y   create a persistent port     -r valeX:Y   delete it\n"
+		   "  -l [valeX:Y] list ports (or one port)     -g valeX:Y   port info\n"
+		   "  -C tx_slots,rx_slots,tx_rings,rx_rings    geometry for -n\n"
+		   "  -m MEMID     memory region for -n (0 only, for now)\n"
+		   "  -a -h -d -p -P   NIC attach, host port, detach, polling: not supported yet\n"
+		   "environment: VALE_SOCKET (default %s)\n",
+		   CTL_DEFAULT_SOCKET);
+}
+
+/* -C tx_slots,rx_slots,tx_rings,rx_rings, as vale-ctl. */
+static json_t *parse_geometry(const char *spec)
+{
+	static const char *const keys[] = {"tx_slots", "rx_slots", "tx_rings", "rx_rings"};
+	json_t *o = json_object();
+	char *copy = strdup(spec), *save = NULL, *tok;
+	int i = 0;
+
+	for (tok = strtok_r(copy, ",", &save); tok && i < 4; tok = strtok_r(NULL, ",", &save), i++) {
+		char *end;
+		long v = strtol(tok, &end, 10);
+		if (*end || end == tok || v < 0) {
+			json_decref(o);
+			o = NULL;
+			break;
+		}
+		if (v > 0)
+			json_object_set_new(o, keys[i], json_integer(v));
+	}
+	if (o && tok) { /* more than four fields */
+		json_decref(o);
+		o = NULL;
+	}
+	free(copy);
+	return o;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"socket", required_argument, NULL, 'S'}, {"json", no_argument, NULL, 'J'},
+		{"help", no_argument, NULL, 'H'},	  {NULL, 0, NULL, 0},
+	};
+	struct cli cli = {0};
+	const struct cmd *cmd = NULL;
+	const char *arg = NULL;
+	json_t *geometry = NULL;
+	int opt, rc;
+
+	while ((opt = getopt_long(argc, argv, "+n:r:l::g:C:m:a:h:d:p:P:H", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'S':
+			cli.socket = optarg;
+			break;
+		case 'J':
+			cli.json = true;
+			break;
+		case 'H':
+			usage(stdout);
+			return 0;
+		case 'n':
+		case 'r':
+		case 'g':
+			cmd = find_cmd(opt == 'n' ? "create" : opt == 'r' ? "delete" : "info");
+			arg = optarg;
+			break;
+		case 'l':
+			if (!optarg && optind < argc && argv[optind][0] != '-')
+				optarg = argv[optind++];
+			cmd = find_cmd(optarg ? "info" : "list");
+			arg = optarg;
+			break;
+		case 'C':
+			json_decref(geometry);
+			geometry = parse_geometry(optarg);
+			if (!geometry)
+				return die("-C wants tx_slots,rx_slots,tx_rings,rx_rings, got '%s'",
+					   optarg);
+			break;
+		case 'm':
+			if (strcmp(optarg, "0") != 0)
+				return die("-m %s: sharing a memory region between ports is not "
+					   "supported yet",
+					   optarg);
+			break;
+		case 'a':
+		case 'h':
+		case 'd':
+		case 'p':
+		case 'P':
+			json_decref(geometry);
+			fprintf(stderr, "valectl: -%c (NIC attach, host port, detach, polling) is not "
+					"supported yet\n",
+				opt);
+			return 1;
+		default:
+			usage(stderr);
+			json_decref(geometry);
+			return 2;
+		}
+	}
+	if (!cmd) {
+		if (optind >= argc) {
+			usage(stderr);
+			json_decref(geometry);
+			return 2;
+		}
+		cmd = find_cmd(argv[optind]);
+		if (!cmd) {
+			json_decref(geometry);
+			return die("unknown command '%s' (valectl -H for help)", argv[optind]);
+		}
+		optind++;
+		if (optind < argc)
+			arg = argv[optind++];
+	}
+	if (optind < argc) {
+		json_decref(geometry);
+		return die("unexpected argument '%s'", argv[optind]);
+	}
+	if (geometry && strcmp(cmd->name, "create") != 0) {
+		json_decref(geometry);
+		return die("-C applies to -n/create only%s", "");
+	}
+	rc = run(&cli, cmd, arg, geometry);
+	ctl_client_close(cli.c);
+	return rc;
+}

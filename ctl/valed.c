@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * valed: the switch daemon. One control thread runs libevent (the control
+ * socket, signals, timers); forwarding workers (switch/worker.h) move packets.
+ * Logs go to stderr with syslog priority prefixes, which journald reads.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <systemd/sd-daemon.h>
+
+#include "fdb.h"
+#include "methods.h"
+#include "registry.h"
+#include "rpc.h"
+#include "worker.h"
+
+#define LOG_ERR 3
+#define LOG_WARNING 4
+#define LOG_NOTICE 5
+#define LOG_INFO 6
+#define LOG_DEBUG 7
+
+static int log_level = LOG_INFO;
+
+static void logmsg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void logmsg(int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (prio > log_level)
+		return;
+	va_start(ap, fmt);
+	fprintf(stderr, "<%d>valed: ", prio);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+struct options {
+	const char *socket;
+	const char *config;
+	struct reg_params reg;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: valed [-s SOCKET] [-c CONFIG] [-w WORKERS] [-p POLL_US] [-v] [-h] "
+		   "[--version]\n"
+		   "  -s, --socket PATH   control socket (default $VALE_SOCKET, else %s)\n"
+		   "  -c, --config FILE   JSON settings and persistent ports (doc/valed.md)\n"
+		   "  -w, --workers N     forwarding threads (default 1)\n"
+		   "  -p, --poll-us US    busy-poll time before a worker sleeps (default %d)\n"
+		   "  -v, --verbose       debug logs\n",
+		   CTL_DEFAULT_SOCKET, WORKER_POLL_US_DEFAULT);
+}
+
+static int parse_uint(const char *s, uint32_t min, uint32_t max, uint32_t *ret)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || end == s || v < min || v > max)
+		return -1;
+	*ret = (uint32_t)v;
+	return 0;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{"socket", required_argument, NULL, 's'}, {"config", required_argument, NULL, 'c'},
+		{"workers", required_argument, NULL, 'w'}, {"poll-us", required_argument, NULL, 'p'},
+		{"verbose", no_argument, NULL, 'v'},	   {"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},	   {NULL, 0, NULL, 0},
+	};
+	int c;
+
+	o->socket = ctl_default_socket();
+	o->config = NULL;
+	o->reg = (struct reg_params){.workers = 1, .poll_us = WORKER_POLL_US_DEFAULT,
+				     .fdb_max = FDB_MAX_ENTRIES_DEFAULT,
+				     .fdb_age = FDB_AGE_DEFAULT};
+	while ((c = getopt_long(argc, argv, "s:c:w:p:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			o->socket = optarg;
+			break;
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'w':
+			if (parse_uint(optarg, 1, 64, &o->reg.workers)) {
+				fprintf(stderr, "valed: -w wants a number of workers in 1..64, got '%s'\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'p':
+			if (parse_uint(optarg, 0, 10000000, &o->reg.poll_us)) {
+				fprintf(stderr, "valed: -p wants microseconds in 0..10000000, got '%s'\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'v':
+			log_level = LOG_DEBUG;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		case 'V':
+			printf("valed %s (netmap API %d)\n", VALE_VERSION, NETMAP_API);
+			return 1;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "valed: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	return 0;
+}
+
+/* Settings from the config file; persistent ports are created later. */
+static int config_settings(json_t *cfg, struct reg_params *rp)
+{
+	static const char *const known[] = {"workers", "poll_us", "fdb_max", "fdb_age", "ports",
+					    NULL};
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(cfg, key, v) {
+		bool ok = false;
+		for (int i = 0; known[i]; i++)
+			ok = ok || strcmp(key, known[i]) == 0;
+		if (!ok) {
+			logmsg(LOG_ERR, "config: unknown key '%s'", key);
+			return -1;
+		}
+		if (strcmp(key, "ports") == 0)
+			continue;
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > UINT32_MAX) {
+			logmsg(LOG_ERR, "config: '%s' must be a non-negative integer", key);
+			return -1;
+		}
+		uint32_t n = (uint32_t)json_integer_value(v);
+		if (strcmp(key, "workers") == 0)
+			rp->workers = n;
+		else if (strcmp(key, "poll_us") == 0)
+			rp->poll_us = n;
+		else if (strcmp(key, "fdb_max") == 0)
+			rp->fdb_max = n;
+		else
+			rp->fdb_age = n;
+	}
+	return 0;
+}
+
+/* Create the config's persistent ports: [{"name": "vale0:p", "tx_slots": ...}]. */
+static int config_ports(json_t *cfg, struct reg *reg)
+{
+	json_t *ports = json_object_get(cfg, "ports"), *p;
+	size_t i;
+
+	if (!ports)
+		return 0;
+	if (!json_is_array(ports)) {
+		logmsg(LOG_ERR, "config: 'ports' must be an array of objects");
+		return -1;
+	}
+	json_array_foreach(ports, i, p) {
+		struct vport_params vp = {0};
+		char err[REG_ERRLEN];
+		const char *name = json_string_value(json_object_get(p, "name"));
+		json_t *v;
+
+		if (!json_is_object(p) || !name) {
+			logmsg(LOG_ERR, "config: ports[%zu] needs a \"name\"", i);
+			return -1;
+		}
+		if ((v = json_object_get(p, "tx_rings")))
+			vp.tx_rings = (uint32_t)json_integer_value(v);
+		if ((v = json_object_get(p, "rx_rings")))
+			vp.rx_rings = (uint32_t)json_integer_value(v);
+		if ((v = json_object_get(p, "tx_slots")))
+			vp.tx_slots = (uint32_t)json_integer_value(v);
+		if ((v = json_object_get(p, "rx_slots")))
+			vp.rx_slots = (uint32_t)json_integer_value(v);
+		if ((v = json_object_get(p, "buf_size")))
+			vp.buf_size = (uint32_t)json_integer_value(v);
+		if (reg_newif(reg, name, &vp, err)) {
+			logmsg(LOG_ERR, "config: port %s: %s", name, err);
+			return -1;
+		}
+		logmsg(LOG_INFO, "created persistent port %s", name);
+	}
+	return 0;
+}
+
+/* The socket's directory (/run/vale) is ours to create when missing. */
+static void make_socket_dir(const char *path)
+{
+	char dir[4096];
+	char *slash;
+
+	if (strlen(path) >= sizeof(dir))
+		return;
+	strcpy(dir, path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return;
+	*slash = '\0';
+	if (mkdir(dir, 0755) == 0)
+		logmsg(LOG_DEBUG, "created %s", dir);
+}
+
+static uint32_t monotonic_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint32_t)ts.tv_sec;
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	logmsg(LOG_NOTICE, "%s: shutting down", strsignal((int)sig));
+	event_base_loopexit(arg, NULL);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what;
+	reg_expire(arg, monotonic_s());
+}
+
+static void on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what, (void)arg;
+	sd_notify(0, "WATCHDOG=1");
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	struct methods_ctx ctx = {0};
+	struct event_base *base;
+	struct event *ev_term, *ev_int, *ev_tick, *ev_wd = NULL;
+	struct ctl_server *srv;
+	struct reg *reg;
+	json_t *cfg = NULL;
+	char err[REG_ERRLEN];
+	struct timespec ts;
+	uint64_t wd_usec = 0;
+	int listen_fd = -1, rc = 1, n;
+
+	n = parse_options(argc, argv, &o);
+	if (n)
+		return n == 1 ? 0 : 2;
+	signal(SIGPIPE, SIG_IGN);
+	if (o.config) {
+		json_error_t jerr;
+		cfg = json_load_file(o.config, JSON_REJECT_DUPLICATES, &jerr);
+		if (!cfg || !json_is_object(cfg)) {
+			logmsg(LOG_ERR, "config %s: %s (line %d)", o.config,
+			       cfg ? "must be a JSON object" : jerr.text, jerr.line);
+			return 1;
+		}
+		if (config_settings(cfg, &o.reg))
+			goto err_cfg;
+	}
+
+	reg = reg_create(&o.reg, err);
+	if (!reg) {
+		logmsg(LOG_ERR, "%s", err);
+		goto err_cfg;
+	}
+	if (cfg && config_ports(cfg, reg))
+		goto err_reg;
+
+	base = event_base_new();
+	if (!base) {
+		logmsg(LOG_ERR, "cannot create the event loop");
+		goto err_reg;
+	}
+	n = sd_listen_fds(1);
+	if (n > 1) {
+		logmsg(LOG_ERR, "systemd passed %d sockets; valed takes one", n);
+		goto err_base;
+	}
+	if (n == 1)
+		listen_fd = SD_LISTEN_FDS_START;
+	else
+		make_socket_dir(o.socket);
+	srv = ctl_server_create(base, o.socket, listen_fd, 0660);
+	if (!srv) {
+		logmsg(LOG_ERR, "cannot serve %s: %s", o.socket, strerror(errno));
+		goto err_base;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ctx.reg = reg;
+	ctx.socket_path = o.socket;
+	ctx.started_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (methods_register(srv, &ctx)) {
+		logmsg(LOG_ERR, "cannot register the control methods");
+		goto err_srv;
+	}
+
+	ev_term = evsignal_new(base, SIGTERM, on_signal, base);
+	ev_int = evsignal_new(base, SIGINT, on_signal, base);
+	ev_tick = event_new(base, -1, EV_PERSIST, on_tick, reg);
+	if (!ev_term || !ev_int || !ev_tick) {
+		logmsg(LOG_ERR, "cannot set up signals and timers");
+		goto err_events;
+	}
+	struct timeval one_s = {1, 0};
+	event_add(ev_term, NULL);
+	event_add(ev_int, NULL);
+	event_add(ev_tick, &one_s);
+	if (sd_watchdog_enabled(0, &wd_usec) > 0) {
+		struct timeval half = {(time_t)(wd_usec / 2000000), (long)(wd_usec / 2 % 1000000)};
+		ev_wd = event_new(base, -1, EV_PERSIST, on_watchdog, NULL);
+		if (ev_wd)
+			event_add(ev_wd, &half);
+	}
+
+	logmsg(LOG_NOTICE, "serving %s with %u worker%s (version %s)", o.socket, o.reg.workers,
+	       o.reg.workers == 1 ? "" : "s", VALE_VERSION);
+	if (sd_notifyf(0, "READY=1\nSTATUS=serving %s, %u workers", o.socket, o.reg.workers) < 0)
+		logmsg(LOG_WARNING, "sd_notify failed");
+	event_base_dispatch(base);
+	sd_notify(0, "STOPPING=1");
+	rc = 0;
+
+	if (ev_wd)
+		event_free(ev_wd);
+err_events:
+	if (ev_tick)
+		event_free(ev_tick);
+	if (ev_int)
+		event_free(ev_int);
+	if (ev_term)
+		event_free(ev_term);
+err_srv:
+	ctl_server_destroy(srv); /* runs the closers: clients' ports go first */
+err_base:
+	event_base_free(base);
+err_reg:
+	reg_destroy(reg);
+err_cfg:
+	json_decref(cfg);
+	return rc;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* lverr: the thread-local sentence behind vale_last_error(). */
+#include "lverr.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include <vale/vale.h>
+
+#define LVERR_MAX 512
+
+static __thread char last_error[LVERR_MAX];
+
+int lverr_set(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	errno = err;
+	return -1;
+}
+
+const char *vale_last_error(void)
+{
+	return last_error;
+}

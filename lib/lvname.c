@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* lvname: "valeX:Y[-N][/x]" into its parts, with a sentence for every refusal. */
+#include "lvname.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define VALE_PREFIX "vale"
+#define SYNTAX "valeX:Y[-N][/x]"
+
+static int fail(char *err, size_t errsize, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errsize, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errsize) {
+		va_start(ap, fmt);
+		vsnprintf(err, errsize, fmt, ap);
+		va_end(ap);
+	}
+	return -code;
+}
+
+static bool name_char_ok(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '.' || c == '-';
+}
+
+/* What a netmap port-name character we do not serve means, or NULL. */
+static const char *unsupported(char c)
+{
+	switch (c) {
+	case '{':
+	case '}':
+		return "netmap pipes ('{' and '}')";
+	case '*':
+	case '^':
+		return "host rings ('*' and '^')";
+	case '@':
+		return "memory regions and options ('@')";
+	default:
+		return NULL;
+	}
+}
+
+/* Check one part (switch or port name) of length len. */
+static int check_part(const char *name, const char *what, const char *s, size_t len, char *err,
+		      size_t errsize)
+{
+	const char *u;
+
+	if (len == 0)
+		return fail(err, errsize, EINVAL, "port name '%s': the %s name is empty (%s)", name,
+			    what, SYNTAX);
+	if (len >= LVNAME_PART_MAX)
+		return fail(err, errsize, ENAMETOOLONG,
+			    "port name '%s': the %s name is %zu characters, at most %d are allowed",
+			    name, what, len, LVNAME_PART_MAX - 1);
+	for (size_t i = 0; i < len; i++) {
+		u = unsupported(s[i]);
+		if (u)
+			return fail(err, errsize, EINVAL,
+				    "port name '%s': %s are not supported by libvale (%s)", name, u,
+				    SYNTAX);
+		if (!name_char_ok(s[i]))
+			return fail(err, errsize, EINVAL,
+				    "port name '%s': character '%c' is not allowed in a %s name "
+				    "(use A-Z a-z 0-9 _ . -)",
+				    name, s[i], what);
+	}
+	return 0;
+}
+
+/* The "/flags" suffix: only "x" is served. */
+static int parse_flags(const char *name, const char *flags, bool *ret_excl, char *err,
+		       size_t errsize)
+{
+	if (strcmp(flags, "x") == 0) {
+		*ret_excl = true;
+		return 0;
+	}
+	if (flags[0] == '\0')
+		return fail(err, errsize, EINVAL, "port name '%s': empty '/' suffix (%s)", name,
+			    SYNTAX);
+	return fail(err, errsize, EINVAL,
+		    "port name '%s': suffix '/%s' is not supported: only '/x' (exclusive) is; "
+		    "monitors (/r /t /z) and one-direction binds (/R /T) are not served yet",
+		    name, flags);
+}
+
+/* If port[0..*len) ends in "-<digits>", strip it and return the ring. */
+static int parse_ring(const char *name, const char *port, size_t *len, int32_t *ret_ring,
+		      char *err, size_t errsize)
+{
+	size_t i = *len;
+	uint32_t ring = 0;
+
+	while (i > 0 && port[i - 1] >= '0' && port[i - 1] <= '9')
+		i--;
+	if (i == *len || i == 0 || port[i - 1] != '-') {
+		*ret_ring = -1; /* no suffix: '-' and digits are part of the name */
+		return 0;
+	}
+	for (size_t j = i; j < *len; j++) {
+		ring = ring * 10 + (uint32_t)(port[j] - '0');
+		if (ring > LVNAME_RING_MAX)
+			return fail(err, errsize, EINVAL,
+				    "port name '%s': ring number '%.*s' is out of range (0..%d)",
+				    name, (int)(*len - i), port + i, LVNAME_RING_MAX);
+	}
+	*ret_ring = (int32_t)ring;
+	*len = i - 1;
+	return 0;
+}
+
+int lvname_parse(const char *name, struct lvname *ret, char *err, size_t errsize)
+{
+	const size_t plen = strlen(VALE_PREFIX);
+	struct lvname n = {.ring = -1};
+	const char *colon, *port, *slash;
+	size_t swlen, portlen;
+	int rc;
+
+	if (!name || !name[0])
+		return fail(err, errsize, EINVAL, "no port name given (%s)", SYNTAX);
+	if (strnlen(name, 256) >= 256)
+		return fail(err, errsize, ENAMETOOLONG, "port name is over 255 characters");
+	if (strncmp(name, "netmap:", 7) == 0)
+		return fail(err, errsize, EINVAL,
+			    "port name '%s': NIC ports (netmap:) are attached with valectl, "
+			    "libvale opens VALE ports (%s)",
+			    name, SYNTAX);
+	if (strncmp(name, VALE_PREFIX, plen) != 0)
+		return fail(err, errsize, EINVAL, "port name '%s': libvale opens VALE ports: %s",
+			    name, SYNTAX);
+	colon = strchr(name + plen, ':');
+	if (!colon)
+		return fail(err, errsize, EINVAL, "port name '%s': no ':' between switch and port (%s)",
+			    name, SYNTAX);
+	swlen = (size_t)(colon - name);
+	if (swlen == plen)
+		return fail(err, errsize, EINVAL,
+			    "port name '%s': the switch needs a name after 'vale', e.g. vale0", name);
+	rc = check_part(name, "switch", name, swlen, err, errsize);
+	if (rc)
+		return rc;
+
+	port = colon + 1;
+	slash = strchr(port, '/');
+	portlen = slash ? (size_t)(slash - port) : strlen(port);
+	if (slash) {
+		rc = parse_flags(name, slash + 1, &n.exclusive, err, errsize);
+		if (rc)
+			return rc;
+	}
+	rc = parse_ring(name, port, &portlen, &n.ring, err, errsize);
+	if (rc)
+		return rc;
+	rc = check_part(name, "port", port, portlen, err, errsize);
+	if (rc)
+		return rc;
+
+	memcpy(n.sw, name, swlen);
+	memcpy(n.port, port, portlen);
+	snprintf(n.base, sizeof(n.base), "%s:%s", n.sw, n.port);
+	*ret = n;
+	return 0;
+}

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * registry - valed's switches and ports, as the control methods see them.
+ *
+ * This is netmap's register/attach logic without the ioctl: it resolves a
+ * name to a switch and a port (creating an ephemeral VALE port on first
+ * open, as netmap does), counts who has each port open, enforces exclusive
+ * opens, creates and deletes persistent ports (vale.newif / vale.delif),
+ * hands each new port to the forwarding worker with the fewest ports, and
+ * frees an ephemeral port and an empty switch when their last user leaves.
+ *
+ * Every call validates completely before it changes anything. Errors are
+ * -errno with a sentence for a person in err (REG_ERRLEN bytes).
+ *
+ * Threads: the control thread only (it is the configuration lock).
+ */
+#ifndef VALE_PORTS_REGISTRY_H
+#define VALE_PORTS_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bdg.h"
+#include "vport.h"
+
+#define REG_ERRLEN 256
+
+struct reg;
+struct reg_port;
+struct reg_handle;
+
+struct reg_params {
+	uint32_t workers; /* forwarding threads, >= 1 */
+	uint32_t poll_us; /* their busy-poll time before sleeping */
+	uint32_t fdb_max; /* learning table size of new switches */
+	uint32_t fdb_age; /* aging time of new switches, seconds */
+};
+
+struct reg_open {
+	const char *name;     /* "valeX:Y", optionally with "-N" and/or "/x" */
+	bool one_ring;        /* only ring `ring` (as "-N") */
+	uint32_t ring;
+	bool exclusive;       /* as "/x" */
+	bool lossless;        /* set the port lossless */
+	struct vport_params vp; /* used when the port is created by this open */
+};
+
+/* What an open gives the client. */
+struct reg_info {
+	char name[BDG_FULLNAMSIZ];
+	char sw[BDG_NAMSIZ];
+	char port[BDG_NAMSIZ];
+	uint8_t index;
+	uint16_t mem_id;
+	size_t mem_size;
+	size_t if_offset;
+	struct vport_params vp; /* effective: defaults applied */
+	uint32_t first_tx, last_tx, first_rx, last_rx;
+	bool persistent;
+	bool lossless;
+	bool exclusive;
+	uint32_t users;
+	uint32_t worker;
+	uint16_t vnet_hdr_len;
+};
+
+struct reg *reg_create(const struct reg_params *p, char *err);
+void reg_destroy(struct reg *r); /* closes every port; accepts NULL */
+
+/* Open a port for a client. On success *ret_h is the registration. */
+int reg_open(struct reg *r, const struct reg_open *o, struct reg_handle **ret_h, char *err);
+/* End a registration; frees an ephemeral port left without users. */
+void reg_close(struct reg_handle *h);
+
+struct reg_port *reg_handle_port(const struct reg_handle *h);
+/* The registration's own view (ring range, exclusive). */
+void reg_handle_info(const struct reg_handle *h, struct reg_info *ret_info);
+
+/* The fds a client needs (owned by the port: dup them to pass them on). */
+int reg_port_mem_fd(const struct reg_port *p);
+int reg_port_kick_fd(const struct reg_port *p);
+int reg_port_notify_fd(const struct reg_port *p);
+
+/* Create a persistent port (vale.newif): -EEXIST if it exists. */
+int reg_newif(struct reg *r, const char *name, const struct vport_params *vp, char *err);
+/* Delete a persistent port (vale.delif): -ENOENT, -EBUSY if open, -EINVAL if ephemeral. */
+int reg_delif(struct reg *r, const char *name, char *err);
+
+/* The port named "valeX:Y", or NULL with -ENOENT/-EINVAL/-ENAMETOOLONG in err. */
+struct reg_port *reg_find(struct reg *r, const char *name, int *ret_err, char *err);
+void reg_port_info(const struct reg_port *p, struct reg_info *ret_info);
+struct bdg_port *reg_port_bdg(const struct reg_port *p);
+struct vport *reg_port_vport(const struct reg_port *p);
+
+/* Set or get the port's virtio-net header length: 0, 10 or 12. */
+int reg_port_set_hdr(struct reg_port *p, uint32_t len, char *err);
+
+/* Iterate ports, in switch order then port index order. */
+struct reg_port *reg_port_first(const struct reg *r);
+struct reg_port *reg_port_next(const struct reg *r, const struct reg_port *p);
+
+/* Run the switches' housekeeping (aging) at now_s. */
+void reg_expire(struct reg *r, uint32_t now_s);
+
+uint32_t reg_worker_count(const struct reg *r);
+struct worker *reg_worker(const struct reg *r, uint32_t i);
+
+#endif /* VALE_PORTS_REGISTRY_H */
