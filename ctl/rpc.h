@@ -19,6 +19,7 @@
 #define VALE_CTL_RPC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -74,13 +75,15 @@ struct ctl_method {
 /*
  * Serve on path: bind it (removing a stale socket, mode `mode`), or, when
  * listen_fd >= 0, use that already-listening socket (systemd activation).
- * NULL + errno.
+ * NULL + errno (EADDRINUSE: a live daemon answers on path; EEXIST: path is
+ * not a socket; ENAMETOOLONG). On success the server owns listen_fd and
+ * closes it in ctl_server_destroy; on failure it is left open.
  */
 struct ctl_server *ctl_server_create(struct event_base *base, const char *path, int listen_fd,
 				     mode_t mode);
 
 /* Close every connection (running their closers), stop listening, unlink the
- * socket if we bound it. Accepts NULL. */
+ * socket if we bound it. Accepts NULL. Not from inside a handler or closer. */
 void ctl_server_destroy(struct ctl_server *s);
 
 /* Register a method (name unique): 0, -EEXIST, -ENOMEM. The struct is copied. */
@@ -111,5 +114,29 @@ int ctl_param_uint(json_t *params, const char *key, bool required, uint64_t min,
 int ctl_param_bool(json_t *params, const char *key, bool def, bool *ret, struct ctl_error *err);
 /* Reject keys not in the NULL-terminated list known[] (a typo is an error). */
 int ctl_params_only(json_t *params, const char *const *known, struct ctl_error *err);
+
+/*
+ * ---- For tests and fuzzing only: the request validator without sockets. ----
+ *
+ * ctl_request_parse() checks one line (without its '\n') against the
+ * JSON-RPC 2.0 envelope of doc/control-protocol.md. It fills req in every
+ * case; release it with ctl_request_release() whatever the result.
+ *   0: method and params (an object, an empty one when absent) are set; id is
+ *      NULL for a notification.
+ *   -1: err is filled (parse error, invalid request, params not an object);
+ *      id is what the error reply must carry (JSON null when unknown), or
+ *      NULL when no reply is due (a notification with bad params).
+ * ctl_fail() always leaves err->detail valid UTF-8.
+ */
+struct ctl_request {
+	json_t *root;	    /* the parsed line; NULL when it was not JSON */
+	json_t *id;	    /* a reference, or NULL (see above) */
+	const char *method; /* points into root */
+	json_t *params;	    /* a reference */
+};
+
+int ctl_request_parse(const char *line, size_t len, struct ctl_request *req,
+		      struct ctl_error *err);
+void ctl_request_release(struct ctl_request *req);
 
 #endif /* VALE_CTL_RPC_H */

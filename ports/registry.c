@@ -21,7 +21,6 @@ struct reg_port {
 	bool exclusive; /* an exclusive registration holds it */
 	uint32_t users;
 	uint32_t worker;
-	uint16_t vnet_hdr_len;
 };
 
 struct reg_handle {
@@ -63,7 +62,7 @@ struct reg *reg_create(const struct reg_params *p, char *err)
 		goto err_alloc;
 	r->params = *p;
 	for (r->n_workers = 0; r->n_workers < p->workers; r->n_workers++) {
-		char name[16];
+		char name[24];
 		struct worker_params wp = {.cpu = -1, .poll_us = p->poll_us, .name = name};
 
 		snprintf(name, sizeof(name), "vale-fwd%u", r->n_workers);
@@ -297,8 +296,8 @@ int reg_open(struct reg *r, const struct reg_open *o, struct reg_handle **ret_h,
 	char base[BDG_FULLNAMSIZ], sw[BDG_NAMSIZ], port[BDG_NAMSIZ];
 	struct reg_port *p = NULL;
 	struct reg_handle *h;
-	bool excl;
-	int ring, e;
+	bool excl = false;
+	int ring = -1, e;
 
 	e = parse_name(o->name, base, &ring, &excl, err);
 	if (!e)
@@ -396,7 +395,7 @@ void reg_port_info(const struct reg_port *p, struct reg_info *ret)
 	ret->exclusive = p->exclusive;
 	ret->users = p->users;
 	ret->worker = p->worker;
-	ret->vnet_hdr_len = p->vnet_hdr_len;
+	ret->vnet_hdr_len = bdg_port_vnet_hdr_len(bp);
 }
 
 void reg_handle_info(const struct reg_handle *h, struct reg_info *ret)
@@ -474,8 +473,7 @@ int reg_port_set_hdr(struct reg_port *p, uint32_t len, char *err)
 	if (len != 0 && len != 10 && len != 12)
 		return fail(err, EINVAL, "virtio-net header length must be 0, 10 or 12, got %u",
 			    len);
-	p->vnet_hdr_len = (uint16_t)len;
-	return 0;
+	return bdg_port_set_vnet_hdr_len(vport_port(p->v), (uint16_t)len);
 }
 
 struct reg_port *reg_port_first(const struct reg *r)

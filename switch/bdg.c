@@ -226,6 +226,23 @@ void bdg_port_set_lossless(struct bdg_port *p, bool lossless)
 	p->lossless = lossless;
 }
 
+int bdg_port_set_vnet_hdr_len(struct bdg_port *p, uint16_t len)
+{
+	if (len != 0 && len != 10 && len != 12)
+		return -EINVAL;
+	if (p->sw)
+		pthread_rwlock_wrlock(&p->sw->lock);
+	p->hdr_len = len;
+	if (p->sw)
+		pthread_rwlock_unlock(&p->sw->lock);
+	return 0;
+}
+
+uint16_t bdg_port_vnet_hdr_len(const struct bdg_port *p)
+{
+	return p->hdr_len;
+}
+
 bool bdg_port_lossless(const struct bdg_port *p)
 {
 	return p->lossless;

@@ -148,6 +148,14 @@ void bdg_port_destroy(struct bdg_port *p);
 
 void bdg_port_set_notify(struct bdg_port *p, bdg_notify_fn fn, void *arg);
 void bdg_port_set_lossless(struct bdg_port *p, bool lossless);
+/*
+ * Each frame of the port starts with a virtio-net header of len bytes (0, 10
+ * or 12; -EINVAL otherwise). Between ports with equal lengths the header is
+ * copied as data; otherwise the destination gets a header saying "no
+ * offload". Takes the switch lock, so no batch sees half a change.
+ */
+int bdg_port_set_vnet_hdr_len(struct bdg_port *p, uint16_t len);
+uint16_t bdg_port_vnet_hdr_len(const struct bdg_port *p);
 bool bdg_port_lossless(const struct bdg_port *p);
 const char *bdg_port_name(const struct bdg_port *p);
 uint8_t bdg_port_index(const struct bdg_port *p);

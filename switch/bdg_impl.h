@@ -13,6 +13,7 @@ struct bdg_port {
 	struct bdg *sw; /* NULL while detached */
 	uint8_t idx;    /* index in sw->ports, BDG_NOPORT while detached */
 	bool lossless;
+	uint16_t hdr_len; /* virtio-net header before each frame: 0, 10 or 12 */
 	uint32_t n_tx, n_rx;
 	struct kring *tx, *rx; /* owned by the adapter that created the port */
 	bdg_notify_fn notify;

@@ -63,6 +63,8 @@ struct bdg_scratch {
 	struct fwd_dr dr[DR_MAX];
 	uint16_t dr_of[DR_MAX]; /* port * BDG_MAXRINGS + ring -> dr index, or NIL */
 	uint32_t n_dr;
+	uint16_t src_hdr;       /* the source port's virtio-net header length */
+	uint32_t src_buf_size;  /* the source ring's buffer size */
 	struct fwd_dr *order[DR_MAX]; /* lossless: dr sorted by kring address */
 	uint16_t bhead, btail;        /* broadcast packets */
 };
@@ -89,6 +91,21 @@ static inline uint32_t pkt_slots(uint32_t len, uint32_t buf_size)
 	return len <= buf_size ? 1 : (len + buf_size - 1) / buf_size;
 }
 
+/* Bytes packet k has at a destination whose header length is dst_hdr: the
+ * source's virtio-net header is replaced by the destination's. */
+static inline uint32_t dst_len(const struct bdg_scratch *s, const struct fwd_pkt *k,
+			       uint16_t dst_hdr)
+{
+	return k->len - s->src_hdr + dst_hdr;
+}
+
+/* Slots packet k takes in destination ring d. */
+static inline uint32_t dr_slots(const struct bdg_scratch *s, const struct fwd_pkt *k,
+				const struct fwd_dr *d)
+{
+	return pkt_slots(dst_len(s, k, d->port->hdr_len), d->kr->buf_size);
+}
+
 /* The RX ring of port p that packet k goes to: one flow, one ring. */
 static inline uint16_t pkt_ring(struct bdg_scratch *s, struct fwd_pkt *k, const struct bdg_port *p)
 {
@@ -96,7 +113,7 @@ static inline uint16_t pkt_ring(struct bdg_scratch *s, struct fwd_pkt *k, const 
 		return 0;
 	if (!k->has_hash) {
 		const struct fwd_frag *f = &s->frag[k->first];
-		k->hash = flowhash_frame(f->buf, f->len);
+		k->hash = flowhash_frame(f->buf + s->src_hdr, f->len - s->src_hdr);
 		k->has_hash = true;
 	}
 	return (uint16_t)(k->hash % p->n_rx);
@@ -221,7 +238,7 @@ static uint32_t preflush(struct kring *kr, uint32_t avail, struct bdg_scratch *s
 		k->end_slot = pos;
 		end = pos;
 		k->dst = BDG_NOPORT;
-		if (bad || s->frag[k->first].len < ETH_HLEN) {
+		if (bad || s->frag[k->first].len < (uint32_t)s->src_hdr + ETH_HLEN) {
 			__atomic_fetch_add(&kr->stats.bad_slots, 1, __ATOMIC_RELAXED);
 			if (bad)
 				kr->need_reinit = true;
@@ -248,9 +265,9 @@ static void lookup(struct bdg *b, struct bdg_port *src, struct bdg_scratch *s, u
 
 		if (k->nfrags == 0)
 			continue;
-		pk.data = f->buf;
-		pk.len = f->len;
-		pk.total_len = k->len;
+		pk.data = f->buf + s->src_hdr;
+		pk.len = f->len - s->src_hdr;
+		pk.total_len = k->len - s->src_hdr;
 		pk.slot_flags = k->slot_flags;
 		pk.src_port = src->idx;
 		dst = b->ops.lookup(b->priv, &pk, now);
@@ -263,7 +280,7 @@ static void lookup(struct bdg *b, struct bdg_port *src, struct bdg_scratch *s, u
 					continue;
 				d = dr_get(s, p, pkt_ring(s, k, p));
 				d->npkts++;
-				d->nslots += pkt_slots(k->len, d->kr->buf_size);
+				d->nslots += dr_slots(s, k, d);
 			}
 		} else if (dst < BDG_MAXPORTS && dst != src->idx && b->ports[dst]) {
 			struct bdg_port *p = b->ports[dst];
@@ -271,7 +288,7 @@ static void lookup(struct bdg *b, struct bdg_port *src, struct bdg_scratch *s, u
 			d = dr_get(s, p, pkt_ring(s, k, p));
 			list_append(s, &d->uhead, &d->utail, (uint16_t)i);
 			d->npkts++;
-			d->nslots += pkt_slots(k->len, d->kr->buf_size);
+			d->nslots += dr_slots(s, k, d);
 		} /* else: no port, or the source itself: dropped (k->dst stays NOPORT) */
 	}
 }
@@ -287,7 +304,7 @@ static uint32_t fit_prefix(struct bdg_scratch *s, const struct fwd_dr *d, uint32
 		return space < d->npkts ? space : d->npkts;
 	dr_iter_init(s, d, &it);
 	while ((i = dr_iter_next(s, d, &it)) != NIL) {
-		uint32_t n = pkt_slots(s->pkt[i].len, d->kr->buf_size);
+		uint32_t n = dr_slots(s, &s->pkt[i], d);
 		if (used + n > space)
 			break;
 		used += n;
@@ -329,14 +346,15 @@ static int cmp_dr_kring(const void *a, const void *b)
 }
 
 /* Does packet k fit in d (lossless walk)? */
-static inline bool dr_fits(const struct fwd_dr *d, const struct fwd_pkt *k)
+static inline bool dr_fits(const struct bdg_scratch *s, const struct fwd_dr *d,
+			   const struct fwd_pkt *k)
 {
-	return d->used + pkt_slots(k->len, d->kr->buf_size) <= d->take;
+	return d->used + dr_slots(s, k, d) <= d->take;
 }
 
-static inline void dr_claim(struct fwd_dr *d, const struct fwd_pkt *k)
+static inline void dr_claim(const struct bdg_scratch *s, struct fwd_dr *d, const struct fwd_pkt *k)
 {
-	d->used += pkt_slots(k->len, d->kr->buf_size);
+	d->used += dr_slots(s, k, d);
 }
 
 /* The dr of packet k at port p (it exists: lookup() created it). */
@@ -372,21 +390,21 @@ static uint32_t reserve_lossless(struct bdg *b, struct bdg_port *src, struct bdg
 			continue;
 		if (k->dst != BDG_BROADCAST) {
 			struct fwd_dr *d = dr_of_pkt(s, k, b->ports[k->dst]);
-			if (dr_fits(d, k))
-				dr_claim(d, k);
+			if (dr_fits(s, d, k))
+				dr_claim(s, d, k);
 			else
 				cut = i;
 			continue;
 		}
 		for (uint32_t j = 0; j < b->n_active && cut == np; j++) {
 			struct bdg_port *p = b->ports[b->active[j]];
-			if (p != src && !dr_fits(dr_of_pkt(s, k, p), k))
+			if (p != src && !dr_fits(s, dr_of_pkt(s, k, p), k))
 				cut = i;
 		}
 		for (uint32_t j = 0; j < b->n_active && cut == np; j++) {
 			struct bdg_port *p = b->ports[b->active[j]];
 			if (p != src)
-				dr_claim(dr_of_pkt(s, k, p), k);
+				dr_claim(s, dr_of_pkt(s, k, p), k);
 		}
 	}
 	for (uint32_t j = s->n_dr; j-- > 0;) {
@@ -426,28 +444,54 @@ static inline uint8_t *rx_slot_buf(struct kring *kr, const struct netmap_slot *s
 	return (uint8_t *)kr->buf0 + (size_t)idx * kr->buf_size;
 }
 
-/* Copy packet k into kr's slots from pos; returns the slot after it. */
+/*
+ * Write a virtio-net header of hdr_len bytes saying "no offload": flags and
+ * GSO type 0 and, in the 12-byte form, num_buffers = 1 (one buffer chain).
+ */
+static inline void vnet_hdr_plain(uint8_t *h, uint16_t hdr_len)
+{
+	memset(h, 0, hdr_len);
+	if (hdr_len == 12)
+		h[10] = 1; /* num_buffers, little endian */
+}
+
+/*
+ * Copy packet k into kr's slots from pos; returns the slot after it. Equal
+ * header lengths copy the header as data; otherwise the source's header is
+ * dropped and the destination gets a plain one (no offloads).
+ */
 static uint32_t copy_pkt(const struct bdg_scratch *s, const struct fwd_pkt *k, struct kring *kr,
-			 uint32_t pos, uint32_t src_buf_size)
+			 uint16_t dst_hdr, uint32_t pos)
 {
 	const uint32_t bsz = kr->buf_size;
 	struct netmap_slot *slot = &kr->ring->slot[pos];
-	uint32_t filled = 0;
+	uint32_t filled = 0, skip = s->src_hdr;
 	uint8_t *dst;
 
-	if (k->nfrags == 1 && k->len <= bsz) {
+	if (dst_hdr == s->src_hdr && k->nfrags == 1 && k->len <= bsz) {
 		const struct fwd_frag *f = &s->frag[k->first];
-		copy_frame(rx_slot_buf(kr, slot), f->buf, f->len, bsz < src_buf_size ? bsz : src_buf_size);
+		copy_frame(rx_slot_buf(kr, slot), f->buf, f->len,
+			   bsz < s->src_buf_size ? bsz : s->src_buf_size);
 		slot->len = (uint16_t)f->len;
 		slot->flags = 0;
 		return kring_next(kr, pos);
 	}
-	/* Fragments, or buffers smaller than the packet: refill slot by slot. */
+	/* Fragments, other buffer sizes or other headers: fill slot by slot. */
 	dst = rx_slot_buf(kr, slot);
+	if (dst_hdr != s->src_hdr) {
+		vnet_hdr_plain(dst, dst_hdr); /* buffers are >= 64 bytes: it fits */
+		filled = dst_hdr;
+	} else {
+		skip = 0;
+	}
 	for (uint32_t j = 0; j < k->nfrags; j++) {
 		const struct fwd_frag *f = &s->frag[k->first + j];
 		uint32_t off = 0;
 
+		if (skip) { /* the source header lies in the first fragment */
+			off = skip;
+			skip = 0;
+		}
 		while (off < f->len) {
 			uint32_t n = f->len - off;
 			if (filled == bsz) {
@@ -471,8 +515,7 @@ static uint32_t copy_pkt(const struct bdg_scratch *s, const struct fwd_pkt *k, s
 }
 
 /* Step 4: copy d's packets below cut into its lease, publish, notify. */
-static void deliver(struct bdg_scratch *s, struct fwd_dr *d, uint32_t cut, bool lossless,
-		    uint32_t src_buf_size)
+static void deliver(struct bdg_scratch *s, struct fwd_dr *d, uint32_t cut, bool lossless)
 {
 	struct kring *kr = d->kr;
 	uint32_t pos = d->lease_start, left = d->take;
@@ -489,13 +532,13 @@ static void deliver(struct bdg_scratch *s, struct fwd_dr *d, uint32_t cut, bool 
 		if (i == NIL || i >= cut)
 			break;
 		k = &s->pkt[i];
-		n = pkt_slots(k->len, kr->buf_size);
+		n = dr_slots(s, k, d);
 		if (n > left)
 			break;
-		pos = copy_pkt(s, k, kr, pos, src_buf_size);
+		pos = copy_pkt(s, k, kr, d->port->hdr_len, pos);
 		left -= n;
 		delivered++;
-		bytes += k->len;
+		bytes += dst_len(s, k, d->port->hdr_len);
 	}
 	__atomic_fetch_add(&kr->stats.packets, delivered, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&kr->stats.bytes, bytes, __ATOMIC_RELAXED);
@@ -525,6 +568,8 @@ uint32_t bdg_forward(struct bdg_port *src, uint32_t ring, struct bdg_scratch *s)
 		return 0;
 
 	pthread_rwlock_rdlock(&b->lock);
+	s->src_hdr = src->hdr_len;
+	s->src_buf_size = kr->buf_size;
 	np = preflush(kr, avail, s, &end);
 	lookup(b, src, s, np);
 	if (src->lossless) {
@@ -534,7 +579,7 @@ uint32_t bdg_forward(struct bdg_port *src, uint32_t ring, struct bdg_scratch *s)
 		cut = np;
 	}
 	for (uint32_t j = 0; j < s->n_dr; j++)
-		deliver(s, &s->dr[j], cut, src->lossless, kr->buf_size);
+		deliver(s, &s->dr[j], cut, src->lossless);
 	pthread_rwlock_unlock(&b->lock);
 	dr_reset(s);
 

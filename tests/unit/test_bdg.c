@@ -494,6 +494,56 @@ static void test_fragments(void **state)
 	sw_free(w);
 }
 
+/* virtio-net headers: equal lengths copy the header as data; different
+ * lengths drop the source's and give the destination a plain one. */
+static void test_vnet_hdr(void **state)
+{
+	struct sw *w = sw_new("vale0");
+	struct vport *a = sw_port_simple(w, "a", 64); /* no header */
+	struct vport *b = sw_port_simple(w, "b", 64); /* 12 bytes */
+	struct vport *c = sw_port_simple(w, "c", 64); /* 12 bytes */
+	uint8_t f[256], h[256], got[2048];
+	(void)state;
+
+	assert_int_equal(bdg_port_set_vnet_hdr_len(vport_port(b), 12), 0);
+	assert_int_equal(bdg_port_set_vnet_hdr_len(vport_port(c), 12), 0);
+	assert_int_equal(bdg_port_set_vnet_hdr_len(vport_port(c), 11), -EINVAL);
+	frame_build(f, 60, MAC_BCAST, 1, 1, 5);
+	assert_true(client_send(a, f, 60));
+	assert_int_equal(fwd(w, a), 1);
+	/* a -> b: 12 header bytes (num_buffers = 1) then the frame. */
+	assert_int_equal(client_recv(b, 0, got, NULL), 72);
+	assert_int_equal(got[10], 1);
+	for (int i = 0; i < 12; i++)
+		if (i != 10)
+			assert_int_equal(got[i], 0);
+	assert_memory_equal(got + 12, f, 60);
+	assert_int_equal(client_recv(c, 0, got, NULL), 72);
+
+	/* b -> a and c: a gets the bare frame, c the header as b wrote it. */
+	memset(h, 0, 12);
+	h[0] = 0x01; /* NEEDS_CSUM: kept between equal lengths */
+	h[10] = 1;
+	frame_build(h + 12, 60, MAC_BCAST, 2, 1, 6);
+	assert_true(client_send(b, h, 72));
+	assert_int_equal(fwd(w, b), 1);
+	assert_int_equal(client_recv(a, 0, got, NULL), 60);
+	assert_memory_equal(got, h + 12, 60);
+	assert_int_equal(client_recv(c, 0, got, NULL), 72);
+	assert_memory_equal(got, h, 72);
+	/* The learning bridge looked past the header: b's MAC is learned. */
+	uint8_t mac_b[6];
+	mac_of(mac_b, 2);
+	assert_int_equal(fdb_lookup(learn_fdb(bdg_ops_priv(w->b)), mac_b),
+			 bdg_port_index(vport_port(b)));
+	/* A frame shorter than header + Ethernet header is a runt. */
+	assert_true(client_send(b, h, 20));
+	assert_int_equal(fwd(w, b), 1);
+	assert_int_equal(stats_of(b).tx_errors, 1);
+	assert_int_equal(client_rx_pending(a, 0), 0);
+	sw_free(w);
+}
+
 /* Bad slots from a client are dropped and counted, its ring is reinitialised,
  * and the other ports go on. Runts are dropped too. */
 static void test_bad_slots(void **state)
@@ -813,6 +863,7 @@ int main(void)
 		cmocka_unit_test(test_relearn_after_flush),
 		cmocka_unit_test(test_broadcast),
 		cmocka_unit_test(test_fragments),
+		cmocka_unit_test(test_vnet_hdr),
 		cmocka_unit_test(test_bad_slots),
 		cmocka_unit_test(test_full_destination_drops),
 		cmocka_unit_test(test_lossless_backpressure),
