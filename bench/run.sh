@@ -3,6 +3,8 @@
 # bench/run.sh NAME: build what NAME needs (release), run it, print its
 # figures; the last line is one JSON object.
 #   core   the forwarding core on one thread, beside memcpy (bench_core)
+#   vale   vale-pktgen tx -> valed -> vale-pktgen rx, 60 and 1514 bytes, and a
+#          ping-pong round trip, beside the Linux bridge (shared/bench/peers)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -13,7 +15,82 @@ build() {
 	cmake --build build-bench -j "$(nproc)" --target "$@" >/dev/null
 }
 
+peers=$(cd "$top/../shared/bench/peers" 2>/dev/null && pwd || true)
+
+# median of the numbers given as arguments
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+# field of the last JSON line of a file
+jfield() { tail -n 1 "$1" | python3 -c "import json,sys; print(json.load(sys.stdin)['$2'])"; }
+
+bench_vale() {
+	local T=${BENCH_SECONDS:-4} trials=${BENCH_TRIALS:-3} dir sock pid
+	build valed vale-pktgen
+	dir=$(mktemp -d /tmp/vale-bench-XXXXXX)
+	sock=$dir/valed.sock
+	export VALE_SOCKET=$sock
+	build-bench/ctl/valed -s "$sock" -w 1 -p "${BENCH_POLL_US:-50}" 2>"$dir/valed.log" &
+	pid=$!
+	trap 'kill $pid 2>/dev/null; rm -rf "$dir"' EXIT
+	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+	echo "bench vale: vale-pktgen tx vale0:a -> valed (1 worker) -> vale-pktgen rx vale0:b, ${T}s x $trials ($(nproc) cores)"
+	local pg=build-bench/tools/vale-pktgen len t mpps=() res
+	declare -A med
+	for len in 60 1514; do
+		mpps=()
+		for t in $(seq "$trials"); do
+			$pg -i vale0:b -f rx --duration "$T" --json >"$dir/rx.json" 2>/dev/null &
+			local rx=$!
+			sleep 0.3
+			$pg -i vale0:a -f tx -l "$len" --duration $((T + 2)) >/dev/null 2>&1 &
+			local tx=$!
+			wait $rx || true
+			kill -INT $tx 2>/dev/null; wait $tx 2>/dev/null || true
+			res=$(python3 -c "import json; print('%.3f' % (json.load(open('$dir/rx.json'))['pps']/1e6))" 2>/dev/null || echo 0)
+			mpps+=("$res")
+			echo "  $len B trial $t: $res Mpps received"
+		done
+		med[$len]=$(median "${mpps[@]}")
+		echo "vale $len B: ${med[$len]} Mpps ($(python3 -c "print('%.2f' % (${med[$len]}*$len*8/1000))") Gbit/s), median of $trials"
+	done
+	local rtts=()
+	for t in $(seq "$trials"); do
+		$pg -i vale0:d -f pong >/dev/null 2>&1 &
+		local pong=$!
+		sleep 0.3
+		$pg -i vale0:c -f ping --duration 2 --json >"$dir/ping.json" 2>/dev/null || true
+		kill -INT $pong 2>/dev/null; wait $pong 2>/dev/null || true
+		rtts+=("$(python3 -c "import json; print('%.2f' % (json.load(open('$dir/ping.json'))['rtt_p50_ns']/1e3))" 2>/dev/null || echo 0)")
+		echo "  ping-pong trial $t: p50 ${rtts[-1]} us"
+	done
+	local rtt
+	rtt=$(median "${rtts[@]}")
+	echo "vale ping-pong: rtt p50 $rtt us, median of $trials"
+	kill $pid; wait $pid 2>/dev/null || true
+	trap - EXIT
+	rm -rf "$dir"
+
+	local peer=0
+	if [ -n "$peers" ] && command -v trafgen >/dev/null; then
+		local pr=()
+		"$peers/linux-bridge.sh" down
+		"$peers/linux-bridge.sh" up
+		for t in $(seq "$trials"); do
+			pr+=("$("$peers/linux-bridge.sh" rate l2_60.cfg "$T" | sed -n 's/.*rx_mpps=//p')")
+			echo "  linux bridge 60 B trial $t: ${pr[-1]} Mpps"
+		done
+		"$peers/linux-bridge.sh" down
+		peer=$(median "${pr[@]}")
+		echo "peer linux bridge 60 B: $peer Mpps, median of $trials"
+	else
+		echo "peer linux bridge: skipped (needs ../shared/bench/peers and trafgen from netsniff-ng)"
+	fi
+	python3 -c "import json; print(json.dumps({'bench':'vale','mpps_60':${med[60]},'mpps_1514':${med[1514]},'gbps_1514':round(${med[1514]}*1514*8/1000,2),'rtt_p50_us':$rtt,'peer_linux_bridge_mpps_60':$peer}))"
+}
+
 case "${1:-}" in
+vale)
+	bench_vale
+	;;
 core)
 	shift
 	build bench_core
@@ -21,7 +98,7 @@ core)
 	exec build-bench/bench/bench_core "$@"
 	;;
 *)
-	echo "usage: bench/run.sh core [-t SECONDS_PER_TRIAL] [-r TRIALS]" >&2
+	echo "usage: bench/run.sh core [-t SECONDS_PER_TRIAL] [-r TRIALS] | vale" >&2
 	exit 2
 	;;
 esac

@@ -473,7 +473,7 @@ int vale_fd(const struct vale_port *p)
 
 int vale_poll(struct vale_port *p, struct pollfd *fds, unsigned int nfds, int timeout_ms)
 {
-	struct vale_port *stack[POLL_STACK_FDS], **owner = stack;
+	struct vale_port *stack[POLL_STACK_FDS] = {NULL}, **owner = stack;
 	int n, err;
 
 	if (nfds > POLL_STACK_FDS) {

@@ -182,9 +182,9 @@ struct vale_port *vale_open(const char *name, const struct vale_open_params *par
 {
 	struct vale_port *p;
 	struct lvname n;
-	struct reg_fds fds;
-	json_t *result;
-	uint64_t if_offset;
+	struct reg_fds fds = {-1, -1, -1};
+	json_t *result = NULL;
+	uint64_t if_offset = 0;
 	const char *sock;
 	char text[256];
 	int rc, fl;

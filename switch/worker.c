@@ -132,7 +132,7 @@ static uint32_t forward_ring(struct worker *w, struct wport *wp, struct wring *r
 	/* Pairs with the client's release store in csb_appl_publish();
 	 * bdg_forward() reads head again itself (kring_csb_read). */
 	head = __atomic_load_n(&kr->csb->atok.head, __ATOMIC_ACQUIRE);
-	if (head == r->seen_head && !r->more && !r->stalled)
+	if (head == r->seen_head && !r->more)
 		return 0;
 	/* A head out of range is the client's garbage: bdg_forward reinits. */
 	queued = head < kr->num_slots ? kring_dist(kr, kr->hwcur, head) : 0;

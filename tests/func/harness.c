@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* harness: start/stop valed, run valectl, raw socket requests, frames. */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void fatal(const char *what)
+{
+	perror(what);
+	abort();
+}
+
+uint64_t ms_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int connect_to(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		fatal("socket");
+	strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		return fd;
+	close(fd);
+	return -1;
+}
+
+void valed_start(struct valed *d, const char *const *extra_args)
+{
+	const char *argv[32] = {VALED_PATH, "-s", NULL};
+	int n = 3, fd;
+	uint64_t deadline;
+
+	strcpy(d->dir, "/tmp/vale-func-XXXXXX");
+	if (!mkdtemp(d->dir))
+		fatal("mkdtemp");
+	snprintf(d->sock, sizeof(d->sock), "%s/valed.sock", d->dir);
+	argv[2] = d->sock;
+	for (int i = 0; extra_args && extra_args[i] && n < 30; i++)
+		argv[n++] = extra_args[i];
+	argv[n] = NULL;
+	d->pid = fork();
+	if (d->pid < 0)
+		fatal("fork");
+	if (d->pid == 0) {
+		execv(VALED_PATH, (char *const *)argv);
+		_exit(127);
+	}
+	setenv("VALE_SOCKET", d->sock, 1);
+	deadline = ms_now() + 10000;
+	while ((fd = connect_to(d->sock)) < 0) {
+		if (ms_now() > deadline || !valed_alive(d)) {
+			fprintf(stderr, "valed did not come up on %s\n", d->sock);
+			abort();
+		}
+		usleep(10000);
+	}
+	close(fd);
+}
+
+bool valed_alive(const struct valed *d)
+{
+	return waitpid(d->pid, NULL, WNOHANG) == 0;
+}
+
+int valed_stop(struct valed *d)
+{
+	int status = -1;
+
+	kill(d->pid, SIGTERM);
+	if (waitpid(d->pid, &status, 0) < 0)
+		return -1;
+	unlink(d->sock);
+	rmdir(d->dir);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int valectl(const struct valed *d, char *out, size_t size, ...)
+{
+	const char *argv[32] = {VALECTL_PATH, "--socket", d->sock};
+	int n = 3, pipefd[2], status;
+	size_t got = 0;
+	ssize_t r;
+	va_list ap;
+	pid_t pid;
+
+	va_start(ap, size);
+	while (n < 31 && (argv[n] = va_arg(ap, const char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	if (pipe(pipefd))
+		fatal("pipe");
+	pid = fork();
+	if (pid == 0) {
+		dup2(pipefd[1], 1);
+		close(pipefd[0]);
+		execv(VALECTL_PATH, (char *const *)argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	for (;;) {
+		char tmp[4096];
+		r = read(pipefd[0], tmp, sizeof(tmp));
+		if (r <= 0)
+			break;
+		for (ssize_t i = 0; out && i < r && got + 1 < size; i++)
+			out[got++] = tmp[i];
+	}
+	close(pipefd[0]);
+	if (out)
+		out[got] = '\0';
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+ssize_t raw_request(const struct valed *d, const char *bytes, size_t len, char *out, size_t size)
+{
+	int fd = connect_to(d->sock);
+	size_t got = 0;
+
+	if (fd < 0)
+		fatal("connect");
+	for (size_t off = 0; off < len;) {
+		ssize_t w = send(fd, bytes + off, len - off, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EPIPE || errno == ECONNRESET)
+				break; /* it closed on us, as it may for an oversized line */
+			fatal("send");
+		}
+		off += (size_t)w;
+	}
+	while (got < size - 1) {
+		ssize_t r = read(fd, out + got, 1);
+		if (r <= 0 || out[got] == '\n')
+			break;
+		got++;
+	}
+	out[got] = '\0';
+	close(fd);
+	return (ssize_t)got;
+}
+
+void frame_make(uint8_t *f, uint32_t len, const uint8_t dst[6], uint8_t src, uint32_t seq)
+{
+	memset(f, 0, len);
+	memcpy(f, dst, 6);
+	f[6] = 0x02;
+	f[11] = src;
+	f[12] = 0x08;
+	f[14] = 0x45;
+	f[23] = 17;
+	f[42] = src;
+	memcpy(f + 46, &seq, 4);
+}
+
+void frame_fields(const uint8_t *f, uint8_t *ret_src, uint32_t *ret_seq)
+{
+	*ret_src = f[42];
+	memcpy(ret_seq, f + 46, 4);
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * harness - what the functional tests share: start and stop a real valed on
+ * a private socket, run valectl, talk raw JSON to the socket, and build
+ * frames. Paths to the binaries come from CMake (VALED_PATH, VALECTL_PATH).
+ */
+#ifndef VALE_TESTS_HARNESS_H
+#define VALE_TESTS_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct valed {
+	pid_t pid;
+	char sock[108];
+	char dir[64];
+};
+
+/* Start valed (extra args, NULL-terminated) on a fresh socket in a temp dir,
+ * wait until it answers, and export VALE_SOCKET for the test's clients. */
+void valed_start(struct valed *d, const char *const *extra_args);
+/* SIGTERM, wait; returns its exit status (0 expected). */
+int valed_stop(struct valed *d);
+/* True while the process is alive. */
+bool valed_alive(const struct valed *d);
+
+/* Run valectl with args (NULL-terminated) against d; returns its exit code
+ * and, if out is given, its stdout (NUL-terminated, truncated to size). */
+int valectl(const struct valed *d, char *out, size_t size, ...);
+
+/* Send raw bytes on a new connection and read one reply line into out.
+ * Returns the reply length, 0 if the daemon closed the connection. */
+ssize_t raw_request(const struct valed *d, const char *bytes, size_t len, char *out,
+		    size_t size);
+
+/* An Ethernet + IPv4 + UDP frame of len bytes from MAC 02:00:00:00:00:<src>,
+ * carrying (src, seq) at offset 42. */
+void frame_make(uint8_t *f, uint32_t len, const uint8_t dst[6], uint8_t src, uint32_t seq);
+void frame_fields(const uint8_t *f, uint8_t *ret_src, uint32_t *ret_seq);
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+uint64_t ms_now(void);
+
+#endif /* VALE_TESTS_HARNESS_H */

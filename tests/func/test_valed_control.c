@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Test objective: every control method of a real valed answers bad input
+ * with a JSON-RPC error carrying an errno name and a sentence, and the
+ * connection and the daemon stay usable; valectl exits 0 only on success and
+ * prints errors as one line.
+ *
+ *     test --raw JSON lines--> [unix socket] valed
+ *     valectl ---------------> [unix socket] valed
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+static struct valed daemon_;
+
+static int setup(void **state)
+{
+	(void)state;
+	valed_start(&daemon_, NULL);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	assert_int_equal(valed_stop(&daemon_), 0);
+	return 0;
+}
+
+/* Drop the blank after each key's colon, so compact and indented JSON compare. */
+static void squeeze(const char *in, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; in[i] && o + 1 < size; i++) {
+		out[o++] = in[i];
+		if (in[i] == '"' && in[i + 1] == ':' && in[i + 2] == ' ') {
+			out[o++] = ':';
+			i += 2;
+		}
+	}
+	out[o] = '\0';
+}
+
+/* Send one request line; the reply must contain every string in want[]. */
+static void expect(const char *request, const char *const *want)
+{
+	char line[65536 + 16], raw[16384], reply[16384], w[512];
+
+	snprintf(line, sizeof(line), "%s\n", request);
+	assert_true(raw_request(&daemon_, line, strlen(line), raw, sizeof(raw)) > 0);
+	squeeze(raw, reply, sizeof(reply));
+	for (int i = 0; want[i]; i++) {
+		squeeze(want[i], w, sizeof(w));
+		if (!strstr(reply, w))
+			fail_msg("reply to %s\n  lacks %s\n  got %s", request, want[i], reply);
+	}
+}
+
+#define EXPECT(req, ...) expect(req, (const char *const[]){__VA_ARGS__, NULL})
+
+static void test_envelope_errors(void **state)
+{
+	(void)state;
+	EXPECT("{not json", "-32700", "\"id\": null");
+	EXPECT("[1,2]", "-32600");
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1}", "-32600");
+	EXPECT("{\"jsonrpc\":\"1.0\",\"id\":1,\"method\":\"help\"}", "-32600");
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"no.such\"}", "-32601", "help");
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"help\",\"params\":[1]}", "-32602");
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"help\"}", "port.register");
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"version\"}", "\"api\"");
+}
+
+static void test_oversized_line(void **state)
+{
+	size_t n = 70000;
+	char *big = malloc(n + 2), reply[4096];
+	(void)state;
+
+	memset(big, 'x', n);
+	big[n] = '\n';
+	big[n + 1] = '\0';
+	raw_request(&daemon_, big, n + 1, reply, sizeof(reply));
+	free(big);
+	assert_non_null(strstr(reply, "EMSGSIZE"));
+	assert_true(valed_alive(&daemon_));
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"daemon.status\"}", "\"pid\"");
+}
+
+/* Every method: a missing, mistyped or unknown parameter, and an unknown port. */
+static void test_method_errors(void **state)
+{
+	static const char *const methods[] = {"port.register", "port.info", "pools.info",
+					      "vale.newif",    "vale.delif", "port.hdr.set",
+					      "port.hdr.get"};
+	char req[512];
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		snprintf(req, sizeof(req), "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\"}",
+			 methods[i]);
+		EXPECT(req, "-32602", "EINVAL", "name");
+		snprintf(req, sizeof(req),
+			 "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\",\"params\":{\"name\":5}}",
+			 methods[i]);
+		EXPECT(req, "-32602", "EINVAL", "name");
+		snprintf(req, sizeof(req),
+			 "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\",\"params\":{\"name\":"
+			 "\"vale0:a\",\"bogus\":1}}",
+			 methods[i]);
+		EXPECT(req, "-32602", "bogus");
+		snprintf(req, sizeof(req),
+			 "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\",\"params\":{\"name\":"
+			 "\"vale0:0123456789abcdefXYZ\"}}",
+			 methods[i]);
+		EXPECT(req, "ENAMETOOLONG");
+		snprintf(req, sizeof(req),
+			 "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\",\"params\":{\"name\":"
+			 "\"eth0\"}}",
+			 methods[i]);
+		EXPECT(req, "EINVAL", "valeX:Y");
+	}
+	/* Unknown ports and switches. */
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"port.info\",\"params\":{\"name\":\"vale9:"
+	       "nope\"}}",
+	       "ENOENT", "vale9:nope");
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"pools.info\",\"params\":{\"name\":"
+	       "\"vale9:nope\"}}",
+	       "ENOENT");
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"vale.delif\",\"params\":{\"name\":\"vale9:"
+	       "nope\"}}",
+	       "ENOENT");
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"port.hdr.get\",\"params\":{\"name\":"
+	       "\"vale9:nope\"}}",
+	       "ENOENT");
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"switch.fdb\",\"params\":{\"switch\":"
+	       "\"vale9\"}}",
+	       "ENOENT");
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"switch.fdb\"}", "-32602", "switch");
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"switch.flush\",\"params\":{\"switch\":"
+	       "\"vale9\"}}",
+	       "ENOENT");
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"stats.get\",\"params\":{\"name\":\"vale9:"
+	       "nope\"}}",
+	       "ENOENT");
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"vale.list\",\"params\":{\"switch\":"
+	       "\"vale9\"}}",
+	       "ENOENT");
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"daemon.status\",\"params\":{\"x\":1}}",
+	       "-32602");
+	/* Values out of range. */
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"vale.newif\",\"params\":{\"name\":\"vale8:"
+	       "p\",\"tx_slots\":1}}",
+	       "-32602", "tx_slots");
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"vale.newif\",\"params\":{\"name\":\"vale8:"
+	       "p\",\"buf_size\":\"big\"}}",
+	       "-32602", "buf_size");
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"port.register\",\"params\":{\"name\":"
+	       "\"vale8:p\",\"mode\":\"some\"}}",
+	       "-32602", "mode");
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"port.register\",\"params\":{\"name\":"
+	       "\"vale8:p{1\"}}",
+	       "EOPNOTSUPP", "pipes");
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"port.register\",\"params\":{\"name\":"
+	       "\"vale8:p-3\"}}",
+	       "EINVAL", "ring 3");
+	/* A valid newif, then the state errors: twice, hdr values, delif. */
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"vale.newif\",\"params\":{\"name\":\"vale8:"
+	       "p\",\"tx_slots\":256}}",
+	       "\"tx_slots\": 256", "\"persistent\": true");
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"vale.newif\",\"params\":{\"name\":\"vale8:"
+	       "p\"}}",
+	       "EEXIST");
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"port.hdr.set\",\"params\":{\"name\":"
+	       "\"vale8:p\",\"len\":11}}",
+	       "EINVAL", "0, 10 or 12");
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"port.hdr.set\",\"params\":{\"name\":"
+	       "\"vale8:p\",\"len\":12}}",
+	       "\"len\": 12");
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"port.hdr.get\",\"params\":{\"name\":"
+	       "\"vale8:p\"}}",
+	       "\"len\": 12");
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"pools.info\",\"params\":{\"name\":"
+	       "\"vale8:p\"}}",
+	       "buf_pool");
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"switch.flush\",\"params\":{\"switch\":"
+	       "\"vale8\",\"port\":\"zz\"}}",
+	       "ENOENT", "zz");
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"vale.delif\",\"params\":{\"name\":\"vale8:"
+	       "p\"}}",
+	       "\"deleted\": true");
+	assert_true(valed_alive(&daemon_));
+}
+
+/* Pipelined requests in one write get their replies, in order. */
+static void test_connection_survives(void **state)
+{
+	const char *two = "{oops\n{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"version\"}\n";
+	char reply[4096];
+	(void)state;
+
+	/* raw_request reads the first line only: the parse error. */
+	assert_true(raw_request(&daemon_, two, strlen(two), reply, sizeof(reply)) > 0);
+	assert_non_null(strstr(reply, "-32700"));
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"version\"}", "\"id\": 8");
+}
+
+static void test_valectl_exit_codes(void **state)
+{
+	char out[4096];
+	(void)state;
+
+	assert_int_equal(valectl(&daemon_, out, sizeof(out), "status", NULL), 0);
+	assert_non_null(strstr(out, "valed"));
+	assert_int_equal(valectl(&daemon_, out, sizeof(out), "--json", "status", NULL), 0);
+	assert_non_null(strstr(out, "\"pid\""));
+	assert_int_equal(valectl(&daemon_, NULL, 0, "info", "vale9:nope", NULL), 1);
+	assert_int_equal(valectl(&daemon_, NULL, 0, "bogus", NULL), 1);
+	assert_int_equal(valectl(&daemon_, NULL, 0, "-a", "vale0:eth0", NULL), 1);
+	assert_int_equal(valectl(&daemon_, NULL, 0, "-n", "vale7:q", "-C", "256,256,2,2", NULL),
+			 0);
+	assert_int_equal(valectl(&daemon_, out, sizeof(out), "-l", "vale7:q", NULL), 0);
+	assert_non_null(strstr(out, "tx 2x256"));
+	assert_int_equal(valectl(&daemon_, NULL, 0, "-C", "x", NULL), 1);
+	assert_int_equal(valectl(&daemon_, NULL, 0, "-r", "vale7:q", NULL), 0);
+	/* No daemon at all: a clear failure. */
+	struct valed none = daemon_;
+	strcpy(none.sock, "/tmp/vale-func-none.sock");
+	assert_int_equal(valectl(&none, NULL, 0, "status", NULL), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_envelope_errors),
+		cmocka_unit_test(test_oversized_line),
+		cmocka_unit_test(test_method_errors),
+		cmocka_unit_test(test_connection_survives),
+		cmocka_unit_test(test_valectl_exit_codes),
+	};
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
