@@ -249,7 +249,8 @@ static int read_line(struct ctl_client *c, size_t *ret_len, struct fdbag *bag)
 
 	for (;;) {
 		char *start = c->buf + c->off;
-		char *nl = memchr(start + scanned, '\n', c->len - c->off - scanned);
+		size_t avail = c->len - c->off - scanned;
+		char *nl = avail ? memchr(start + scanned, '\n', avail) : NULL; /* buf may be NULL */
 		ssize_t n;
 
 		if (nl) {

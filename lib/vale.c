@@ -144,7 +144,7 @@ static int read_result(struct vale_port *p, const json_t *result, uint64_t *ret_
 }
 
 /* Call port.register; on success the reply and its fds are the caller's. */
-static int do_register(struct vale_port *p, const struct lvname *n,
+static int do_register(struct vale_port *p, const char *name, const struct lvname *n,
 		       const struct vale_open_params *o, json_t **ret_result, struct reg_fds *ret)
 {
 	json_t *params, *result = NULL, *error = NULL;
@@ -159,10 +159,10 @@ static int do_register(struct vale_port *p, const struct lvname *n,
 	if (rc == -1) {
 		err = ctl_error_text(error, text, sizeof(text));
 		json_decref(error);
-		return lverr_set(err, "cannot open %s: %s", n->base, text);
+		return lverr_set(err, "cannot open %s: %s", name, text);
 	}
 	if (rc < 0)
-		return lverr_set(-rc, "cannot open %s: the control connection failed: %s", n->base,
+		return lverr_set(-rc, "cannot open %s: the control connection failed: %s", name,
 				 strerror(-rc));
 	if (!json_is_object(result)) {
 		for (int i = 0; i < nfds; i++)
@@ -211,7 +211,7 @@ struct vale_port *vale_open(const char *name, const struct vale_open_params *par
 				  : "");
 		goto err_connect;
 	}
-	if (do_register(p, &n, params, &result, &fds))
+	if (do_register(p, name, &n, params, &result, &fds))
 		goto err_register;
 	p->kick_fd = fds.kick;
 	p->notify_fd = fds.notify;

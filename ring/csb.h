@@ -29,10 +29,15 @@ static inline void csb_appl_update_tail(struct netmap_ring *ring, struct vale_cs
 	ring->tail = __atomic_load_n(&csb->ktoa.hwtail, __ATOMIC_ACQUIRE);
 }
 
-/* True when the switch sleeps and needs a kick to see new work. */
+/*
+ * True when the switch sleeps and needs a kick to see new work. The full
+ * fence orders the head store of csb_appl_publish() before this load; it
+ * pairs with the switch's "set kern_need_kick, fence, re-check head".
+ */
 static inline bool csb_switch_wants_kick(const struct vale_csb *csb)
 {
-	return __atomic_load_n(&csb->ktoa.kern_need_kick, __ATOMIC_SEQ_CST) != 0;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return __atomic_load_n(&csb->ktoa.kern_need_kick, __ATOMIC_RELAXED) != 0;
 }
 
 #endif /* VALE_RING_CSB_H */

@@ -87,7 +87,8 @@ typedef uint32_t (*bdg_clock_fn)(void);
 
 /*
  * Called when packets were published on RX ring `ring` of port (hwtail
- * moved). Runs on a forwarding thread, outside every lock.
+ * moved). Runs on a forwarding thread with the switch lock held shared (so
+ * a detached port never gets a late call) and no ring lock.
  */
 typedef void (*bdg_notify_fn)(struct bdg_port *port, uint32_t ring, void *arg);
 
@@ -176,6 +177,8 @@ int bdg_attach(struct bdg *b, struct bdg_port *p);
 /*
  * Detach p from its switch (exclusive switch lock): no forwarding runs on it
  * afterwards, and the lookup ops forget it (learning table flushed for it).
+ * The thread that forwards p's TX rings must have stopped (worker_remove)
+ * before: bdg_forward reads p's switch without the lock.
  */
 void bdg_detach(struct bdg_port *p);
 

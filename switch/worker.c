@@ -132,7 +132,7 @@ static uint32_t forward_ring(struct worker *w, struct wport *wp, struct wring *r
 	/* Pairs with the client's release store in csb_appl_publish();
 	 * bdg_forward() reads head again itself (kring_csb_read). */
 	head = __atomic_load_n(&kr->csb->atok.head, __ATOMIC_ACQUIRE);
-	if (head == r->seen_head && !r->more)
+	if (head == r->seen_head && !r->more && !r->stalled)
 		return 0;
 	/* A head out of range is the client's garbage: bdg_forward reinits. */
 	queued = head < kr->num_slots ? kring_dist(kr, kr->hwcur, head) : 0;
@@ -214,9 +214,10 @@ static bool work_pending(const struct worker *w)
 
 		for (uint32_t i = 0; i < wp->n_rings; i++) {
 			const struct wring *r = &wp->ring[i];
+			/* Acquire: as in forward_ring(). */
+			uint32_t head = __atomic_load_n(&r->kr->csb->atok.head, __ATOMIC_ACQUIRE);
 
-			if (r->more || __atomic_load_n(&r->kr->csb->atok.head, __ATOMIC_ACQUIRE) !=
-					       r->seen_head)
+			if (r->more || head != r->seen_head)
 				return true;
 		}
 	}

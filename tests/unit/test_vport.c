@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests of ports/vport: a VALE port's region as a client maps it. */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,9 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "csb.h"
+#include "learn.h"
 #include "vport.h"
 
 /* Map the port's fd as a client would and walk it by offsets only. */
@@ -102,11 +107,81 @@ static void test_bad_params(void **state)
 	vport_destroy(NULL);
 }
 
+static bool readable(int fd)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	uint64_t v;
+
+	if (poll(&pfd, 1, 0) != 1)
+		return false;
+	assert_int_equal(read(fd, &v, sizeof(v)), sizeof(v));
+	return true;
+}
+
+/* Send one broadcast frame from a's TX ring 0 and forward it. */
+static void send_one(struct vport *a, struct bdg_scratch *s)
+{
+	struct netmap_ring *r = NETMAP_TXRING(vport_if(a), 0);
+	struct netmap_slot *slot = &r->slot[r->head];
+	char *f = NETMAP_BUF(r, slot->buf_idx);
+
+	memset(f, 0xff, 6);
+	memset(f + 6, 0x02, 6);
+	memset(f + 12, 0, 48);
+	slot->len = 60;
+	r->head = r->cur = nm_ring_next(r, r->head);
+	csb_appl_publish(r, VALE_CSB(r));
+	assert_int_equal(bdg_forward(vport_port(a), 0, s), 1);
+}
+
+/* Each port has its two eventfds; an RX delivery writes notify only when
+ * the client asked for it (atok.appl_need_kick). */
+static void test_eventfds(void **state)
+{
+	struct vport_params pa = {.name = "a", .tx_slots = 64}, pb = {.name = "b"};
+	struct vport *a = vport_create(&pa), *b = vport_create(&pb);
+	struct bdg *sw = bdg_create("vale0", &learn_ops, learn_create(16, 300));
+	struct bdg_scratch *s = bdg_scratch_create();
+	struct vale_csb *rx_csb;
+	(void)state;
+
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(sw);
+	assert_non_null(s);
+	int fds[2] = {vport_kick_fd(a), vport_notify_fd(a)};
+	for (int i = 0; i < 2; i++) {
+		assert_true(fds[i] >= 0);
+		assert_true(fcntl(fds[i], F_GETFL) & O_NONBLOCK);
+		assert_true(fcntl(fds[i], F_GETFD) & FD_CLOEXEC);
+	}
+	assert_int_not_equal(fds[0], fds[1]);
+	assert_true(bdg_attach(sw, vport_port(a)) >= 0);
+	assert_true(bdg_attach(sw, vport_port(b)) >= 0);
+	rx_csb = VALE_CSB(NETMAP_RXRING(vport_if(b), 0));
+
+	send_one(a, s);
+	assert_false(readable(vport_notify_fd(b)));
+	__atomic_store_n(&rx_csb->atok.appl_need_kick, 1, __ATOMIC_RELAXED);
+	send_one(a, s);
+	assert_true(readable(vport_notify_fd(b)));
+	assert_false(readable(vport_notify_fd(a))); /* the sender's is not touched */
+	assert_false(readable(vport_kick_fd(b)));
+
+	bdg_detach(vport_port(a));
+	bdg_detach(vport_port(b));
+	vport_destroy(a);
+	vport_destroy(b);
+	assert_int_equal(bdg_destroy(sw), 0);
+	bdg_scratch_destroy(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_client_view),
 		cmocka_unit_test(test_bad_params),
+		cmocka_unit_test(test_eventfds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,624 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Unit tests of libvale (lib/): port-name parsing, the ring layout check, and
+ * the client half of the data path (vale_txsync, vale_rxsync, vale_poll)
+ * against the daemon's real rings: VALE ports (ports/vport) on a learning
+ * switch, forwarded synchronously with bdg_forward() or by a real worker
+ * thread. Only the control connection is missing: the test builds the
+ * struct vale_port that vale_open() would have built from port.register.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <vale/netmap_user.h>
+#include <vale/vale.h>
+
+#include "bdg.h"
+#include "learn.h"
+#include "lvname.h"
+#include "lvport.h"
+#include "vport.h"
+#include "worker.h"
+
+#define WAIT_MS 5000 /* "eventually": the machine may be loaded */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(uint32_t ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* ---- names ------------------------------------------------------------------- */
+
+static void name_ok(const char *s, const char *base, const char *sw, const char *port,
+		    int32_t ring, bool excl)
+{
+	struct lvname n;
+	char err[256] = "";
+
+	assert_int_equal(lvname_parse(s, &n, err, sizeof(err)), 0);
+	assert_string_equal(n.base, base);
+	assert_string_equal(n.sw, sw);
+	assert_string_equal(n.port, port);
+	assert_int_equal(n.ring, ring);
+	assert_int_equal(n.exclusive, excl);
+}
+
+/* Refused with code; the sentence names the input and contains what. */
+static void name_bad(const char *s, int code, const char *what)
+{
+	struct lvname n = {.ring = 42};
+	char err[256] = "";
+
+	assert_int_equal(lvname_parse(s, &n, err, sizeof(err)), -code);
+	assert_int_equal(n.ring, 42); /* untouched */
+	assert_non_null(strstr(err, what));
+}
+
+static void test_name_valid(void **state)
+{
+	(void)state;
+	name_ok("vale0:a", "vale0:a", "vale0", "a", -1, false);
+	name_ok("vale0:a-1", "vale0:a", "vale0", "a", 1, false);
+	name_ok("vale0:a-15/x", "vale0:a", "vale0", "a", 15, true);
+	name_ok("vale0:a/x", "vale0:a", "vale0", "a", -1, true);
+	name_ok("vale0:a-b", "vale0:a-b", "vale0", "a-b", -1, false); /* '-' inside a name */
+	name_ok("vale0:a-b-2", "vale0:a-b", "vale0", "a-b", 2, false);
+	name_ok("vale0:5", "vale0:5", "vale0", "5", -1, false);
+	name_ok("valeX.y_z:my.port_1", "valeX.y_z:my.port_1", "valeX.y_z", "my.port_1", -1,
+		false);
+	name_ok("vale01234567890:012345678901234", "vale01234567890:012345678901234",
+		"vale01234567890", "012345678901234", -1, false); /* 15 + 15 */
+	/* A NULL error buffer is fine. */
+	assert_int_equal(lvname_parse("nope", &(struct lvname){0}, NULL, 0), -EINVAL);
+}
+
+static void test_name_refused(void **state)
+{
+	(void)state;
+	name_bad("", EINVAL, "no port name");
+	name_bad("eth0", EINVAL, "VALE ports");
+	name_bad("netmap:eth0", EINVAL, "valectl");
+	name_bad("vale:a", EINVAL, "switch needs a name");
+	name_bad("vale0", EINVAL, "no ':'");
+	name_bad("vale0:", EINVAL, "port name is empty");
+	name_bad("vale0:-1", EINVAL, "port name is empty");
+	name_bad("vale0:a{1", EINVAL, "pipes");
+	name_bad("vale0:a}1", EINVAL, "pipes");
+	name_bad("vale0:a*", EINVAL, "host rings");
+	name_bad("vale0:a^", EINVAL, "host rings");
+	name_bad("vale0:a@2", EINVAL, "options");
+	name_bad("vale0:a/z", EINVAL, "'/z'");
+	name_bad("vale0:a/xz", EINVAL, "only '/x'");
+	name_bad("vale0:a/", EINVAL, "empty '/'");
+	name_bad("vale0:a b", EINVAL, "character ' '");
+	name_bad("vale0:a-99999999", EINVAL, "out of range");
+	name_bad("vale0:0123456789abcdef", ENAMETOOLONG, "at most 15");
+	name_bad("vale0123456789ab:a", ENAMETOOLONG, "switch name is 16");
+	assert_int_equal(lvname_parse(NULL, &(struct lvname){0}, NULL, 0), -EINVAL);
+}
+
+/* vale_open and nmport_open refuse before connecting, and say why. */
+static void test_open_errors(void **state)
+{
+	struct vale_open_params o = {.socket = "/nonexistent/vale/valed.sock"};
+
+	(void)state;
+	errno = 0;
+	assert_null(vale_open("eth0", &o));
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(strstr(vale_last_error(), "VALE ports"));
+
+	errno = 0;
+	assert_null(vale_open("vale0:a", &o));
+	assert_int_equal(errno, ENOENT);
+	assert_non_null(strstr(vale_last_error(), "/nonexistent/vale/valed.sock"));
+	assert_non_null(strstr(vale_last_error(), "is valed running"));
+
+	errno = 0;
+	assert_null(nmport_open("vale0:a{1"));
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(strstr(vale_last_error(), "pipes"));
+}
+
+/* ---- a switch with two ports, and their client views --------------------------- */
+
+struct rig {
+	struct bdg *b;
+	struct vport *v[2];
+	struct vale_port cl[2]; /* what vale_open would have built */
+	struct bdg_scratch *scratch;
+	struct worker *w;
+};
+
+/* The client's view of v, as vale_open builds it from port.register. */
+static void client_of(struct vale_port *cl, struct vport *v)
+{
+	struct mem_region *m = vport_mem(v);
+
+	memset(cl, 0, sizeof(*cl));
+	cl->mem = mem_base(m);
+	cl->mem_size = mem_size(m);
+	cl->mem_id = mem_id(m);
+	cl->kick_fd = vport_kick_fd(v);
+	cl->notify_fd = vport_notify_fd(v);
+	cl->first_tx = 0;
+	cl->last_tx = vport_params(v)->tx_rings;
+	cl->first_rx = 0;
+	cl->last_rx = vport_params(v)->rx_rings;
+	assert_int_equal(lvport_layout(cl, cl->mem, cl->mem_size, vport_if_offset(v)), 0);
+}
+
+static int rig_setup(void **state)
+{
+	static const char *const names[2] = {"a", "b"};
+	struct rig *g = calloc(1, sizeof(*g));
+
+	assert_non_null(g);
+	g->b = bdg_create("vale0", &learn_ops, learn_create(1024, 300));
+	assert_non_null(g->b);
+	for (int i = 0; i < 2; i++) {
+		struct vport_params p = {.name = names[i], .tx_slots = 64, .rx_slots = 64};
+
+		g->v[i] = vport_create(&p);
+		assert_non_null(g->v[i]);
+		assert_true(bdg_attach(g->b, vport_port(g->v[i])) >= 0);
+		client_of(&g->cl[i], g->v[i]);
+	}
+	g->scratch = bdg_scratch_create();
+	assert_non_null(g->scratch);
+	*state = g;
+	return 0;
+}
+
+static int rig_teardown(void **state)
+{
+	struct rig *g = *state;
+
+	for (int i = 0; i < 2; i++) {
+		if (g->w)
+			worker_remove(g->w, vport_port(g->v[i]));
+		lvport_layout_free(&g->cl[i]);
+		bdg_detach(vport_port(g->v[i]));
+		vport_destroy(g->v[i]);
+	}
+	worker_destroy(g->w);
+	bdg_scratch_destroy(g->scratch);
+	assert_int_equal(bdg_destroy(g->b), 0);
+	free(g);
+	return 0;
+}
+
+/* Start a worker serving both ports' TX rings. */
+static void rig_worker(struct rig *g)
+{
+	struct worker_params p = {.cpu = -1, .poll_us = 0, .name = "test-fwd"};
+
+	g->w = worker_create(&p);
+	assert_non_null(g->w);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(worker_add(g->w, vport_port(g->v[i]), 0, 1,
+					    vport_kick_fd(g->v[i]), vport_notify_fd(g->v[i])),
+				 0);
+}
+
+static struct netmap_ring *txr(struct vale_port *cl)
+{
+	return NETMAP_TXRING(vale_nifp(cl), 0);
+}
+
+static struct netmap_ring *rxr(struct vale_port *cl)
+{
+	return NETMAP_RXRING(vale_nifp(cl), 0);
+}
+
+/* Queue n broadcast frames tagged seq.. on cl's TX ring 0 (not synced). */
+static uint32_t queue(struct vale_port *cl, uint32_t seq, uint32_t n)
+{
+	struct netmap_ring *r = txr(cl);
+	uint32_t i;
+
+	for (i = 0; i < n && !nm_ring_empty(r); i++) {
+		struct netmap_slot *s = &r->slot[r->head];
+		uint8_t *f = (uint8_t *)NETMAP_BUF(r, s->buf_idx);
+
+		memset(f, 0, 60);
+		memset(f, 0xff, 6);                                      /* broadcast */
+		memcpy(f + 6, (const uint8_t[]){0x02, 0, 0, 0, 0, 1}, 6); /* source */
+		f[12] = 0x08;
+		memcpy(f + 42, &seq, 4);
+		seq++;
+		s->len = 60;
+		s->flags = 0;
+		r->head = r->cur = nm_ring_next(r, r->head);
+	}
+	return i;
+}
+
+/* Consume what cl's RX ring 0 shows, checking the tags run from *seq on. */
+static uint32_t consume(struct vale_port *cl, uint32_t *seq)
+{
+	struct netmap_ring *r = rxr(cl);
+	uint32_t n = 0, tag;
+
+	while (!nm_ring_empty(r)) {
+		const uint8_t *f = (const uint8_t *)NETMAP_BUF(r, r->slot[r->cur].buf_idx);
+
+		memcpy(&tag, f + 42, 4);
+		assert_int_equal(tag, *seq);
+		(*seq)++;
+		r->head = r->cur = nm_ring_next(r, r->cur);
+		n++;
+	}
+	return n;
+}
+
+/* Read an eventfd without blocking: its count, 0 if none. */
+static uint64_t efd_take(int fd)
+{
+	uint64_t v = 0;
+
+	if (read(fd, &v, sizeof(v)) != sizeof(v))
+		return 0;
+	return v;
+}
+
+/* ---- layout ------------------------------------------------------------------- */
+
+static void test_layout_matches_daemon(void **state)
+{
+	struct rig *g = *state;
+	struct vale_port *cl = &g->cl[0];
+
+	assert_int_equal(cl->n_tx, 1);
+	assert_int_equal(cl->n_rx, 1);
+	assert_ptr_equal(cl->tx[0].ring, NETMAP_TXRING(vport_if(g->v[0]), 0));
+	assert_ptr_equal(cl->rx[0].ring, NETMAP_RXRING(vport_if(g->v[0]), 0));
+	assert_ptr_equal(cl->tx[0].csb, VALE_CSB(cl->tx[0].ring));
+	assert_int_equal(txr(cl)->num_slots, 64);
+	assert_int_equal(txr(cl)->tail, 63); /* a fresh TX ring: all slots but one are ours */
+	assert_true(nm_ring_empty(rxr(cl)));
+	assert_int_equal(vale_first_tx_ring(cl), 0);
+	assert_int_equal(vale_last_tx_ring(cl), 1);
+	assert_int_equal(vale_fd(cl), vport_notify_fd(g->v[0]));
+	assert_int_equal(vale_mem_id(cl), mem_id(vport_mem(g->v[0])));
+}
+
+static void test_layout_refuses(void **state)
+{
+	struct rig *g = *state;
+	struct vale_port t;
+	struct netmap_if *nifp = vport_if(g->v[0]);
+	uint32_t version = nifp->ni_version;
+	ssize_t ofs = nifp->ring_ofs[0];
+
+	memcpy(&t, &g->cl[0], sizeof(t));
+	t.tx = t.rx = NULL;
+	/* The if beyond the region. */
+	assert_int_equal(lvport_layout(&t, t.mem, t.mem_size, t.mem_size), -1);
+	assert_int_equal(errno, EPROTO);
+	/* Another ABI version. */
+	nifp->ni_version = NETMAP_API + 1;
+	assert_int_equal(lvport_layout(&t, t.mem, t.mem_size, vport_if_offset(g->v[0])), -1);
+	nifp->ni_version = version;
+	assert_int_equal(errno, EPROTO);
+	assert_non_null(strstr(vale_last_error(), "ABI mismatch"));
+	/* A ring outside the region. */
+	nifp->ring_ofs[0] = (ssize_t)t.mem_size;
+	assert_int_equal(lvport_layout(&t, t.mem, t.mem_size, vport_if_offset(g->v[0])), -1);
+	nifp->ring_ofs[0] = ofs;
+	assert_int_equal(errno, EPROTO);
+	assert_null(t.tx);
+	/* A range past the rings. */
+	t.last_rx = 2;
+	assert_int_equal(lvport_layout(&t, t.mem, t.mem_size, vport_if_offset(g->v[0])), -1);
+	assert_non_null(strstr(vale_last_error(), "ring range"));
+}
+
+/* ---- syncs --------------------------------------------------------------------- */
+
+static void test_sync_forwards(void **state)
+{
+	struct rig *g = *state;
+	struct vale_port *a = &g->cl[0], *b = &g->cl[1];
+	uint32_t seq = 0;
+
+	assert_int_equal(queue(a, 0, 10), 10);
+	/* Nothing moves until the sync: the CSB still has the old head. */
+	assert_int_equal(a->tx[0].csb->atok.head, 0);
+	assert_int_equal(vale_txsync(a), 0);
+	assert_int_equal(a->tx[0].csb->atok.head, 10);
+	assert_int_equal(a->tx[0].csb->atok.cur, 10);
+
+	assert_int_equal(bdg_forward(vport_port(g->v[0]), 0, g->scratch), 10);
+	/* tail changes only inside a sync. */
+	assert_true(nm_ring_empty(rxr(b)));
+	assert_int_equal(vale_rxsync(b), 0);
+	assert_int_equal(nm_ring_space(rxr(b)), 10);
+	assert_int_equal(consume(b, &seq), 10);
+	assert_int_equal(vale_rxsync(b), 0); /* returns the slots */
+	assert_int_equal(b->rx[0].csb->atok.head, 10);
+
+	/* The sent slots come back to the sender at its next sync. */
+	assert_int_equal(nm_ring_space(txr(a)), 53);
+	assert_int_equal(vale_txsync(a), 0);
+	assert_int_equal(nm_ring_space(txr(a)), 63);
+
+	/* Around the ring a few times. */
+	for (uint32_t round = 0; round < 5; round++) {
+		uint32_t n = queue(a, 10 + round * 40, 40);
+
+		assert_int_equal(n, 40);
+		assert_int_equal(vale_txsync(a), 0);
+		assert_int_equal(bdg_forward(vport_port(g->v[0]), 0, g->scratch), 40);
+		assert_int_equal(vale_rxsync(b), 0);
+		assert_int_equal(consume(b, &seq), 40);
+		assert_int_equal(vale_rxsync(b), 0);
+		assert_int_equal(vale_txsync(a), 0);
+	}
+	assert_int_equal(seq, 210);
+}
+
+static void test_sync_kicks_only_when_asked(void **state)
+{
+	struct rig *g = *state;
+	struct vale_port *a = &g->cl[0];
+	struct vale_csb *csb = a->tx[0].csb;
+
+	/* The switch is awake: no kick. */
+	efd_take(a->kick_fd);
+	queue(a, 0, 1);
+	assert_int_equal(vale_txsync(a), 0);
+	assert_int_equal(efd_take(a->kick_fd), 0);
+
+	/* The switch sleeps: one kick per sync, however many rings moved. */
+	__atomic_store_n(&csb->ktoa.kern_need_kick, 1, __ATOMIC_RELAXED);
+	queue(a, 1, 3);
+	assert_int_equal(vale_txsync(a), 0);
+	assert_int_equal(efd_take(a->kick_fd), 1);
+
+	/* Nothing new published: nothing to kick for. */
+	assert_int_equal(vale_txsync(a), 0);
+	assert_int_equal(efd_take(a->kick_fd), 0);
+
+	/* An RX ring whose switch side sleeps is kicked when slots come back. */
+	__atomic_store_n(&csb->ktoa.kern_need_kick, 0, __ATOMIC_RELAXED);
+	assert_int_equal(bdg_forward(vport_port(g->v[0]), 0, g->scratch), 4);
+	{
+		struct vale_port *b = &g->cl[1];
+		uint32_t seq = 0;
+
+		efd_take(b->kick_fd);
+		__atomic_store_n(&b->rx[0].csb->ktoa.kern_need_kick, 1, __ATOMIC_RELAXED);
+		assert_int_equal(vale_rxsync(b), 0);
+		assert_int_equal(efd_take(b->kick_fd), 0); /* nothing returned yet */
+		assert_int_equal(consume(b, &seq), 4);
+		assert_int_equal(vale_rxsync(b), 0);
+		assert_int_equal(efd_take(b->kick_fd), 1);
+		__atomic_store_n(&b->rx[0].csb->ktoa.kern_need_kick, 0, __ATOMIC_RELAXED);
+	}
+}
+
+static void test_rxsync_timestamp(void **state)
+{
+	struct rig *g = *state;
+	struct vale_port *b = &g->cl[1];
+
+	rxr(b)->ts.tv_sec = 0;
+	assert_int_equal(vale_rxsync(b), 0);
+	assert_int_equal(rxr(b)->ts.tv_sec, 0);
+	rxr(b)->flags |= NR_TIMESTAMP;
+	assert_int_equal(vale_rxsync(b), 0);
+	assert_true(rxr(b)->ts.tv_sec > 0);
+}
+
+/* ---- poll ---------------------------------------------------------------------- */
+
+static void test_poll_immediate(void **state)
+{
+	struct rig *g = *state;
+	struct vale_port *a = &g->cl[0], *b = &g->cl[1];
+	struct pollfd pfd[2] = {{.fd = vale_fd(a), .events = POLLOUT},
+				{.fd = vale_fd(b), .events = POLLIN}};
+	uint32_t seq = 0;
+
+	/* A fresh TX ring has room; an empty RX ring with timeout 0 is not ready. */
+	assert_int_equal(vale_poll(a, &pfd[0], 1, 0), 1);
+	assert_int_equal(pfd[0].revents, POLLOUT);
+	assert_int_equal(vale_poll(b, &pfd[1], 1, 0), 0);
+	assert_int_equal(pfd[1].revents, 0);
+	assert_int_equal(b->rx[0].csb->atok.appl_need_kick, 0);
+
+	/* poll's POLLOUT side pushes queued packets (txsync), POLLIN pulls (rxsync). */
+	queue(a, 0, 5);
+	assert_int_equal(vale_poll(a, &pfd[0], 1, 0), 1);
+	assert_int_equal(a->tx[0].csb->atok.head, 5);
+	assert_int_equal(bdg_forward(vport_port(g->v[0]), 0, g->scratch), 5);
+	assert_int_equal(vale_poll(b, &pfd[1], 1, 0), 1);
+	assert_int_equal(pfd[1].revents, POLLIN);
+	assert_int_equal(consume(b, &seq), 5);
+	assert_int_equal(vale_rxsync(b), 0);
+}
+
+static void test_poll_timeout_and_others(void **state)
+{
+	struct rig *g = *state;
+	struct vale_port *b = &g->cl[1];
+	struct pollfd pfd[2];
+	uint64_t t0;
+	int pipefd[2];
+
+	/* Nothing comes: poll sleeps for its timeout, then disarms. */
+	pfd[0] = (struct pollfd){.fd = vale_fd(b), .events = POLLIN};
+	t0 = now_ms();
+	assert_int_equal(vale_poll(b, pfd, 1, 100), 0);
+	assert_true(now_ms() - t0 >= 90);
+	assert_int_equal(pfd[0].revents, 0);
+	assert_int_equal(b->rx[0].csb->atok.appl_need_kick, 0);
+
+	/* Other fds pass through, alone or beside the port. */
+	assert_int_equal(pipe(pipefd), 0);
+	assert_int_equal(write(pipefd[1], "x", 1), 1);
+	pfd[1] = (struct pollfd){.fd = pipefd[0], .events = POLLIN};
+	assert_int_equal(vale_poll(b, pfd, 2, 1000), 1);
+	assert_int_equal(pfd[0].revents, 0);
+	assert_int_equal(pfd[1].revents, POLLIN);
+	assert_int_equal(vale_poll(NULL, &pfd[1], 1, 0), 1);
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+
+struct sender_arg {
+	struct vale_port *cl;
+	uint32_t delay_ms;
+	uint32_t n;
+};
+
+static void *sender_main(void *arg)
+{
+	struct sender_arg *s = arg;
+
+	sleep_ms(s->delay_ms);
+	queue(s->cl, 0, s->n);
+	vale_txsync(s->cl);
+	return NULL;
+}
+
+/* A sleeping receiver is woken by the switch's notify when packets land. */
+static void test_poll_wakes_on_rx(void **state)
+{
+	struct rig *g = *state;
+	struct vale_port *a = &g->cl[0], *b = &g->cl[1];
+	struct sender_arg s = {.cl = a, .delay_ms = 50, .n = 3};
+	struct pollfd pfd = {.fd = vale_fd(b), .events = POLLIN};
+	uint32_t got = 0, seq = 0;
+	pthread_t th;
+	uint64_t t0;
+
+	rig_worker(g);
+	assert_int_equal(pthread_create(&th, NULL, sender_main, &s), 0);
+	t0 = now_ms();
+	while (got < 3 && now_ms() - t0 < WAIT_MS) {
+		int n = vale_poll(b, &pfd, 1, WAIT_MS);
+
+		assert_true(n >= 0);
+		if (n == 1) {
+			assert_int_equal(pfd.revents, POLLIN);
+			got += consume(b, &seq);
+		}
+	}
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(got, 3);
+	assert_true(now_ms() - t0 < WAIT_MS);
+	assert_int_equal(b->rx[0].csb->atok.appl_need_kick, 0);
+}
+
+/* Start the worker late, from another thread (no cmocka asserts here). */
+static void *late_worker_main(void *arg)
+{
+	struct rig *g = arg;
+	struct worker_params p = {.cpu = -1, .poll_us = 0, .name = "test-late"};
+
+	sleep_ms(50);
+	g->w = worker_create(&p);
+	for (int i = 0; g->w && i < 2; i++)
+		worker_add(g->w, vport_port(g->v[i]), 0, 1, vport_kick_fd(g->v[i]),
+			   vport_notify_fd(g->v[i]));
+	return NULL;
+}
+
+/* A sender with a full TX ring sleeps until the switch reclaims slots. */
+static void test_poll_wakes_on_tx_room(void **state)
+{
+	struct rig *g = *state;
+	struct vale_port *a = &g->cl[0];
+	struct pollfd pfd = {.fd = vale_fd(a), .events = POLLOUT};
+	pthread_t th;
+	uint64_t t0;
+	int n;
+
+	assert_int_equal(queue(a, 0, 100), 63); /* fill it */
+	assert_int_equal(vale_poll(a, &pfd, 1, 0), 0);
+	assert_int_equal(pthread_create(&th, NULL, late_worker_main, g), 0);
+	t0 = now_ms();
+	do
+		n = vale_poll(a, &pfd, 1, WAIT_MS);
+	while (n == 0 && now_ms() - t0 < WAIT_MS);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_non_null(g->w);
+	assert_int_equal(n, 1);
+	assert_int_equal(pfd.revents, POLLOUT);
+	assert_true(nm_ring_space(txr(a)) > 0);
+	assert_int_equal(a->tx[0].csb->atok.appl_need_kick, 0);
+}
+
+/* ---- netmap compat without a daemon ------------------------------------------ */
+
+static void test_nm_passthrough(void **state)
+{
+	struct pollfd pfd;
+	int pipefd[2], avail = -1;
+
+	(void)state;
+	assert_int_equal(pipe(pipefd), 0);
+	assert_int_equal(write(pipefd[1], "abc", 3), 3);
+	/* Not a port: ioctl and poll as usual. */
+	assert_int_equal(nm_ioctl(pipefd[0], FIONREAD, &avail), 0);
+	assert_int_equal(avail, 3);
+	pfd = (struct pollfd){.fd = pipefd[0], .events = POLLIN};
+	assert_int_equal(nm_poll(&pfd, 1, 0), 1);
+	assert_int_equal(pfd.revents, POLLIN);
+	assert_int_equal(NIOCTXSYNC, _IO('i', 148));
+	assert_int_equal(NIOCRXSYNC, _IO('i', 149));
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_name_valid),
+		cmocka_unit_test(test_name_refused),
+		cmocka_unit_test(test_open_errors),
+		cmocka_unit_test(test_nm_passthrough),
+		cmocka_unit_test_setup_teardown(test_layout_matches_daemon, rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(test_layout_refuses, rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(test_sync_forwards, rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(test_sync_kicks_only_when_asked, rig_setup,
+						rig_teardown),
+		cmocka_unit_test_setup_teardown(test_rxsync_timestamp, rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(test_poll_immediate, rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(test_poll_timeout_and_others, rig_setup,
+						rig_teardown),
+		cmocka_unit_test_setup_teardown(test_poll_wakes_on_rx, rig_setup, rig_teardown),
+		cmocka_unit_test_setup_teardown(test_poll_wakes_on_tx_room, rig_setup,
+						rig_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
