@@ -330,9 +330,8 @@ static int m_port_hdr_set(struct ctl_conn *c, json_t *params, json_t **ret, stru
 	int rc;
 
 	(void)c, (void)fds;
-	if (ctl_params_only(params, known, e) ||
-	    ctl_param_uint(params, "len", true, 0, 12, 0, &len, e) ||
-	    !(p = port_param(arg, params, e)))
+	if (ctl_params_only(params, known, e) || !(p = port_param(arg, params, e)) ||
+	    ctl_param_uint(params, "len", true, 0, 12, 0, &len, e))
 		return -1;
 	rc = reg_port_set_hdr(p, (uint32_t)len, err);
 	if (rc)

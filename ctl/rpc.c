@@ -27,11 +27,11 @@
  * meanwhile and resumes that client when its queue has drained.
  */
 #define OUT_HIGH (1u << 20)
-#define IN_FIRST 4096		   /* first input buffer; grows up to IN_MAX */
-#define IN_MAX (CTL_LINE_MAX + 1)  /* the longest line and its '\n' */
-#define ACCEPT_BURST 32		   /* accepts per wakeup, so a storm cannot starve clients */
-#define ACCEPT_PAUSE_MS 100	   /* back-off when out of fds: the pending connect would spin us */
-#define SHOW_MAX 40		   /* bytes of a client's value quoted back in a detail */
+#define IN_FIRST 4096		  /* first input buffer; grows up to IN_MAX */
+#define IN_MAX (CTL_LINE_MAX + 1) /* the longest line and its '\n' */
+#define ACCEPT_BURST 32		  /* accepts per wakeup, so a storm cannot starve clients */
+#define ACCEPT_PAUSE_MS 100	  /* back-off when out of fds: the pending connect would spin us */
+#define SHOW_MAX 40		  /* bytes of a client's value quoted back in a detail */
 
 struct closer {
 	void (*fn)(struct ctl_conn *c, void *arg);
@@ -86,6 +86,8 @@ struct ctl_server {
 
 /* ---- errors ---- */
 
+/* One entry a line. */
+/* clang-format off */
 static const struct {
 	int err;
 	const char *name;
@@ -142,6 +144,7 @@ static const struct {
 	{EINPROGRESS, "EINPROGRESS"},
 	{ECANCELED, "ECANCELED"},
 };
+/* clang-format on */
 
 /* The symbolic name of err; "E<number>" (in buf) for one not in the table. */
 static const char *errno_name(int err, char *buf, size_t size)
@@ -338,8 +341,8 @@ int ctl_param_uint(json_t *params, const char *key, bool required, uint64_t min,
 	show_range(min, max, range, sizeof(range));
 	if (!v) {
 		if (required)
-			return ctl_fail(err, CTL_E_PARAMS, EINVAL,
-					"missing parameter '%s' (%s)", key, range);
+			return ctl_fail(err, CTL_E_PARAMS, EINVAL, "missing parameter '%s' (%s)",
+					key, range);
 		*ret = def;
 		return 0;
 	}
@@ -351,8 +354,8 @@ int ctl_param_uint(json_t *params, const char *key, bool required, uint64_t min,
 		}
 	}
 	describe(v, got, sizeof(got));
-	return ctl_fail(err, CTL_E_PARAMS, EINVAL, "parameter '%s' must be %s, got %s", key,
-			range, got);
+	return ctl_fail(err, CTL_E_PARAMS, EINVAL, "parameter '%s' must be %s, got %s", key, range,
+			got);
 }
 
 int ctl_param_bool(json_t *params, const char *key, bool def, bool *ret, struct ctl_error *err)
@@ -397,7 +400,8 @@ int ctl_params_only(json_t *params, const char *const *known, struct ctl_error *
 	char name[SHOW_MAX + 8], list[160];
 	size_t i;
 
-	json_object_foreach(params, key, v) {
+	json_object_foreach(params, key, v)
+	{
 		for (i = 0; known[i]; i++)
 			if (strcmp(key, known[i]) == 0)
 				break;
@@ -426,8 +430,7 @@ static int invalid(struct ctl_request *req, struct ctl_error *err, const char *d
 	return ctl_fail(err, CTL_E_REQUEST, EINVAL, "%s%s", detail, got);
 }
 
-int ctl_request_parse(const char *line, size_t len, struct ctl_request *req,
-		      struct ctl_error *err)
+int ctl_request_parse(const char *line, size_t len, struct ctl_request *req, struct ctl_error *err)
 {
 	static const char *const members[] = {"jsonrpc", "id", "method", "params", NULL};
 	json_error_t jerr;
@@ -478,7 +481,8 @@ int ctl_request_parse(const char *line, size_t len, struct ctl_request *req,
 	req->method = json_string_value(v);
 
 	/* A typo such as "param" must not be ignored (the handler would see no params). */
-	json_object_foreach(root, key, v) {
+	json_object_foreach(root, key, v)
+	{
 		for (i = 0; members[i]; i++)
 			if (strcmp(key, members[i]) == 0)
 				break;
@@ -566,8 +570,8 @@ static json_t *result_reply(json_t *id, json_t *result, const struct ctl_fds *fd
 		names = json_array();
 		ok = res && names && json_object_set(res, "fds", names) == 0;
 		for (int i = 0; ok && i < fds->n; i++)
-			ok = json_array_append_new(names, json_string(fds->name[i] ? fds->name[i]
-										  : "fd")) == 0;
+			ok = json_array_append_new(
+				 names, json_string(fds->name[i] ? fds->name[i] : "fd")) == 0;
 	} else {
 		res = json_incref(result);
 		ok = true;
@@ -646,6 +650,7 @@ static int dispatch(struct ctl_conn *c, const struct ctl_request *req, json_t **
 	const char *mname;
 	json_t *result = NULL;
 	char name[SHOW_MAX + 8];
+	int rc;
 
 	if (!m) {
 		show_name(req->method, name, sizeof(name));
@@ -654,11 +659,21 @@ static int dispatch(struct ctl_conn *c, const struct ctl_request *req, json_t **
 	}
 	/* m may move if the handler registers a method; its strings do not. */
 	mname = m->name;
-	if (m->fn(c, req->params, &result, fds, err, m->arg) != 0) {
+	rc = m->fn(c, req->params, &result, fds, err, m->arg);
+	if (fds->n < 0 || fds->n > CTL_MAX_FDS) {
+		/* A handler bug; clamp so that the copy into the queue stays in bounds. */
+		fds->n = fds->n < 0 ? 0 : CTL_MAX_FDS;
 		close_fds(fds->fd, &fds->n);
 		json_decref(result);
-		if (err->code == 0)
-			ctl_fail(err, CTL_E_FAILED, EIO, "method '%s' failed", mname);
+		return ctl_fail(err, CTL_E_FAILED, EIO, "method '%s' returned a bad fd count",
+				mname);
+	}
+	if (rc != 0) {
+		close_fds(fds->fd, &fds->n);
+		json_decref(result);
+		if (err->code == 0 || err->err <= 0)
+			ctl_fail(err, err->code ? err->code : CTL_E_FAILED, EIO,
+				 "method '%s' failed", mname);
 		return -1;
 	}
 	if (!json_is_object(result)) {
@@ -678,7 +693,8 @@ static void handle_line(struct ctl_conn *c, const char *line, size_t len)
 	struct ctl_fds fds = {.n = 0};
 	json_t *result = NULL, *reply;
 
-	if (ctl_request_parse(line, len, &req, &err) < 0 || dispatch(c, &req, &result, &fds, &err) < 0) {
+	if (ctl_request_parse(line, len, &req, &err) < 0 ||
+	    dispatch(c, &req, &result, &fds, &err) < 0) {
 		if (req.id)
 			queue_error(c, req.id, &err);
 		goto out;
@@ -909,7 +925,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 		char *in;
 
 		if (c->in_cap == IN_MAX) {
-			/* Not reached (the pump stops reading first); recv(0) would look like EOF. */
+			/* Not reached (the pump stops reading first); recv(0) would look like EOF.
+			 */
 			conn_pump(c);
 			return;
 		}
@@ -1152,8 +1169,8 @@ err_result:
 	return ctl_fail(err, CTL_E_FAILED, ENOMEM, "out of memory");
 }
 
-static int do_version(struct ctl_conn *c, json_t *params, json_t **ret_result,
-		      struct ctl_fds *fds, struct ctl_error *err, void *arg)
+static int do_version(struct ctl_conn *c, json_t *params, json_t **ret_result, struct ctl_fds *fds,
+		      struct ctl_error *err, void *arg)
 {
 	static const char *const none[] = {NULL};
 	json_t *result;
@@ -1179,9 +1196,9 @@ struct ctl_server *ctl_server_create(struct event_base *base, const char *path, 
 				     mode_t mode)
 {
 	const struct ctl_method builtin[] = {
-		{"help", "list the methods with a one-line help each", do_help, NULL},
-		{"version", "the daemon's version and its ring ABI (netmap API) version",
-		 do_version, NULL},
+	    {"help", "list the methods with a one-line help each", do_help, NULL},
+	    {"version", "the daemon's version and its ring ABI (netmap API) version", do_version,
+	     NULL},
 	};
 	struct ctl_server *s;
 	int rc;
@@ -1296,7 +1313,8 @@ int ctl_method_register(struct ctl_server *s, const struct ctl_method *m)
 		free((char *)copy.help);
 		return -ENOMEM;
 	}
-	memmove(&s->methods[pos + 1], &s->methods[pos], (s->n_methods - pos) * sizeof(s->methods[0]));
+	memmove(&s->methods[pos + 1], &s->methods[pos],
+		(s->n_methods - pos) * sizeof(s->methods[0]));
 	s->methods[pos] = copy;
 	s->n_methods++;
 	return 0;
@@ -1326,8 +1344,7 @@ int ctl_conn_add_closer(struct ctl_conn *c, void (*fn)(struct ctl_conn *c, void 
 	return 0;
 }
 
-int ctl_conn_remove_closer(struct ctl_conn *c, void (*fn)(struct ctl_conn *c, void *arg),
-			   void *arg)
+int ctl_conn_remove_closer(struct ctl_conn *c, void (*fn)(struct ctl_conn *c, void *arg), void *arg)
 {
 	/* The newest first: it is the one a handler most likely undoes. */
 	for (size_t i = c->n_closers; i-- > 0;) {

@@ -135,8 +135,7 @@ struct ctl_request {
 	json_t *params;	    /* a reference */
 };
 
-int ctl_request_parse(const char *line, size_t len, struct ctl_request *req,
-		      struct ctl_error *err);
+int ctl_request_parse(const char *line, size_t len, struct ctl_request *req, struct ctl_error *err);
 void ctl_request_release(struct ctl_request *req);
 
 #endif /* VALE_CTL_RPC_H */

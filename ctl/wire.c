@@ -17,9 +17,9 @@
 
 struct ctl_client {
 	int fd;
-	int dead;	  /* a transport error broke the stream: every call fails with it */
+	int dead; /* a transport error broke the stream: every call fails with it */
 	json_int_t last_id;
-	char *buf;	  /* received, not yet consumed: buf[off, len) */
+	char *buf; /* received, not yet consumed: buf[off, len) */
 	size_t off, len, cap;
 };
 
@@ -34,6 +34,8 @@ struct fdbag {
  * The errno names valed sends (ctl/rpc.c has the same list, value to name),
  * plus the aliases another server might use.
  */
+/* One entry a line. */
+/* clang-format off */
 static const struct {
 	const char *name;
 	int err;
@@ -89,6 +91,7 @@ static const struct {
 	{"EINPROGRESS", EINPROGRESS},
 	{"ECANCELED", ECANCELED},
 };
+/* clang-format on */
 
 /* The value of an errno name ("ENOENT", or "E<number>" for one without a name); 0 if none. */
 static int errno_value(const char *name)
@@ -205,10 +208,10 @@ static ssize_t recv_some(struct ctl_client *c, struct fdbag *bag)
 	} cbuf;
 	struct iovec iov = {.iov_base = c->buf + c->len, .iov_len = c->cap - c->len};
 	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = cbuf.buf,
-		.msg_controllen = sizeof(cbuf.buf),
+	    .msg_iov = &iov,
+	    .msg_iovlen = 1,
+	    .msg_control = cbuf.buf,
+	    .msg_controllen = sizeof(cbuf.buf),
 	};
 	struct cmsghdr *cm;
 	ssize_t n;
@@ -250,7 +253,8 @@ static int read_line(struct ctl_client *c, size_t *ret_len, struct fdbag *bag)
 	for (;;) {
 		char *start = c->buf + c->off;
 		size_t avail = c->len - c->off - scanned;
-		char *nl = avail ? memchr(start + scanned, '\n', avail) : NULL; /* buf may be NULL */
+		char *nl =
+		    avail ? memchr(start + scanned, '\n', avail) : NULL; /* buf may be NULL */
 		ssize_t n;
 
 		if (nl) {
@@ -385,7 +389,8 @@ int ctl_client_call(struct ctl_client *c, const char *method, json_t *params, js
 		goto err_proto;
 	result = json_object_get(reply, "result");
 	error = json_object_get(reply, "error");
-	if (!result == !error || !id_matches(json_object_get(reply, "id"), c->last_id, error != NULL))
+	if (!result == !error ||
+	    !id_matches(json_object_get(reply, "id"), c->last_id, error != NULL))
 		goto err_proto;
 
 	if (error) {

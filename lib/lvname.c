@@ -11,7 +11,7 @@
 #define SYNTAX "valeX:Y[-N][/x]"
 
 static int fail(char *err, size_t errsize, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static int fail(char *err, size_t errsize, int code, const char *fmt, ...)
 {
@@ -94,8 +94,8 @@ static int parse_flags(const char *name, const char *flags, bool *ret_excl, char
 }
 
 /* If port[0..*len) ends in "-<digits>", strip it and return the ring. */
-static int parse_ring(const char *name, const char *port, size_t *len, int32_t *ret_ring,
-		      char *err, size_t errsize)
+static int parse_ring(const char *name, const char *port, size_t *len, int32_t *ret_ring, char *err,
+		      size_t errsize)
 {
 	size_t i = *len;
 	uint32_t ring = 0;
@@ -140,12 +140,13 @@ int lvname_parse(const char *name, struct lvname *ret, char *err, size_t errsize
 			    name, SYNTAX);
 	colon = strchr(name + plen, ':');
 	if (!colon)
-		return fail(err, errsize, EINVAL, "port name '%s': no ':' between switch and port (%s)",
-			    name, SYNTAX);
+		return fail(err, errsize, EINVAL,
+			    "port name '%s': no ':' between switch and port (%s)", name, SYNTAX);
 	swlen = (size_t)(colon - name);
 	if (swlen == plen)
 		return fail(err, errsize, EINVAL,
-			    "port name '%s': the switch needs a name after 'vale', e.g. vale0", name);
+			    "port name '%s': the switch needs a name after 'vale', e.g. vale0",
+			    name);
 	rc = check_part(name, "switch", name, swlen, err, errsize);
 	if (rc)
 		return rc;

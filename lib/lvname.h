@@ -28,10 +28,10 @@
 
 struct lvname {
 	char base[2 * LVNAME_PART_MAX]; /* "valeX:Y", suffixes removed */
-	char sw[LVNAME_PART_MAX];       /* "valeX" */
-	char port[LVNAME_PART_MAX];     /* "Y" */
-	int32_t ring;                   /* -1: all rings; else the N of "-N" */
-	bool exclusive;                 /* "/x" */
+	char sw[LVNAME_PART_MAX];	/* "valeX" */
+	char port[LVNAME_PART_MAX];	/* "Y" */
+	int32_t ring;			/* -1: all rings; else the N of "-N" */
+	bool exclusive;			/* "/x" */
 };
 
 /*

@@ -31,19 +31,22 @@ static int ring_at(char *base, size_t size, size_t if_offset, ssize_t ofs, uint1
 
 	if (pos < 0 || (uint64_t)pos > size || size - (uint64_t)pos < sizeof(*ring) ||
 	    pos % NM_CACHE_ALIGN != 0)
-		return lverr_set(EPROTO, "valed sent a bad layout: a %s ring at offset %lld is "
-					 "outside the %zu-byte region or misaligned",
+		return lverr_set(EPROTO,
+				 "valed sent a bad layout: a %s ring at offset %lld is "
+				 "outside the %zu-byte region or misaligned",
 				 what, (long long)pos, size);
 	ring = (struct netmap_ring *)(base + pos);
 	if (ring->num_slots < 2 || ring->num_slots > (1u << 24) ||
 	    size - (uint64_t)pos < vale_ring_size(ring->num_slots))
-		return lverr_set(EPROTO, "valed sent a bad layout: a %s ring with %u slots does "
-					 "not fit in the region",
+		return lverr_set(EPROTO,
+				 "valed sent a bad layout: a %s ring with %u slots does "
+				 "not fit in the region",
 				 what, ring->num_slots);
 	buf0 = pos + ring->buf_ofs;
 	if (ring->dir != dir || ring->nr_buf_size == 0 || buf0 < 0 || (uint64_t)buf0 > size)
-		return lverr_set(EPROTO, "valed sent a bad layout: the %s ring header is "
-					 "inconsistent (dir %u, buffer size %u)",
+		return lverr_set(EPROTO,
+				 "valed sent a bad layout: the %s ring header is "
+				 "inconsistent (dir %u, buffer size %u)",
 				 what, ring->dir, ring->nr_buf_size);
 	ret->ring = ring;
 	ret->csb = VALE_CSB(ring);
@@ -57,24 +60,26 @@ int lvport_layout(struct vale_port *p, void *base, size_t size, size_t if_offset
 	uint32_t rx0;
 
 	if (if_offset > size || size - if_offset < sizeof(*nifp) || if_offset % 8 != 0)
-		return lverr_set(EPROTO, "valed sent a bad layout: the netmap_if offset %zu is "
-					 "outside the %zu-byte region",
+		return lverr_set(EPROTO,
+				 "valed sent a bad layout: the netmap_if offset %zu is "
+				 "outside the %zu-byte region",
 				 if_offset, size);
 	nifp = (struct netmap_if *)((char *)base + if_offset);
 	if (nifp->ni_version != NETMAP_API)
-		return lverr_set(EPROTO, "ABI mismatch: valed's rings have version %u, this libvale "
-					 "speaks %u; rebuild the application against valed's libvale",
+		return lverr_set(EPROTO,
+				 "ABI mismatch: valed's rings have version %u, this libvale "
+				 "speaks %u; rebuild the application against valed's libvale",
 				 nifp->ni_version, NETMAP_API);
 	nrings = (uint64_t)nifp->ni_tx_rings + nifp->ni_host_tx_rings + nifp->ni_rx_rings +
 		 nifp->ni_host_rx_rings;
-	if (nrings > 4096 ||
-	    size - if_offset < sizeof(*nifp) + nrings * sizeof(nifp->ring_ofs[0]))
+	if (nrings > 4096 || size - if_offset < sizeof(*nifp) + nrings * sizeof(nifp->ring_ofs[0]))
 		return lverr_set(EPROTO, "valed sent a bad layout: %llu rings do not fit",
 				 (unsigned long long)nrings);
 	if (p->first_tx > p->last_tx || p->last_tx > nifp->ni_tx_rings ||
 	    p->first_rx > p->last_rx || p->last_rx > nifp->ni_rx_rings)
-		return lverr_set(EPROTO, "valed sent a bad ring range: TX [%u, %u) of %u, "
-					 "RX [%u, %u) of %u",
+		return lverr_set(EPROTO,
+				 "valed sent a bad ring range: TX [%u, %u) of %u, "
+				 "RX [%u, %u) of %u",
 				 p->first_tx, p->last_tx, nifp->ni_tx_rings, p->first_rx,
 				 p->last_rx, nifp->ni_rx_rings);
 
@@ -163,21 +168,17 @@ static int kick(struct vale_port *p)
  * One sync of rings [first, last): publish, kick if needed, take the tails.
  *
  * Ordering: csb_appl_publish() stores atok.head with release (pairs with the
- * switch's acquire in kring_csb_read). The seq_cst fence between those stores
- * and the kern_need_kick loads pairs with the worker's full barrier between
- * setting kern_need_kick and re-checking the rings (switch/worker.h): either
- * the worker sees our new head, or we see its flag and kick. A seq_cst load
- * alone would not do: a release store may still pass it (store->load).
+ * switch's acquire in kring_csb_read). csb_switch_wants_kick() issues a full
+ * fence before loading kern_need_kick; it pairs with the worker's fence
+ * between setting kern_need_kick and re-checking the rings (switch/worker.h):
+ * either the worker sees our new head, or we see its flag and kick.
  */
 static int sync_rings(struct vale_port *p, const struct lvring *r, uint32_t first, uint32_t last)
 {
 	int rc = 0;
 
-	if (publish(r, first, last)) {
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (switch_wants_kick(r, first, last))
-			rc = kick(p);
-	}
+	if (publish(r, first, last) && switch_wants_kick(r, first, last))
+		rc = kick(p);
 	update_tails(r, first, last); /* acquire: pairs with kring_sync_finalize's release */
 	return rc;
 }
@@ -386,7 +387,8 @@ int lvport_poll(struct pollfd *fds, unsigned int nfds, struct vale_port *const *
 	if (nfds + nports > POLL_STACK_FDS) {
 		tmp = calloc(nfds + nports, sizeof(*tmp));
 		if (!tmp)
-			return lverr_set(ENOMEM, "out of memory for %u poll entries", nfds + nports);
+			return lverr_set(ENOMEM, "out of memory for %u poll entries",
+					 nfds + nports);
 	}
 
 	for (;;) {

@@ -31,7 +31,7 @@ struct lvring {
 
 struct vale_port {
 	struct ctl_client *ctl; /* the control connection (the "netmap fd"); NULL in tests */
-	void *mem;              /* our mapping of the region */
+	void *mem;		/* our mapping of the region */
 	size_t mem_size;
 	struct netmap_if *nifp;
 	int kick_fd;   /* client -> switch eventfd */

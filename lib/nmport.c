@@ -72,8 +72,7 @@ static struct vale_port *reg_find(int fd)
 }
 
 /* An inclusive ring range from libvale's [first, last). */
-static void inclusive_range(uint32_t first, uint32_t last, uint16_t *ret_first,
-			    uint16_t *ret_last)
+static void inclusive_range(uint32_t first, uint32_t last, uint16_t *ret_first, uint16_t *ret_last)
 {
 	if (first >= last) { /* empty: first > last, as libnetmap */
 		*ret_first = 1;
@@ -189,7 +188,8 @@ int nmport_inject(struct nmport_d *d, const void *buf, size_t size)
 		if (ri > d->last_tx_ring || ri < d->first_tx_ring)
 			ri = d->first_tx_ring;
 		ring = NETMAP_TXRING(d->nifp, ri);
-		chunk = ring->nr_buf_size < UINT16_MAX ? ring->nr_buf_size : UINT16_MAX; /* slot len */
+		chunk =
+		    ring->nr_buf_size < UINT16_MAX ? ring->nr_buf_size : UINT16_MAX; /* slot len */
 		need = size ? (uint32_t)((size + chunk - 1) / chunk) : 1;
 		if (nm_ring_space(ring) < need)
 			continue;
@@ -229,8 +229,9 @@ int nm_ioctl(int fd, unsigned long req, ...)
 		return vale_txsync(p);
 	if (req == NIOCRXSYNC)
 		return vale_rxsync(p);
-	return lverr_set(ENOTTY, "nm_ioctl: request %#lx is not served on a vale port (only "
-				 "NIOCTXSYNC and NIOCRXSYNC)",
+	return lverr_set(ENOTTY,
+			 "nm_ioctl: request %#lx is not served on a vale port (only "
+			 "NIOCTXSYNC and NIOCRXSYNC)",
 			 req);
 }
 

@@ -85,8 +85,9 @@ static int take_fds(const json_t *result, int *fds, int nfds, struct reg_fds *re
 	if (!json_is_array(names) || json_array_size(names) != (size_t)nfds) {
 		for (int i = 0; i < nfds; i++)
 			close(fds[i]);
-		return lverr_set(EPROTO, "valed's port.register reply announced %zu fds and "
-					 "carried %d",
+		return lverr_set(EPROTO,
+				 "valed's port.register reply announced %zu fds and "
+				 "carried %d",
 				 json_is_array(names) ? json_array_size(names) : 0, nfds);
 	}
 	for (int i = 0; i < nfds; i++) {
@@ -207,8 +208,8 @@ struct vale_port *vale_open(const char *name, const struct vale_open_params *par
 	if (!p->ctl) {
 		lverr_set(errno, "cannot reach valed at %s: %s%s", sock, strerror(errno),
 			  errno == ENOENT || errno == ECONNREFUSED
-				  ? " (is valed running? set VALE_SOCKET to its socket)"
-				  : "");
+			      ? " (is valed running? set VALE_SOCKET to its socket)"
+			      : "");
 		goto err_connect;
 	}
 	if (do_register(p, name, &n, params, &result, &fds))
@@ -229,7 +230,8 @@ struct vale_port *vale_open(const char *name, const struct vale_open_params *par
 	/* poll() tells us when to read; reading must never block. */
 	fl = fcntl(p->notify_fd, F_GETFL);
 	if (fl < 0 || fcntl(p->notify_fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-		lverr_set(errno, "cannot make the notify eventfd non-blocking: %s", strerror(errno));
+		lverr_set(errno, "cannot make the notify eventfd non-blocking: %s",
+			  strerror(errno));
 		goto err_layout;
 	}
 	close(fds.mem); /* the mapping keeps the region */

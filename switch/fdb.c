@@ -185,6 +185,8 @@ static inline uint64_t load_way(const struct fdb *t, uint32_t i, int order)
 	return __atomic_load_n(&t->buckets[i / FDB_WAYS].way[i % FDB_WAYS], order);
 }
 
+static uint32_t gen_base; /* see fdb_create */
+
 struct fdb *fdb_create(uint32_t max_entries, uint32_t age_s)
 {
 	struct fdb *t;
@@ -222,6 +224,9 @@ struct fdb *fdb_create(uint32_t max_entries, uint32_t age_s)
 	t->nbuckets = nbuckets;
 	t->max_entries = max_entries;
 	t->age_s = age_s;
+	/* Generations of successive tables do not overlap, so a table created
+	 * where a freed one was cannot be mistaken for it (learn.c's memo). */
+	t->gen = __atomic_add_fetch(&gen_base, 1u << 20, __ATOMIC_RELAXED);
 	return t;
 
 err_seen:

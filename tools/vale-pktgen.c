@@ -28,13 +28,13 @@
 #define IP_HLEN 20
 #define UDP_HLEN 8
 #define PAYLOAD_OFF (ETH_HLEN + IP_HLEN + UDP_HLEN) /* 42 */
-#define MAGIC_OFF PAYLOAD_OFF                       /* 4 bytes: what the frame is */
-#define VALUE_OFF (PAYLOAD_OFF + 4)                 /* 8 bytes: seq or timestamp */
-#define LEN_MIN 60                                  /* Ethernet minimum without CRC */
-#define LEN_MAX 65535
-#define BURST_DEFAULT 512
+#define MAGIC_OFF PAYLOAD_OFF			    /* 4 bytes: what the frame is */
+#define VALUE_OFF (PAYLOAD_OFF + 4)		    /* 8 bytes: seq or timestamp */
+#define LEN_MIN 60u				    /* Ethernet minimum without CRC */
+#define LEN_MAX 65535u
+#define BURST_DEFAULT 512u
 #define PING_TIMEOUT_NS NS /* a ping without reply for 1 s counts as lost */
-#define POLL_MS 100        /* sleep granularity: signals and timers are seen this often */
+#define POLL_MS 100	   /* sleep granularity: signals and timers are seen this often */
 
 /* Payload tags (host byte order: both ends run on one host). */
 #define MAGIC_DATA 0x56504b44u /* "VPKD": tx, txseq */
@@ -44,8 +44,8 @@
 enum mode { M_TX, M_RX, M_TXSEQ, M_RXSEQ, M_PING, M_PONG };
 
 static const char *const mode_names[] = {
-	[M_TX] = "tx", [M_RX] = "rx", [M_TXSEQ] = "txseq",
-	[M_RXSEQ] = "rxseq", [M_PING] = "ping", [M_PONG] = "pong",
+    [M_TX] = "tx",	 [M_RX] = "rx",	    [M_TXSEQ] = "txseq",
+    [M_RXSEQ] = "rxseq", [M_PING] = "ping", [M_PONG] = "pong",
 };
 
 struct opts {
@@ -53,8 +53,8 @@ struct opts {
 	enum mode mode;
 	uint32_t len;
 	uint32_t burst;
-	uint64_t count;  /* 0: no limit */
-	uint64_t rate;   /* packets (pings) per second, 0: no limit */
+	uint64_t count; /* 0: no limit */
+	uint64_t rate;	/* packets (pings) per second, 0: no limit */
 	uint64_t duration_ns;
 	uint8_t src[6];
 	uint8_t dst[6];
@@ -82,7 +82,7 @@ struct stats {
 
 /* The per-second line. */
 struct meter {
-	uint64_t t;       /* ns of the last line */
+	uint64_t t;	  /* ns of the last line */
 	uint64_t packets; /* totals at the last line */
 	uint64_t bytes;
 	size_t n_rtt;
@@ -107,12 +107,9 @@ static uint64_t now_ns(void)
 /* ---- command line ---------------------------------------------------- */
 
 static const struct option long_opts[] = {
-	{"duration", required_argument, NULL, 'd'},
-	{"json", no_argument, NULL, 'j'},
-	{"socket", required_argument, NULL, 's'},
-	{"busy", no_argument, NULL, 'B'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+    {"duration", required_argument, NULL, 'd'}, {"json", no_argument, NULL, 'j'},
+    {"socket", required_argument, NULL, 's'},	{"busy", no_argument, NULL, 'B'},
+    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0},
 };
 
 static void usage(FILE *f)
@@ -355,11 +352,11 @@ static void build_frame(uint8_t *f, uint32_t len, const uint8_t src[6], const ui
 	memcpy(f, dst, 6);
 	memcpy(f + 6, src, 6);
 	put16(f + 12, 0x0800);
-	ip[0] = 0x45;                              /* IPv4, 20-byte header */
+	ip[0] = 0x45;				   /* IPv4, 20-byte header */
 	put16(ip + 2, (uint16_t)(len - ETH_HLEN)); /* total length */
-	put16(ip + 6, 0x4000);                     /* don't fragment */
-	ip[8] = 64;                                /* ttl */
-	ip[9] = 17;                                /* UDP */
+	put16(ip + 6, 0x4000);			   /* don't fragment */
+	ip[8] = 64;				   /* ttl */
+	ip[9] = 17;				   /* UDP */
 	memcpy(ip + 12, (const uint8_t[]){10, 0, 0, 1}, 4);
 	memcpy(ip + 16, (const uint8_t[]){10, 0, 0, 2}, 4);
 	put16(ip + 10, ip_checksum(ip, IP_HLEN));
@@ -482,8 +479,9 @@ static void final_report(const struct opts *o, struct stats *s)
 		fprintf(stderr, "  gaps %" PRIu64 ", out of order %" PRIu64 "\n", s->gaps,
 			s->out_of_order);
 	if (o->mode == M_PING)
-		fprintf(stderr, "  rtt p50 %" PRIu64 " ns, p99 %" PRIu64 " ns, max %" PRIu64
-				" ns over %zu samples, %" PRIu64 " lost\n",
+		fprintf(stderr,
+			"  rtt p50 %" PRIu64 " ns, p99 %" PRIu64 " ns, max %" PRIu64
+			" ns over %zu samples, %" PRIu64 " lost\n",
 			p50, p99, max, s->n_rtt, s->lost);
 	if (!o->json)
 		return;
@@ -493,8 +491,7 @@ static void final_report(const struct opts *o, struct stats *s)
 	if (o->mode == M_TX || o->mode == M_TXSEQ || o->mode == M_PING)
 		printf(",\"len\":%u", o->len);
 	if (o->mode == M_RXSEQ)
-		printf(",\"gaps\":%" PRIu64 ",\"out_of_order\":%" PRIu64, s->gaps,
-		       s->out_of_order);
+		printf(",\"gaps\":%" PRIu64 ",\"out_of_order\":%" PRIu64, s->gaps, s->out_of_order);
 	if (o->mode == M_PING)
 		printf(",\"rtt_p50_ns\":%" PRIu64 ",\"rtt_p99_ns\":%" PRIu64
 		       ",\"rtt_max_ns\":%" PRIu64 ",\"samples\":%zu,\"lost\":%" PRIu64,
@@ -510,7 +507,7 @@ struct ctx {
 	struct vale_port *p;
 	struct netmap_if *nifp;
 	uint32_t tx0, tx1, rx0, rx1; /* ring ranges [first, last) */
-	uint32_t txr;                /* next TX ring to try */
+	uint32_t txr;		     /* next TX ring to try */
 	uint8_t src[6];
 	struct stats s;
 	struct meter m;
@@ -627,8 +624,7 @@ static int run_tx(struct ctx *c)
 
 		now = now_ns();
 		tick(&c->m, &c->s, now);
-		if (stop || (o->count && c->s.packets >= o->count) ||
-		    time_up(c, now, c->s.t_first))
+		if (stop || (o->count && c->s.packets >= o->count) || time_up(c, now, c->s.t_first))
 			break;
 		if (o->count && o->count - c->s.packets < want)
 			want = o->count - c->s.packets;
@@ -733,8 +729,7 @@ static int run_rx(struct ctx *c)
 		}
 		if (c->s.t_first)
 			tick(&c->m, &c->s, now);
-		if (stop || (o->count && c->s.packets >= o->count) ||
-		    time_up(c, now, c->s.t_first))
+		if (stop || (o->count && c->s.packets >= o->count) || time_up(c, now, c->s.t_first))
 			break;
 		if (!got && !wait_port(c, POLLIN, POLL_MS))
 			return -1;
@@ -796,8 +791,7 @@ static int run_ping(struct ctx *c)
 
 		now = now_ns();
 		tick(&c->m, &c->s, now);
-		if (stop || (o->count && c->s.n_rtt >= o->count) ||
-		    time_up(c, now, c->s.t_first))
+		if (stop || (o->count && c->s.n_rtt >= o->count) || time_up(c, now, c->s.t_first))
 			break;
 		if (!allowance(c, now, sent, 1))
 			continue;
@@ -910,8 +904,7 @@ static int run_pong(struct ctx *c)
 		}
 		now = now_ns();
 		tick(&c->m, &c->s, now);
-		if (stop || (o->count && c->s.packets >= o->count) ||
-		    time_up(c, now, c->s.t_first))
+		if (stop || (o->count && c->s.packets >= o->count) || time_up(c, now, c->s.t_first))
 			break;
 		if (tx_full && !wait_port(c, POLLOUT, POLL_MS))
 			return -1;

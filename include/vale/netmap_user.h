@@ -72,12 +72,12 @@ enum {
 
 /* The request header, as libnetmap keeps it in nmport_d (name only here). */
 struct nmreq_header {
-	uint16_t nr_version;                 /* NETMAP_API */
-	uint16_t nr_reqtype;                 /* NETMAP_REQ_REGISTER */
+	uint16_t nr_version; /* NETMAP_API */
+	uint16_t nr_reqtype; /* NETMAP_REQ_REGISTER */
 	uint32_t nr_reserved;
-	char nr_name[NETMAP_REQ_IFNAMSIZ];   /* the portspec's "valeX:Y" */
-	uint64_t nr_options;                 /* always 0 */
-	uint64_t nr_body;                    /* always 0 */
+	char nr_name[NETMAP_REQ_IFNAMSIZ]; /* the portspec's "valeX:Y" */
+	uint64_t nr_options;		   /* always 0 */
+	uint64_t nr_body;		   /* always 0 */
 };
 
 /* What the port was registered with, filled from valed's reply. */
@@ -90,11 +90,11 @@ struct nmreq_register {
 	uint16_t nr_rx_rings;
 	uint16_t nr_host_tx_rings;
 	uint16_t nr_host_rx_rings;
-	uint16_t nr_mem_id;   /* region id: equal ids share memory */
-	uint16_t nr_ringid;   /* the N of "-N" */
-	uint32_t nr_mode;     /* NR_REG_ALL_NIC or NR_REG_ONE_NIC */
+	uint16_t nr_mem_id; /* region id: equal ids share memory */
+	uint16_t nr_ringid; /* the N of "-N" */
+	uint32_t nr_mode;   /* NR_REG_ALL_NIC or NR_REG_ONE_NIC */
 	uint32_t nr_extra_bufs;
-	uint64_t nr_flags;    /* NR_EXCLUSIVE */
+	uint64_t nr_flags; /* NR_EXCLUSIVE */
 };
 
 /* A mapped region, as libnetmap's nmem_d. */
@@ -114,21 +114,21 @@ struct nmport_d {
 	struct nmreq_register reg;
 	struct nmem_d *mem; /* mem->mem, mem->size: the region */
 	int register_done;  /* 1 once open */
-	int mmap_done;      /* 1 once open */
+	int mmap_done;	    /* 1 once open */
 
 	/* As nm_open()'s nm_desc. */
-	int fd;                  /* vale_fd(): pass it to nm_ioctl()/nm_poll() */
+	int fd; /* vale_fd(): pass it to nm_ioctl()/nm_poll() */
 	struct netmap_if *nifp;
-	uint16_t first_tx_ring;  /* inclusive range; first > last when empty */
+	uint16_t first_tx_ring; /* inclusive range; first > last when empty */
 	uint16_t last_tx_ring;
 	uint16_t first_rx_ring;
 	uint16_t last_rx_ring;
-	uint16_t cur_tx_ring;    /* next ring nmport_inject tries */
+	uint16_t cur_tx_ring; /* next ring nmport_inject tries */
 	uint16_t cur_rx_ring;
-	uint64_t memsize;        /* nm_desc's name for reg.nr_memsize */
+	uint64_t memsize; /* nm_desc's name for reg.nr_memsize */
 
-	struct vale_port *port;  /* the libvale port behind it */
-	struct nmem_d mem_desc;  /* what mem points to */
+	struct vale_port *port; /* the libvale port behind it */
+	struct nmem_d mem_desc; /* what mem points to */
 };
 
 /*

@@ -75,7 +75,12 @@ uint16_t vale_mem_id(const struct vale_port *p);
 int vale_txsync(struct vale_port *p);
 int vale_rxsync(struct vale_port *p);
 
-/* The pollable fd: readable when the switch has news for this port. */
+/*
+ * The port's fd for vale_poll() (the notify eventfd). The switch writes it
+ * only while a vale_poll() on the port sleeps (vale_poll arms it), so give
+ * it to vale_poll(), not to plain poll()/epoll: they would neither sync the
+ * rings nor arm the notification, and could sleep forever.
+ */
 int vale_fd(const struct vale_port *p);
 
 /*

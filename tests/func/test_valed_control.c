@@ -252,5 +252,7 @@ int main(void)
 		cmocka_unit_test(test_valectl_exit_codes),
 	};
 	signal(SIGPIPE, SIG_IGN);
+	if (getenv("TEST_FILTER"))
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -34,8 +34,8 @@ static void check_error(const struct ctl_error *err)
 /* What a handler does with the params: the same helpers valed's methods use. */
 static void use_params(json_t *params)
 {
-	static const char *const known[] = {"name", "mode", "ring", "tx_slots", "buf_size",
-					    "exclusive", "lossless", NULL};
+	static const char *const known[] = {"name",	"mode",	     "ring",	 "tx_slots",
+					    "buf_size", "exclusive", "lossless", NULL};
 	static const char *const none[] = {NULL};
 	struct ctl_error err = {0};
 	const char *s = NULL;
@@ -69,12 +69,12 @@ static void one_line(const char *line, size_t len)
 		check(req.method != NULL, "no method");
 		check(json_is_object(req.params), "params not an object");
 		check(!req.id || json_is_string(req.id) || json_is_number(req.id) ||
-			      json_is_null(req.id),
+			  json_is_null(req.id),
 		      "bad id accepted");
 		use_params(req.params);
 	} else {
 		check(err.code == CTL_E_PARSE || err.code == CTL_E_REQUEST ||
-			      err.code == CTL_E_PARAMS || err.code == CTL_E_FAILED,
+			  err.code == CTL_E_PARAMS || err.code == CTL_E_FAILED,
 		      "unexpected error code");
 		check(req.id || err.code == CTL_E_PARAMS || err.code == CTL_E_FAILED,
 		      "an unanswered error that must be answered");

@@ -7,6 +7,7 @@
  * thread. Only the control connection is missing: the test builds the
  * struct vale_port that vale_open() would have built from port.register.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -20,10 +21,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include <vale/netmap_user.h>
 #include <vale/vale.h>
@@ -55,8 +59,8 @@ static void sleep_ms(uint32_t ms)
 
 /* ---- names ------------------------------------------------------------------- */
 
-static void name_ok(const char *s, const char *base, const char *sw, const char *port,
-		    int32_t ring, bool excl)
+static void name_ok(const char *s, const char *base, const char *sw, const char *port, int32_t ring,
+		    bool excl)
 {
 	struct lvname n;
 	char err[256] = "";
@@ -90,8 +94,7 @@ static void test_name_valid(void **state)
 	name_ok("vale0:a-b", "vale0:a-b", "vale0", "a-b", -1, false); /* '-' inside a name */
 	name_ok("vale0:a-b-2", "vale0:a-b", "vale0", "a-b", 2, false);
 	name_ok("vale0:5", "vale0:5", "vale0", "5", -1, false);
-	name_ok("valeX.y_z:my.port_1", "valeX.y_z:my.port_1", "valeX.y_z", "my.port_1", -1,
-		false);
+	name_ok("valeX.y_z:my.port_1", "valeX.y_z:my.port_1", "valeX.y_z", "my.port_1", -1, false);
 	name_ok("vale01234567890:012345678901234", "vale01234567890:012345678901234",
 		"vale01234567890", "012345678901234", -1, false); /* 15 + 15 */
 	/* A NULL error buffer is fine. */
@@ -222,8 +225,8 @@ static void rig_worker(struct rig *g)
 	g->w = worker_create(&p);
 	assert_non_null(g->w);
 	for (int i = 0; i < 2; i++)
-		assert_int_equal(worker_add(g->w, vport_port(g->v[i]), 0, 1,
-					    vport_kick_fd(g->v[i]), vport_notify_fd(g->v[i])),
+		assert_int_equal(worker_add(g->w, vport_port(g->v[i]), 0, 1, vport_kick_fd(g->v[i]),
+					    vport_notify_fd(g->v[i])),
 				 0);
 }
 
@@ -248,7 +251,7 @@ static uint32_t queue(struct vale_port *cl, uint32_t seq, uint32_t n)
 		uint8_t *f = (uint8_t *)NETMAP_BUF(r, s->buf_idx);
 
 		memset(f, 0, 60);
-		memset(f, 0xff, 6);                                      /* broadcast */
+		memset(f, 0xff, 6);					  /* broadcast */
 		memcpy(f + 6, (const uint8_t[]){0x02, 0, 0, 0, 0, 1}, 6); /* source */
 		f[12] = 0x08;
 		memcpy(f + 42, &seq, 4);
@@ -577,6 +580,228 @@ static void test_poll_wakes_on_tx_room(void **state)
 	assert_int_equal(a->tx[0].csb->atok.appl_need_kick, 0);
 }
 
+/* ---- vale_open against a fake daemon ------------------------------------------ */
+
+enum fake_reply { FAKE_OK, FAKE_ERROR, FAKE_NO_KICK };
+
+/*
+ * One connection's worth of valed: reads the port.register line, keeps its
+ * params, and answers with v's region and eventfds, announced in an order
+ * of its own and with an fd the client does not know, or with an error.
+ */
+struct fake {
+	char path[64];
+	int lfd;
+	pthread_t th;
+	struct vport *v;
+	enum fake_reply reply;
+	json_t *params; /* what the client sent */
+	bool saw_eof;	/* the client closed the connection */
+};
+
+static int send_line(int fd, json_t *msg, const int *fds, int nfds)
+{
+	char *text = json_dumps(msg, JSON_COMPACT);
+	size_t len = strlen(text);
+	char cbuf[CMSG_SPACE(sizeof(int) * 8)] = {0};
+	struct iovec iov;
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	text = realloc(text, len + 2);
+	text[len++] = '\n';
+	iov = (struct iovec){.iov_base = text, .iov_len = len};
+	if (nfds) {
+		mh.msg_control = cbuf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)nfds);
+	}
+	n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+	free(text);
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+static void *fake_main(void *arg)
+{
+	struct fake *f = arg;
+	struct mem_region *m = vport_mem(f->v);
+	char line[4096];
+	size_t len = 0;
+	json_t *req, *reply;
+	int cfd, junk[2], fds[4];
+
+	cfd = accept(f->lfd, NULL, NULL);
+	if (cfd < 0)
+		return NULL;
+	while (len < sizeof(line) - 1 && read(cfd, line + len, 1) == 1 && line[len] != '\n')
+		len++;
+	line[len] = '\0';
+	req = json_loads(line, 0, NULL);
+	f->params = json_incref(json_object_get(req, "params"));
+	if (f->reply == FAKE_ERROR) {
+		reply = json_pack("{s:s, s:O, s:{s:i, s:s, s:{s:s, s:s}}}", "jsonrpc", "2.0", "id",
+				  json_object_get(req, "id"), "error", "code", -32000, "message",
+				  "operation failed", "data", "errno", "EBUSY", "detail",
+				  "vale0:a is open exclusively by another client");
+		send_line(cfd, reply, NULL, 0);
+	} else {
+		if (pipe(junk))
+			junk[0] = junk[1] = -1;
+		/* Not valed's order, and an extra fd the client must close. */
+		fds[0] = vport_notify_fd(f->v);
+		fds[1] = junk[0];
+		fds[2] = mem_fd(m);
+		fds[3] = vport_kick_fd(f->v);
+		reply = json_pack(
+		    "{s:s, s:O, s:{s:I, s:I, s:i, s:i, s:i, s:i, s:i, s:[ssss]}}", "jsonrpc", "2.0",
+		    "id", json_object_get(req, "id"), "result", "mem_size", (json_int_t)mem_size(m),
+		    "if_offset", (json_int_t)vport_if_offset(f->v), "mem_id", (int)mem_id(m),
+		    "first_tx_ring", 0, "last_tx_ring", 1, "first_rx_ring", 0, "last_rx_ring", 1,
+		    "fds", "notify", "junk", "mem", f->reply == FAKE_NO_KICK ? "spare" : "kick");
+		send_line(cfd, reply, fds, 4);
+		close(junk[0]);
+		close(junk[1]);
+	}
+	json_decref(reply);
+	json_decref(req);
+	/* A connection is the netmap fd: it ends when the client closes it. */
+	while (read(cfd, line, sizeof(line)) > 0)
+		;
+	f->saw_eof = true;
+	close(cfd);
+	return NULL;
+}
+
+static void fake_start(struct fake *f, struct vport *v, enum fake_reply reply)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+	memset(f, 0, sizeof(*f));
+	f->v = v;
+	f->reply = reply;
+	snprintf(f->path, sizeof(f->path), "/tmp/test_libvale.%d.sock", (int)getpid());
+	unlink(f->path);
+	memcpy(sa.sun_path, f->path, strlen(f->path) + 1);
+	f->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(f->lfd >= 0);
+	assert_int_equal(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(f->lfd, 1), 0);
+	assert_int_equal(pthread_create(&f->th, NULL, fake_main, f), 0);
+}
+
+static void fake_stop(struct fake *f)
+{
+	shutdown(f->lfd, SHUT_RDWR); /* unblocks accept() if nobody came */
+	assert_int_equal(pthread_join(f->th, NULL), 0);
+	close(f->lfd);
+	unlink(f->path);
+	json_decref(f->params);
+}
+
+/* Open descriptors of this process, to catch leaks. */
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static const char *param_str(const json_t *params, const char *key)
+{
+	return json_string_value(json_object_get(params, key));
+}
+
+static void test_open_registers(void **state)
+{
+	struct rig *g = *state;
+	struct vale_open_params o = {.tx_slots = 128, .lossless = true};
+	struct vale_port *p;
+	struct netmap_ring *ring;
+	struct fake f;
+	int fl, nfd = open_fds();
+
+	fake_start(&f, g->v[0], FAKE_OK);
+	o.socket = f.path;
+	p = vale_open("vale0:a-0/x", &o);
+	assert_non_null(p);
+
+	/* Only what was set, with the suffixes turned into params. */
+	assert_string_equal(param_str(f.params, "name"), "vale0:a");
+	assert_string_equal(param_str(f.params, "mode"), "one");
+	assert_int_equal(json_integer_value(json_object_get(f.params, "ring")), 0);
+	assert_true(json_is_true(json_object_get(f.params, "exclusive")));
+	assert_true(json_is_true(json_object_get(f.params, "lossless")));
+	assert_int_equal(json_integer_value(json_object_get(f.params, "tx_slots")), 128);
+	assert_int_equal(json_object_size(f.params), 6);
+
+	/* The fds went where their names say, whatever the order. */
+	fl = fcntl(vale_fd(p), F_GETFL);
+	assert_true(fl >= 0 && (fl & O_NONBLOCK));
+	assert_int_equal(vale_mem_id(p), mem_id(vport_mem(g->v[0])));
+	assert_int_equal(vale_last_tx_ring(p), 1);
+
+	/* Our own mapping of the same region: a frame written through it is
+	 * seen by the switch's view, and the kick reaches the daemon's fd. */
+	ring = NETMAP_TXRING(vale_nifp(p), 0);
+	assert_ptr_not_equal(ring, NETMAP_TXRING(vport_if(g->v[0]), 0));
+	assert_int_equal(ring->tail, 63);
+	memset(NETMAP_BUF(ring, ring->slot[0].buf_idx), 0xab, 60);
+	ring->slot[0].len = 60;
+	ring->head = ring->cur = 1;
+	__atomic_store_n(&VALE_CSB(ring)->ktoa.kern_need_kick, 1, __ATOMIC_RELAXED);
+	efd_take(vport_kick_fd(g->v[0]));
+	assert_int_equal(vale_txsync(p), 0);
+	assert_int_equal(efd_take(vport_kick_fd(g->v[0])), 1);
+	ring = NETMAP_TXRING(vport_if(g->v[0]), 0);
+	assert_int_equal(VALE_CSB(ring)->atok.head, 1);
+	assert_int_equal(((uint8_t *)NETMAP_BUF(ring, ring->slot[0].buf_idx))[59], 0xab);
+
+	vale_close(p); /* closes the connection: the daemon sees the port go */
+	fake_stop(&f);
+	assert_true(f.saw_eof);
+	assert_int_equal(open_fds(), nfd);
+}
+
+static void test_open_daemon_errors(void **state)
+{
+	struct rig *g = *state;
+	struct vale_open_params o = {0};
+	struct fake f;
+	int nfd = open_fds();
+
+	fake_start(&f, g->v[0], FAKE_ERROR);
+	o.socket = f.path;
+	errno = 0;
+	assert_null(vale_open("vale0:a", &o));
+	assert_int_equal(errno, EBUSY);
+	assert_non_null(strstr(vale_last_error(), "cannot open vale0:a"));
+	assert_non_null(strstr(vale_last_error(), "EBUSY"));
+	assert_non_null(strstr(vale_last_error(), "open exclusively by another client"));
+	assert_int_equal(json_object_size(f.params), 1); /* just the name */
+	fake_stop(&f);
+	assert_true(f.saw_eof); /* the failed open closed its connection */
+
+	fake_start(&f, g->v[0], FAKE_NO_KICK);
+	o.socket = f.path;
+	errno = 0;
+	assert_null(vale_open("vale0:a", &o));
+	assert_int_equal(errno, EPROTO);
+	assert_non_null(strstr(vale_last_error(), "mem, kick, notify"));
+	fake_stop(&f);
+	assert_true(f.saw_eof);
+	assert_int_equal(open_fds(), nfd); /* every received fd was closed */
+}
+
 /* ---- netmap compat without a daemon ------------------------------------------ */
 
 static void test_nm_passthrough(void **state)
@@ -602,22 +827,22 @@ static void test_nm_passthrough(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_name_valid),
-		cmocka_unit_test(test_name_refused),
-		cmocka_unit_test(test_open_errors),
-		cmocka_unit_test(test_nm_passthrough),
-		cmocka_unit_test_setup_teardown(test_layout_matches_daemon, rig_setup, rig_teardown),
-		cmocka_unit_test_setup_teardown(test_layout_refuses, rig_setup, rig_teardown),
-		cmocka_unit_test_setup_teardown(test_sync_forwards, rig_setup, rig_teardown),
-		cmocka_unit_test_setup_teardown(test_sync_kicks_only_when_asked, rig_setup,
-						rig_teardown),
-		cmocka_unit_test_setup_teardown(test_rxsync_timestamp, rig_setup, rig_teardown),
-		cmocka_unit_test_setup_teardown(test_poll_immediate, rig_setup, rig_teardown),
-		cmocka_unit_test_setup_teardown(test_poll_timeout_and_others, rig_setup,
-						rig_teardown),
-		cmocka_unit_test_setup_teardown(test_poll_wakes_on_rx, rig_setup, rig_teardown),
-		cmocka_unit_test_setup_teardown(test_poll_wakes_on_tx_room, rig_setup,
-						rig_teardown),
+	    cmocka_unit_test(test_name_valid),
+	    cmocka_unit_test(test_name_refused),
+	    cmocka_unit_test(test_open_errors),
+	    cmocka_unit_test(test_nm_passthrough),
+	    cmocka_unit_test_setup_teardown(test_layout_matches_daemon, rig_setup, rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_layout_refuses, rig_setup, rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_forwards, rig_setup, rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_kicks_only_when_asked, rig_setup,
+					    rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_rxsync_timestamp, rig_setup, rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_poll_immediate, rig_setup, rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_poll_timeout_and_others, rig_setup, rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_poll_wakes_on_rx, rig_setup, rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_poll_wakes_on_tx_room, rig_setup, rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_open_registers, rig_setup, rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_open_daemon_errors, rig_setup, rig_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

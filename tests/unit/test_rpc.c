@@ -41,9 +41,9 @@
 struct srv {
 	char dir[64];
 	char path[108]; /* fits sun_path */
-	int listen_fd; /* >= 0: hand this socket to the server instead of a path */
-	int cmd[2];    /* any byte: destroy the server and leave the loop */
-	int ready[2];  /* the server thread's byte once it serves (or failed) */
+	int listen_fd;	/* >= 0: hand this socket to the server instead of a path */
+	int cmd[2];	/* any byte: destroy the server and leave the loop */
+	int ready[2];	/* the server thread's byte once it serves (or failed) */
 	int create_err;
 	bool running;
 	pthread_t thread;
@@ -72,8 +72,7 @@ static int m_params(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl
 	    ctl_param_uint(params, "slots", false, 2, 16384, 1024, &slots, err) < 0 ||
 	    ctl_param_bool(params, "flag", false, &flag, err) < 0)
 		return -1;
-	*ret = json_pack("{s:s, s:I, s:b}", "name", name, "slots", (json_int_t)slots, "flag",
-			 flag);
+	*ret = json_pack("{s:s, s:I, s:b}", "name", name, "slots", (json_int_t)slots, "flag", flag);
 	return 0;
 }
 
@@ -243,17 +242,17 @@ static void *server_main(void *arg)
 {
 	struct srv *f = arg;
 	const struct ctl_method methods[] = {
-		{"test.params", "check the param helpers", m_params, NULL},
-		{"test.fds", "a memfd and an eventfd", m_fds, NULL},
-		{"test.efd.read", "read the server's eventfd", m_efd_read, NULL},
-		{"test.efd.write", "write the server's eventfd", m_efd_write, NULL},
-		{"test.fail", "always fails", m_fail, NULL},
-		{"test.noresult", "succeeds without a result", m_noresult, NULL},
-		{"test.big", "a long result", m_big, NULL},
-		{"test.notify", "count a call", m_notify, NULL},
-		{"test.count", "connections and peer pid", m_count, f},
-		{"closer.add", "add a closer", m_closer_add, NULL},
-		{"closer.remove", "remove a closer", m_closer_remove, NULL},
+	    {"test.params", "check the param helpers", m_params, NULL},
+	    {"test.fds", "a memfd and an eventfd", m_fds, NULL},
+	    {"test.efd.read", "read the server's eventfd", m_efd_read, NULL},
+	    {"test.efd.write", "write the server's eventfd", m_efd_write, NULL},
+	    {"test.fail", "always fails", m_fail, NULL},
+	    {"test.noresult", "succeeds without a result", m_noresult, NULL},
+	    {"test.big", "a long result", m_big, NULL},
+	    {"test.notify", "count a call", m_notify, NULL},
+	    {"test.count", "connections and peer pid", m_count, f},
+	    {"closer.add", "add a closer", m_closer_add, NULL},
+	    {"closer.remove", "remove a closer", m_closer_remove, NULL},
 	};
 	struct event *cmd_ev = NULL;
 	int err = 0;
@@ -399,15 +398,15 @@ static json_t *call_err(struct ctl_client *c, const char *method, json_t *params
 	assert_null(result);
 	assert_non_null(error);
 	assert_int_equal(json_integer_value(json_object_get(error, "code")), code);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(error, "data"),
-							      "errno")),
-			    errname);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(error, "data"), "errno")), errname);
 	return error;
 }
 
 static const char *detail_of(json_t *error)
 {
-	const char *d = json_string_value(json_object_get(json_object_get(error, "data"), "detail"));
+	const char *d =
+	    json_string_value(json_object_get(json_object_get(error, "data"), "detail"));
 
 	assert_non_null(d);
 	return d;
@@ -513,9 +512,8 @@ static void expect_error(json_t *reply, int code, const char *errname, const jso
 	assert_non_null(error);
 	assert_int_equal(json_integer_value(json_object_get(error, "code")), code);
 	assert_non_null(json_string_value(json_object_get(error, "message")));
-	assert_string_equal(json_string_value(json_object_get(json_object_get(error, "data"),
-							      "errno")),
-			    errname);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(error, "data"), "errno")), errname);
 	if (id)
 		assert_true(json_equal(json_object_get(reply, "id"), (json_t *)id));
 	else
@@ -613,8 +611,8 @@ static void test_fds(void **state)
 	/* A long reply (many partial writes) still carries its fd. */
 	nfds = 0;
 	assert_int_equal(ctl_client_call(c, "test.big",
-					 json_pack("{s:i, s:b}", "size", 3 << 20, "fd", 1),
-					 &result, NULL, fds, 4, &nfds),
+					 json_pack("{s:i, s:b}", "size", 3 << 20, "fd", 1), &result,
+					 NULL, fds, 4, &nfds),
 			 0);
 	assert_int_equal(nfds, 1);
 	assert_int_equal(strlen(json_string_value(json_object_get(result, "data"))), 3 << 20);
@@ -659,7 +657,8 @@ static void test_help_version(void **state)
 	r = call_ok(c, "help", NULL);
 	list = json_object_get(r, "methods");
 	assert_true(json_array_size(list) >= 13);
-	json_array_foreach(list, i, m) {
+	json_array_foreach(list, i, m)
+	{
 		const char *name = json_string_value(json_object_get(m, "name"));
 
 		assert_non_null(name);
@@ -694,23 +693,22 @@ static void test_params_errors(void **state)
 		const char *params;
 		const char *detail;
 	} cases[] = {
-		{"{\"name\":\"x\",\"slots\":\"abc\"}",
-		 "parameter 'slots' must be an integer in 2..16384, got string \"abc\""},
-		{"{\"name\":\"x\",\"slots\":20000}",
-		 "parameter 'slots' must be an integer in 2..16384, got integer 20000"},
-		{"{\"name\":\"x\",\"slots\":-1}",
-		 "parameter 'slots' must be an integer in 2..16384, got integer -1"},
-		{"{\"name\":\"x\",\"slots\":1.5}",
-		 "parameter 'slots' must be an integer in 2..16384, got number 1.5"},
-		{"{\"name\":\"x\",\"slots\":null}",
-		 "parameter 'slots' must be an integer in 2..16384, got null"},
-		{"{\"name\":\"x\",\"slot\":5}",
-		 "unknown parameter 'slot' (known: name, slots, flag)"},
-		{"{}", "missing parameter 'name' (a string)"},
-		{"{\"name\":5}", "parameter 'name' must be a string, got integer 5"},
-		{"{\"name\":\"x\",\"flag\":\"yes\"}",
-		 "parameter 'flag' must be true or false, got string \"yes\""},
-		{"{\"name\":\"x\",\"flag\":[]}", "parameter 'flag' must be true or false, got array"},
+	    {"{\"name\":\"x\",\"slots\":\"abc\"}",
+	     "parameter 'slots' must be an integer in 2..16384, got string \"abc\""},
+	    {"{\"name\":\"x\",\"slots\":20000}",
+	     "parameter 'slots' must be an integer in 2..16384, got integer 20000"},
+	    {"{\"name\":\"x\",\"slots\":-1}",
+	     "parameter 'slots' must be an integer in 2..16384, got integer -1"},
+	    {"{\"name\":\"x\",\"slots\":1.5}",
+	     "parameter 'slots' must be an integer in 2..16384, got number 1.5"},
+	    {"{\"name\":\"x\",\"slots\":null}",
+	     "parameter 'slots' must be an integer in 2..16384, got null"},
+	    {"{\"name\":\"x\",\"slot\":5}", "unknown parameter 'slot' (known: name, slots, flag)"},
+	    {"{}", "missing parameter 'name' (a string)"},
+	    {"{\"name\":5}", "parameter 'name' must be a string, got integer 5"},
+	    {"{\"name\":\"x\",\"flag\":\"yes\"}",
+	     "parameter 'flag' must be true or false, got string \"yes\""},
+	    {"{\"name\":\"x\",\"flag\":[]}", "parameter 'flag' must be true or false, got array"},
 	};
 	struct srv *f = *state;
 	struct ctl_client *c = ctl_client_connect(f->path);
@@ -770,19 +768,19 @@ static void test_raw_invalid_request(void **state)
 		json_int_t id; /* 0: the reply's id is null */
 		const char *detail;
 	} cases[] = {
-		{"[1,2]", 0, "JSON object, got array"},
-		{"42", 0, "JSON object, got integer"},
-		{"\"version\"", 0, "got string"},
-		{"{\"jsonrpc\":\"2.0\",\"id\":3}", 3, "no \"method\""},
-		{"{\"jsonrpc\":\"1.0\",\"id\":4,\"method\":\"version\"}", 4, "\"2.0\""},
-		{"{\"id\":5,\"method\":\"version\"}", 5, "jsonrpc"},
-		{"{\"jsonrpc\":2.0,\"id\":6,\"method\":\"version\"}", 6, "got number"},
-		{"{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":\"version\"}", 0, "\"id\""},
-		{"{\"jsonrpc\":\"2.0\",\"id\":[7],\"method\":\"version\"}", 0, "\"id\""},
-		{"{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":7}", 8, "\"method\" must be a string"},
-		{"{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"version\",\"param\":{}}", 9, "'param'"},
-		/* Invalid even without an id: answered, with a null id. */
-		{"{\"jsonrpc\":\"2.0\",\"method\":5}", 0, "\"method\""},
+	    {"[1,2]", 0, "JSON object, got array"},
+	    {"42", 0, "JSON object, got integer"},
+	    {"\"version\"", 0, "got string"},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":3}", 3, "no \"method\""},
+	    {"{\"jsonrpc\":\"1.0\",\"id\":4,\"method\":\"version\"}", 4, "\"2.0\""},
+	    {"{\"id\":5,\"method\":\"version\"}", 5, "jsonrpc"},
+	    {"{\"jsonrpc\":2.0,\"id\":6,\"method\":\"version\"}", 6, "got number"},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":\"version\"}", 0, "\"id\""},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":[7],\"method\":\"version\"}", 0, "\"id\""},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":7}", 8, "\"method\" must be a string"},
+	    {"{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"version\",\"param\":{}}", 9, "'param'"},
+	    /* Invalid even without an id: answered, with a null id. */
+	    {"{\"jsonrpc\":\"2.0\",\"method\":5}", 0, "\"method\""},
 	};
 	struct srv *f = *state;
 	struct raw r;
@@ -906,12 +904,12 @@ static void test_pipelined(void **state)
 	for (int i = 1; i <= N; i++) {
 		static const char *const m[] = {"version", "test.fail", "test.params"};
 
-		len += (size_t)snprintf(buf + len, cap - len,
-					"{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"%s\","
-					"\"params\":{%s}}\n%s",
-					i, m[i % 3], i % 3 == 2 ? "\"name\":\"p\"" : "",
-					i % 7 == 0 ? "{\"jsonrpc\":\"2.0\",\"method\":\"version\"}\n"
-						   : "");
+		len += (size_t)snprintf(
+		    buf + len, cap - len,
+		    "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"%s\","
+		    "\"params\":{%s}}\n%s",
+		    i, m[i % 3], i % 3 == 2 ? "\"name\":\"p\"" : "",
+		    i % 7 == 0 ? "{\"jsonrpc\":\"2.0\",\"method\":\"version\"}\n" : "");
 	}
 	raw_open(&r, f->path);
 	raw_send(&r, buf, len);
@@ -1001,7 +999,7 @@ static void test_closers_on_kill(void **state)
 {
 	struct srv *f = *state;
 	static const char req[] =
-		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"closer.add\",\"params\":{\"tag\":42}}\n";
+	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"closer.add\",\"params\":{\"tag\":42}}\n";
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char buf[512];
 	size_t len = 0;
@@ -1302,26 +1300,26 @@ static void test_helpers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_call_ok, setup_server, teardown),
-		cmocka_unit_test_setup_teardown(test_fds, setup_server, teardown),
-		cmocka_unit_test_setup_teardown(test_fail, setup_server, teardown),
-		cmocka_unit_test_setup_teardown(test_help_version, setup_server, teardown),
-		cmocka_unit_test_setup_teardown(test_params_errors, setup_server, teardown),
-		cmocka_unit_test_setup_teardown(test_raw_parse_error, setup_server, teardown),
-		cmocka_unit_test_setup_teardown(test_raw_invalid_request, setup_server, teardown),
-		cmocka_unit_test_setup_teardown(test_raw_method_and_params, setup_server, teardown),
-		cmocka_unit_test_setup_teardown(test_raw_oversize, setup_server, teardown),
-		cmocka_unit_test_setup_teardown(test_raw_notification, setup_server, teardown),
-		cmocka_unit_test_setup_teardown(test_pipelined, setup_server, teardown),
-		cmocka_unit_test_setup_teardown(test_slow_client, setup_server, teardown),
-		cmocka_unit_test_setup_teardown(test_closers_on_disconnect, setup_server, teardown),
-		cmocka_unit_test_setup_teardown(test_closers_on_kill, setup_server, teardown),
-		cmocka_unit_test_setup_teardown(test_destroy_runs_closers, setup_server, teardown),
-		cmocka_unit_test_setup_teardown(test_socket_path, setup_dir, teardown),
-		cmocka_unit_test_setup_teardown(test_listen_fd, setup_dir, teardown),
-		cmocka_unit_test_setup_teardown(test_register, setup_dir, teardown),
-		cmocka_unit_test(test_request_parse),
-		cmocka_unit_test(test_helpers),
+	    cmocka_unit_test_setup_teardown(test_call_ok, setup_server, teardown),
+	    cmocka_unit_test_setup_teardown(test_fds, setup_server, teardown),
+	    cmocka_unit_test_setup_teardown(test_fail, setup_server, teardown),
+	    cmocka_unit_test_setup_teardown(test_help_version, setup_server, teardown),
+	    cmocka_unit_test_setup_teardown(test_params_errors, setup_server, teardown),
+	    cmocka_unit_test_setup_teardown(test_raw_parse_error, setup_server, teardown),
+	    cmocka_unit_test_setup_teardown(test_raw_invalid_request, setup_server, teardown),
+	    cmocka_unit_test_setup_teardown(test_raw_method_and_params, setup_server, teardown),
+	    cmocka_unit_test_setup_teardown(test_raw_oversize, setup_server, teardown),
+	    cmocka_unit_test_setup_teardown(test_raw_notification, setup_server, teardown),
+	    cmocka_unit_test_setup_teardown(test_pipelined, setup_server, teardown),
+	    cmocka_unit_test_setup_teardown(test_slow_client, setup_server, teardown),
+	    cmocka_unit_test_setup_teardown(test_closers_on_disconnect, setup_server, teardown),
+	    cmocka_unit_test_setup_teardown(test_closers_on_kill, setup_server, teardown),
+	    cmocka_unit_test_setup_teardown(test_destroy_runs_closers, setup_server, teardown),
+	    cmocka_unit_test_setup_teardown(test_socket_path, setup_dir, teardown),
+	    cmocka_unit_test_setup_teardown(test_listen_fd, setup_dir, teardown),
+	    cmocka_unit_test_setup_teardown(test_register, setup_dir, teardown),
+	    cmocka_unit_test(test_request_parse),
+	    cmocka_unit_test(test_helpers),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
