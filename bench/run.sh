@@ -52,20 +52,38 @@ bench_vale() {
 		med[$len]=$(median "${mpps[@]}")
 		echo "vale $len B: ${med[$len]} Mpps ($(python3 -c "print('%.2f' % (${med[$len]}*$len*8/1000))") Gbit/s), median of $trials"
 	done
-	local rtts=()
-	for t in $(seq "$trials"); do
-		$pg -i vale0:d -f pong >/dev/null 2>&1 &
-		local pong=$!
-		sleep 0.3
-		$pg -i vale0:c -f ping --duration 2 --json >"$dir/ping.json" 2>/dev/null || true
-		kill -INT $pong 2>/dev/null; wait $pong 2>/dev/null || true
-		rtts+=("$(python3 -c "import json; print('%.2f' % (json.load(open('$dir/ping.json'))['rtt_p50_ns']/1e3))" 2>/dev/null || echo 0)")
-		echo "  ping-pong trial $t: p50 ${rtts[-1]} us"
-	done
-	local rtt
-	rtt=$(median "${rtts[@]}")
-	echo "vale ping-pong: rtt p50 $rtt us, median of $trials"
 	kill $pid; wait $pid 2>/dev/null || true
+
+	# Round trip with polling: a polling worker alone on CPU 1, ping and pong
+	# spinning (and yielding to each other) on CPU 0.
+	local rtts=() rtts_sleep=() rtt rtt_sleep
+	pingpong() { # rtt-array-name valed-args... -- pktgen-args...
+		local -n out=$1
+		shift
+		local vargs=() pargs=() cpu_v=() cpu_p=()
+		while [ "$1" != "--" ]; do vargs+=("$1"); shift; done
+		shift
+		pargs=("$@")
+		if [ "${vargs[0]}" = "-P" ]; then cpu_v=(taskset -c 1); cpu_p=(taskset -c 0); fi
+		"${cpu_v[@]}" build-bench/ctl/valed -s "$sock" "${vargs[@]}" 2>>"$dir/valed.log" &
+		pid=$!
+		for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+		for t in $(seq "$trials"); do
+			"${cpu_p[@]}" $pg -i vale0:d -f pong "${pargs[@]}" >/dev/null 2>&1 &
+			local pong=$!
+			sleep 0.3
+			"${cpu_p[@]}" $pg -i vale0:c -f ping --duration 2 --json "${pargs[@]}" >"$dir/ping.json" 2>/dev/null || true
+			kill -INT $pong 2>/dev/null; wait $pong 2>/dev/null || true
+			out+=("$(python3 -c "import json; print('%.2f' % (json.load(open('$dir/ping.json'))['rtt_p50_ns']/1e3))" 2>/dev/null || echo 0)")
+			echo "  ping-pong ${vargs[0]} trial $t: p50 ${out[-1]} us"
+		done
+		kill $pid; wait $pid 2>/dev/null || true
+	}
+	pingpong rtts -P -- --busy
+	pingpong rtts_sleep -p 50 --
+	rtt=$(median "${rtts[@]}")
+	rtt_sleep=$(median "${rtts_sleep[@]}")
+	echo "vale ping-pong: rtt p50 $rtt us with polling (valed -P on CPU 1, ping/pong --busy on CPU 0), $rtt_sleep us sleeping (valed -p 50, poll()), medians of $trials"
 	trap - EXIT
 	rm -rf "$dir"
 
@@ -84,7 +102,7 @@ bench_vale() {
 	else
 		echo "peer linux bridge: skipped (needs ../shared/bench/peers and trafgen from netsniff-ng)"
 	fi
-	python3 -c "import json; print(json.dumps({'bench':'vale','mpps_60':${med[60]},'mpps_1514':${med[1514]},'gbps_1514':round(${med[1514]}*1514*8/1000,2),'rtt_p50_us':$rtt,'peer_linux_bridge_mpps_60':$peer}))"
+	python3 -c "import json; print(json.dumps({'bench':'vale','mpps_60':${med[60]},'mpps_1514':${med[1514]},'gbps_1514':round(${med[1514]}*1514*8/1000,2),'rtt_p50_us':$rtt,'rtt_p50_us_sleeping':$rtt_sleep,'peer_linux_bridge_mpps_60':$peer}))"
 }
 
 case "${1:-}" in

@@ -56,12 +56,14 @@ struct options {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: valed [-s SOCKET] [-c CONFIG] [-w WORKERS] [-p POLL_US] [-v] [-h] "
+	fprintf(f, "usage: valed [-s SOCKET] [-c CONFIG] [-w WORKERS] [-p POLL_US | -P] [-v] [-h] "
 		   "[--version]\n"
 		   "  -s, --socket PATH   control socket (default $VALE_SOCKET, else %s)\n"
 		   "  -c, --config FILE   JSON settings and persistent ports (doc/valed.md)\n"
 		   "  -w, --workers N     forwarding threads (default 1)\n"
 		   "  -p, --poll-us US    busy-poll time before a worker sleeps (default %d)\n"
+		   "  -P, --polling       workers never sleep (netmap's VALE_POLLING); pin valed\n"
+		   "                      to its CPUs with taskset for the lowest latency\n"
 		   "  -v, --verbose       debug logs\n",
 		   CTL_DEFAULT_SOCKET, WORKER_POLL_US_DEFAULT);
 }
@@ -85,6 +87,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"socket", required_argument, NULL, 's'}, {"config", required_argument, NULL, 'c'},
 		{"workers", required_argument, NULL, 'w'}, {"poll-us", required_argument, NULL, 'p'},
 		{"verbose", no_argument, NULL, 'v'},	   {"help", no_argument, NULL, 'h'},
+		{"polling", no_argument, NULL, 'P'},
 		{"version", no_argument, NULL, 'V'},	   {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -94,7 +97,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	o->reg = (struct reg_params){.workers = 1, .poll_us = WORKER_POLL_US_DEFAULT,
 				     .fdb_max = FDB_MAX_ENTRIES_DEFAULT,
 				     .fdb_age = FDB_AGE_DEFAULT};
-	while ((c = getopt_long(argc, argv, "s:c:w:p:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:c:w:p:Pvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			o->socket = optarg;
@@ -115,6 +118,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 					optarg);
 				return 2;
 			}
+			break;
+		case 'P':
+			o->reg.poll_us = WORKER_POLL_FOREVER;
 			break;
 		case 'v':
 			log_level = LOG_DEBUG;

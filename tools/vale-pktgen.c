@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -523,6 +524,9 @@ static bool wait_port(struct ctx *c, short events, int timeout_ms)
 			vale_rxsync(c->p);
 		if (events & POLLOUT)
 			vale_txsync(c->p);
+		/* Let another spinner on this CPU (the peer of a ping-pong)
+		 * run: without it they take turns at the scheduler's tick. */
+		sched_yield();
 		return true;
 	}
 	if (vale_poll(c->p, &pfd, 1, timeout_ms) < 0 && errno != EINTR) {
