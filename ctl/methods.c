@@ -11,6 +11,7 @@
 
 #include "fdb.h"
 #include "learn.h"
+#include "pipe.h"
 #include "worker.h"
 
 /* A registry error (-errno, sentence) as a JSON-RPC error. */
@@ -59,9 +60,25 @@ static int geometry_params(json_t *params, struct vport_params *vp, struct ctl_e
 	return 0;
 }
 
+/* A monitor's extra keys: "type", what it watches and in which directions. */
+static void monitor_json(json_t *o, const struct reg_info *in)
+{
+	json_object_set_new(o, "type", json_string("monitor"));
+	json_object_set_new(o, "monitors", json_string(in->monitored));
+	json_object_set_new(o, "monitor_rx", json_boolean(in->mon_rx));
+	json_object_set_new(o, "monitor_tx", json_boolean(in->mon_tx));
+}
+
+/* A pipe end's extra keys: "type" and the other end's name. */
+static void pipe_json(json_t *o, const struct reg_info *in)
+{
+	json_object_set_new(o, "type", json_string("pipe"));
+	json_object_set_new(o, "peer", json_string(in->peer));
+}
+
 static json_t *info_json(const struct reg_info *in)
 {
-	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:I, s:i, s:i, s:i, s:i, s:i, s:i, "
+	json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:I, s:i, s:i, s:i, s:i, s:i, s:i, "
 			 "s:i, s:i, s:i, s:i, s:i, s:b, s:b, s:b, s:i, s:i, s:i}",
 			 "name", in->name, "switch", in->sw, "port", in->port, "index", in->index,
 			 "mem_id", in->mem_id, "mem_size", (json_int_t)in->mem_size, "if_offset",
@@ -73,6 +90,12 @@ static json_t *info_json(const struct reg_info *in)
 			 in->vnet_hdr_len, "persistent", in->persistent, "lossless", in->lossless,
 			 "exclusive", in->exclusive, "users", in->users, "worker", in->worker,
 			 "api", NETMAP_API);
+
+	if (o && in->monitor)
+		monitor_json(o, in);
+	if (o && in->pipe)
+		pipe_json(o, in);
+	return o;
 }
 
 /* The port named by params.name, or an error. */
@@ -211,7 +234,7 @@ static int m_pools_info(struct ctl_conn *c, json_t *params, json_t **ret, struct
 	(void)c, (void)fds;
 	if (ctl_params_only(params, known, e) || !(p = port_param(arg, params, e)))
 		return -1;
-	m = vport_mem(reg_port_vport(p));
+	m = reg_port_mem(p);
 	mp = mem_params(m);
 	*ret = json_pack("{s:i, s:I, s:b, s:{s:i, s:i, s:i}, s:{s:i, s:i, s:i}, "
 			 "s:{s:i, s:i, s:i, s:I}}",
@@ -226,6 +249,26 @@ static int m_pools_info(struct ctl_conn *c, json_t *params, json_t **ret, struct
 }
 
 /* ---- vale.list, vale.newif, vale.delif ----------------------------------- */
+
+/* Pipe ends are on no switch: vale.list gives them a list of their own. */
+static json_t *pipes_json(struct reg *r)
+{
+	json_t *a = json_array();
+
+	for (struct reg_port *p = reg_port_first(r); p; p = reg_port_next(r, p)) {
+		struct reg_info in;
+
+		if (!reg_port_pipe(p, NULL))
+			continue;
+		reg_port_info(p, &in);
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:b}",
+						   "name", in.name, "type", "pipe", "peer", in.peer,
+						   "users", in.users, "mem_id", in.mem_id,
+						   "tx_rings", in.vp.tx_rings, "rx_rings",
+						   in.vp.rx_rings, "exclusive", in.exclusive));
+	}
+	return a;
+}
 
 static int m_vale_list(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
 		       struct ctl_error *e, void *arg)
@@ -258,18 +301,22 @@ static int m_vale_list(struct ctl_conn *c, json_t *params, json_t **ret, struct 
 			reg_port_info(p, &in);
 			if (strcmp(in.sw, bdg_name(b)) != 0)
 				continue;
-			json_array_append_new(
-				ports, json_pack("{s:s, s:s, s:i, s:s, s:b, s:b, s:i, s:i, s:i}",
-						 "name", in.name, "port", in.port, "index", in.index,
-						 "type", "vale", "persistent", in.persistent,
-						 "lossless", in.lossless, "users", in.users,
-						 "tx_rings", in.vp.tx_rings, "rx_rings",
-						 in.vp.rx_rings));
+			json_t *po = json_pack("{s:s, s:s, s:i, s:s, s:b, s:b, s:i, s:i, s:i}",
+					       "name", in.name, "port", in.port, "index", in.index,
+					       "type", "vale", "persistent", in.persistent,
+					       "lossless", in.lossless, "users", in.users,
+					       "tx_rings", in.vp.tx_rings, "rx_rings",
+					       in.vp.rx_rings);
+			if (po && in.monitor)
+				monitor_json(po, &in);
+			json_array_append_new(ports, po);
 		}
 		json_array_append_new(switches, json_pack("{s:s, s:o}", "name", bdg_name(b),
 							  "ports", ports));
 	}
 	*ret = json_pack("{s:o}", "switches", switches);
+	if (*ret && !only)
+		json_object_set_new(*ret, "pipes", pipes_json(ctx->reg));
 	return 0;
 }
 
@@ -432,13 +479,54 @@ static int m_switch_flush(struct ctl_conn *c, json_t *params, json_t **ret, stru
 
 /* ---- stats.get, daemon.status ------------------------------------------- */
 
+/* stats.get of a pipe end: its rings' counters (a pipe never drops). */
+static json_t *pipe_stats_json(struct reg_port *p)
+{
+	uint64_t v[2][5] = {{0}}; /* [tx, rx][packets, bytes, drops, reinits, bad_slots] */
+	json_t *rings = json_array();
+	struct reg_info in;
+	unsigned end = 0;
+	struct pipe *pp = reg_port_pipe(p, &end);
+
+	reg_port_info(p, &in);
+	for (int dir = 0; dir < 2; dir++) {
+		uint32_t n = dir ? in.vp.rx_rings : in.vp.tx_rings;
+		for (uint32_t i = 0; i < n; i++) {
+			struct kring *k = dir ? pipe_rx_kring(pp, end, i) : pipe_tx_kring(pp, end, i);
+			uint64_t c[5] = {
+				__atomic_load_n(&k->stats.packets, __ATOMIC_RELAXED),
+				__atomic_load_n(&k->stats.bytes, __ATOMIC_RELAXED),
+				__atomic_load_n(&k->stats.drops, __ATOMIC_RELAXED),
+				__atomic_load_n(&k->stats.reinits, __ATOMIC_RELAXED),
+				__atomic_load_n(&k->stats.bad_slots, __ATOMIC_RELAXED)};
+			for (int j = 0; j < 5; j++)
+				v[dir][j] += c[j];
+			json_array_append_new(
+				rings, json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:I}", "dir",
+						 dir ? "rx" : "tx", "ring", i, "packets",
+						 (json_int_t)c[0], "bytes", (json_int_t)c[1], "drops",
+						 (json_int_t)c[2], "reinits", (json_int_t)c[3],
+						 "bad_slots", (json_int_t)c[4]));
+		}
+	}
+	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "name", in.name,
+			 "type", "pipe", "tx_packets", (json_int_t)v[0][0], "tx_bytes",
+			 (json_int_t)v[0][1], "rx_packets", (json_int_t)v[1][0], "rx_bytes",
+			 (json_int_t)v[1][1], "rx_drops", (json_int_t)v[1][2], "tx_errors",
+			 (json_int_t)v[0][4], "reinits", (json_int_t)(v[0][3] + v[1][3]), "rings",
+			 rings);
+}
+
 static json_t *port_stats_json(struct reg_port *p)
 {
 	struct bdg_port *bp = reg_port_bdg(p);
 	struct bdg_port_stats st;
 	struct reg_info in;
-	json_t *rings = json_array();
+	json_t *rings;
 
+	if (!bp)
+		return pipe_stats_json(p);
+	rings = json_array();
 	reg_port_info(p, &in);
 	bdg_port_get_stats(bp, &st);
 	for (int dir = 0; dir < 2; dir++) {
@@ -526,9 +614,9 @@ static int m_daemon_status(struct ctl_conn *c, json_t *params, json_t **ret, str
 		nports++;
 	for (struct bdg *b = bdg_first(); b; b = bdg_next(b))
 		nswitches++;
-	*ret = json_pack("{s:s, s:i, s:i, s:f, s:s, s:i, s:i, s:i, s:o}", "version", VALE_VERSION,
+	*ret = json_pack("{s:s, s:i, s:i, s:i, s:s, s:i, s:i, s:i, s:o}", "version", VALE_VERSION,
 			 "api", NETMAP_API, "pid", (int)getpid(), "uptime_s",
-			 (double)(now_ns() - ctx->started_ns) / 1e9, "socket", ctx->socket_path,
+			 (int)((now_ns() - ctx->started_ns) / 1000000000u), "socket", ctx->socket_path,
 			 "switches", nswitches, "ports", nports, "clients",
 			 (int)ctl_server_conn_count(ctx->server), "workers", workers);
 	return 0;

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "capture.h"
 #include "wire.h"
 
 struct cli {
@@ -90,12 +91,17 @@ static void print_list(json_t *r)
 
 	json_array_foreach(json_object_get(r, "switches"), i, sw) {
 		json_array_foreach(json_object_get(sw, "ports"), j, p) {
-			printf("%s bridge %s port %ld %s%s rings %ld/%ld users %ld\n", jstr(p, "name"),
-			       jstr(sw, "name"), jint(p, "index"), jstr(p, "type"),
+			printf("%s bridge %s port %ld %s%s%s%s rings %ld/%ld users %ld\n",
+			       jstr(p, "name"), jstr(sw, "name"), jint(p, "index"), jstr(p, "type"),
+			       json_object_get(p, "monitors") ? " of " : "", jstr(p, "monitors"),
 			       json_is_true(json_object_get(p, "persistent")) ? " persistent" : "",
 			       jint(p, "tx_rings"), jint(p, "rx_rings"), jint(p, "users"));
 		}
 	}
+	json_array_foreach(json_object_get(r, "pipes"), i, p)
+		printf("%s pipe peer %s mem %ld rings %ld/%ld users %ld\n", jstr(p, "name"),
+		       jstr(p, "peer"), jint(p, "mem_id"), jint(p, "tx_rings"), jint(p, "rx_rings"),
+		       jint(p, "users"));
 }
 
 static void print_info(json_t *r)
@@ -137,10 +143,10 @@ static void print_stats(json_t *r)
 
 static void print_status(json_t *r)
 {
-	printf("valed %s (api %ld) pid %ld up %.0f s on %s: %ld switches, %ld ports, %ld clients, "
+	printf("valed %s (api %ld) pid %ld up %ld s on %s: %ld switches, %ld ports, %ld clients, "
 	       "%zu workers\n",
 	       jstr(r, "version"), jint(r, "api"), jint(r, "pid"),
-	       json_real_value(json_object_get(r, "uptime_s")), jstr(r, "socket"),
+	       jint(r, "uptime_s"), jstr(r, "socket"),
 	       jint(r, "switches"), jint(r, "ports"), jint(r, "clients"),
 	       json_array_size(json_object_get(r, "workers")));
 }
@@ -213,6 +219,7 @@ static void usage(FILE *f)
 		   "commands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %s\n", cmds[i].help);
+	fprintf(f, "  capture PORT[/r|/t] [-w FILE|-] [-c N] [--duration S]: pcap of a port\n");
 	fprintf(f, "\nvale-ctl options:\n"
 		   "  -n valeX:Y   create a persistent port     -r valeX:Y   delete it\n"
 		   "  -l [valeX:Y] list ports (or one port)     -g valeX:Y   port info\n"
@@ -319,6 +326,10 @@ int main(int argc, char **argv)
 			usage(stderr);
 			json_decref(geometry);
 			return 2;
+		}
+		if (strcmp(argv[optind], "capture") == 0) { /* options of its own */
+			json_decref(geometry);
+			return capture_main(cli.socket, argc - optind, argv + optind);
 		}
 		cmd = find_cmd(argv[optind]);
 		if (!cmd) {

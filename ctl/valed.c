@@ -8,6 +8,8 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +54,9 @@ struct options {
 	const char *socket;
 	const char *config;
 	struct reg_params reg;
+	/* What the command line set: it wins over the config file. */
+	bool set_workers, set_poll;
+	struct reg_params cli;
 };
 
 static void usage(FILE *f)
@@ -92,8 +97,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 	};
 	int c;
 
+	*o = (struct options){0};
 	o->socket = ctl_default_socket();
-	o->config = NULL;
 	o->reg = (struct reg_params){.workers = 1, .poll_us = WORKER_POLL_US_DEFAULT,
 				     .fdb_max = FDB_MAX_ENTRIES_DEFAULT,
 				     .fdb_age = FDB_AGE_DEFAULT};
@@ -106,21 +111,24 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->config = optarg;
 			break;
 		case 'w':
-			if (parse_uint(optarg, 1, 64, &o->reg.workers)) {
+			o->set_workers = true;
+			if (parse_uint(optarg, 1, 64, &o->cli.workers)) {
 				fprintf(stderr, "valed: -w wants a number of workers in 1..64, got '%s'\n",
 					optarg);
 				return 2;
 			}
 			break;
 		case 'p':
-			if (parse_uint(optarg, 0, 10000000, &o->reg.poll_us)) {
+			o->set_poll = true;
+			if (parse_uint(optarg, 0, 10000000, &o->cli.poll_us)) {
 				fprintf(stderr, "valed: -p wants microseconds in 0..10000000, got '%s'\n",
 					optarg);
 				return 2;
 			}
 			break;
 		case 'P':
-			o->reg.poll_us = WORKER_POLL_FOREVER;
+			o->set_poll = true;
+			o->cli.poll_us = WORKER_POLL_FOREVER;
 			break;
 		case 'v':
 			log_level = LOG_DEBUG;
@@ -147,35 +155,40 @@ static int parse_options(int argc, char **argv, struct options *o)
 /* Settings from the config file; persistent ports are created later. */
 static int config_settings(json_t *cfg, struct reg_params *rp)
 {
-	static const char *const known[] = {"workers", "poll_us", "fdb_max", "fdb_age", "ports",
-					    NULL};
+	static const struct {
+		const char *key;
+		uint32_t min, max;
+		size_t offset;
+	} keys[] = {
+		{"workers", 1, 64, offsetof(struct reg_params, workers)},
+		{"poll_us", 0, 10000000, offsetof(struct reg_params, poll_us)},
+		{"fdb_max", 1, 1048576, offsetof(struct reg_params, fdb_max)},
+		{"fdb_age", 1, 86400 * 365, offsetof(struct reg_params, fdb_age)},
+	};
 	const char *key;
 	json_t *v;
 
 	json_object_foreach(cfg, key, v) {
-		bool ok = false;
-		for (int i = 0; known[i]; i++)
-			ok = ok || strcmp(key, known[i]) == 0;
-		if (!ok) {
-			logmsg(LOG_ERR, "config: unknown key '%s'", key);
-			return -1;
-		}
+		size_t i;
+
 		if (strcmp(key, "ports") == 0)
 			continue;
-		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-		    json_integer_value(v) > UINT32_MAX) {
-			logmsg(LOG_ERR, "config: '%s' must be a non-negative integer", key);
+		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (strcmp(key, keys[i].key) == 0)
+				break;
+		if (i == sizeof(keys) / sizeof(keys[0])) {
+			logmsg(LOG_ERR, "config: unknown key '%s' (known: workers, poll_us, fdb_max, "
+					"fdb_age, ports)",
+			       key);
 			return -1;
 		}
-		uint32_t n = (uint32_t)json_integer_value(v);
-		if (strcmp(key, "workers") == 0)
-			rp->workers = n;
-		else if (strcmp(key, "poll_us") == 0)
-			rp->poll_us = n;
-		else if (strcmp(key, "fdb_max") == 0)
-			rp->fdb_max = n;
-		else
-			rp->fdb_age = n;
+		if (!json_is_integer(v) || json_integer_value(v) < keys[i].min ||
+		    json_integer_value(v) > keys[i].max) {
+			logmsg(LOG_ERR, "config: '%s' must be an integer in %u..%u", key,
+			       keys[i].min, keys[i].max);
+			return -1;
+		}
+		*(uint32_t *)((char *)rp + keys[i].offset) = (uint32_t)json_integer_value(v);
 	}
 	return 0;
 }
@@ -193,25 +206,36 @@ static int config_ports(json_t *cfg, struct reg *reg)
 		return -1;
 	}
 	json_array_foreach(ports, i, p) {
+		static const char *const geometry[] = {"tx_rings", "rx_rings", "tx_slots",
+							"rx_slots", "buf_size"};
 		struct vport_params vp = {0};
+		uint32_t *field[] = {&vp.tx_rings, &vp.rx_rings, &vp.tx_slots, &vp.rx_slots,
+				     &vp.buf_size};
 		char err[REG_ERRLEN];
 		const char *name = json_string_value(json_object_get(p, "name"));
+		const char *key;
 		json_t *v;
 
 		if (!json_is_object(p) || !name) {
 			logmsg(LOG_ERR, "config: ports[%zu] needs a \"name\"", i);
 			return -1;
 		}
-		if ((v = json_object_get(p, "tx_rings")))
-			vp.tx_rings = (uint32_t)json_integer_value(v);
-		if ((v = json_object_get(p, "rx_rings")))
-			vp.rx_rings = (uint32_t)json_integer_value(v);
-		if ((v = json_object_get(p, "tx_slots")))
-			vp.tx_slots = (uint32_t)json_integer_value(v);
-		if ((v = json_object_get(p, "rx_slots")))
-			vp.rx_slots = (uint32_t)json_integer_value(v);
-		if ((v = json_object_get(p, "buf_size")))
-			vp.buf_size = (uint32_t)json_integer_value(v);
+		json_object_foreach(p, key, v) {
+			size_t k;
+			if (strcmp(key, "name") == 0)
+				continue;
+			for (k = 0; k < 5 && strcmp(key, geometry[k]) != 0; k++)
+				;
+			if (k == 5 || !json_is_integer(v) || json_integer_value(v) < 1 ||
+			    json_integer_value(v) > 65536) {
+				logmsg(LOG_ERR,
+				       "config: ports[%zu].%s: expected one of tx_rings, rx_rings, "
+				       "tx_slots, rx_slots, buf_size with an integer value",
+				       i, key);
+				return -1;
+			}
+			*field[k] = (uint32_t)json_integer_value(v);
+		}
 		if (reg_newif(reg, name, &vp, err)) {
 			logmsg(LOG_ERR, "config: port %s: %s", name, err);
 			return -1;
@@ -286,13 +310,21 @@ int main(int argc, char **argv)
 		json_error_t jerr;
 		cfg = json_load_file(o.config, JSON_REJECT_DUPLICATES, &jerr);
 		if (!cfg || !json_is_object(cfg)) {
-			logmsg(LOG_ERR, "config %s: %s (line %d)", o.config,
-			       cfg ? "must be a JSON object" : jerr.text, jerr.line);
+			if (!cfg && jerr.line > 0)
+				logmsg(LOG_ERR, "config %s: %s (line %d)", o.config, jerr.text,
+				       jerr.line);
+			else
+				logmsg(LOG_ERR, "config %s: %s", o.config,
+				       cfg ? "must be a JSON object" : jerr.text);
 			return 1;
 		}
 		if (config_settings(cfg, &o.reg))
 			goto err_cfg;
 	}
+	if (o.set_workers)
+		o.reg.workers = o.cli.workers;
+	if (o.set_poll)
+		o.reg.poll_us = o.cli.poll_us;
 
 	reg = reg_create(&o.reg, err);
 	if (!reg) {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "learn.h"
+#include "pipe.h"
 #include "worker.h"
 
 struct reg_port {
@@ -21,6 +22,12 @@ struct reg_port {
 	bool exclusive; /* an exclusive registration holds it */
 	uint32_t users;
 	uint32_t worker;
+	struct pipe *pipe;     /* a pipe end: the pipe (shared with peer), else NULL */
+	unsigned end;          /* a pipe end: 0 for '{', 1 for '}' */
+	struct reg_port *peer; /* a pipe end: the other end */
+	struct reg_port *monitored; /* a monitor: the port it watches, else NULL */
+	unsigned mon_flags;         /* a monitor: BDG_MON_RX, BDG_MON_TX */
+	uint32_t monitors;          /* monitors watching this port */
 };
 
 struct reg_handle {
@@ -99,8 +106,9 @@ void reg_destroy(struct reg *r)
 }
 
 /*
- * Split a netmap-style name into "valeX:Y", a ring ("-N") and flags ("/x").
- * Pipes, monitors and host rings are refused here with a reason.
+ * Split a netmap-style name into "valeX:Y" (or a pipe end "X{N"), a ring
+ * ("-N") and flags ("/x"). Monitors and host rings are refused here with a
+ * reason.
  */
 static int parse_name(const char *name, char base[BDG_FULLNAMSIZ], int *ret_ring,
 		      bool *ret_excl, char *err)
@@ -116,6 +124,8 @@ static int parse_name(const char *name, char base[BDG_FULLNAMSIZ], int *ret_ring
 	if (len == 0)
 		return fail(err, EINVAL, "port name is empty: expected valeX:Y");
 	slash = strchr(name, '/');
+	if (slash && !slash[1])
+		return fail(err, EINVAL, "'%s' ends in '/' with no flag: valid is '/x'", name);
 	if (slash) {
 		for (const char *f = slash + 1; *f; f++) {
 			if (*f == 'x')
@@ -130,18 +140,19 @@ static int parse_name(const char *name, char base[BDG_FULLNAMSIZ], int *ret_ring
 		}
 		len = (size_t)(slash - name);
 	}
-	if (memchr(name, '{', len) || memchr(name, '}', len))
-		return fail(err, EOPNOTSUPP, "pipes ('%s') are not supported yet", name);
 	if (memchr(name, '*', len) || memchr(name, '^', len))
 		return fail(err, EINVAL, "'%s': VALE ports have no host rings ('*', '^')", name);
 	/* A trailing "-N" is a ring number, as in netmap. */
 	dash = memrchr(name, '-', len);
 	if (dash && dash + 1 < name + len &&
 	    strspn(dash + 1, "0123456789") >= (size_t)(name + len - dash - 1)) {
-		ring = atoi(dash + 1);
+		size_t digits = (size_t)(name + len - dash - 1);
+		/* At most two digits: anything longer is out of range anyway,
+		 * and atoi would overflow on it. */
+		ring = digits <= 2 ? atoi(dash + 1) : BDG_MAXRINGS;
 		if (ring >= BDG_MAXRINGS)
-			return fail(err, EINVAL, "ring %d in '%s' is out of range 0..%d", ring,
-				    name, BDG_MAXRINGS - 1);
+			return fail(err, EINVAL, "ring '%.*s' in '%s' is out of range 0..%d",
+				    (int)digits, dash + 1, name, BDG_MAXRINGS - 1);
 		len = (size_t)(dash - name);
 	}
 	memcpy(base, name, len);
@@ -171,8 +182,12 @@ static int split_name(const char *base, char sw[BDG_NAMSIZ], char port[BDG_NAMSI
 struct reg_port *reg_find(struct reg *r, const char *name, int *ret_err, char *err)
 {
 	char sw[BDG_NAMSIZ], port[BDG_NAMSIZ];
-	int e = split_name(name, sw, port, err);
+	int e;
 
+	for (struct reg_port *p = r->ports; p; p = p->next)
+		if (strcmp(p->full, name) == 0)
+			return p; /* monitors too ("vale0:a/r"): their names are not valeX:Y */
+	e = split_name(name, sw, port, err);
 	if (e) {
 		*ret_err = e;
 		return NULL;
@@ -273,15 +288,36 @@ static int port_create(struct reg *r, const char *full, const char *swname, cons
 	return 0;
 }
 
+static void pipe_free(struct reg_port *p);
+
 static void port_free(struct reg_port *p)
 {
 	struct reg *r = p->r;
 
+	if (p->pipe) {
+		pipe_free(p); /* both ends and the pipe */
+		return;
+	}
+
+	/* Monitors point at their port: they go first. */
+	for (struct reg_port *m = r->ports; p->monitors && m;) {
+		struct reg_port *next = m->next;
+		if (m->monitored == p)
+			port_free(m);
+		m = next;
+	}
 	for (struct reg_port **pp = &r->ports; *pp; pp = &(*pp)->next) {
 		if (*pp == p) {
 			*pp = p->next;
 			break;
 		}
+	}
+	if (p->monitored) { /* not attached, no worker, never the last of a switch */
+		bdg_monitor_detach(vport_port(p->v));
+		p->monitored->monitors--;
+		vport_destroy(p->v);
+		free(p);
+		return;
 	}
 	worker_remove(r->workers[p->worker], vport_port(p->v));
 	bdg_detach(vport_port(p->v));
@@ -289,6 +325,374 @@ static void port_free(struct reg_port *p)
 	if (bdg_port_count(p->sw) == 0)
 		bdg_destroy(p->sw);
 	free(p);
+}
+
+/* The monitor flags of a name's "/..." suffix: 0 if it names no monitor. */
+static unsigned monitor_suffix(const char *name)
+{
+	const char *slash = strchr(name, '/');
+
+	if (!slash)
+		return 0;
+	return (strchr(slash, 'r') ? BDG_MON_RX : 0) | (strchr(slash, 't') ? BDG_MON_TX : 0) |
+	       (strchr(slash, 'z') ? BDG_MON_RX | BDG_MON_TX : 0);
+}
+
+/*
+ * Open a new monitor (reg_open with "/r", "/t", "/rt", "/z"). The monitor is
+ * a VALE port region of its own, never attached to the switch: one RX ring
+ * per ring of the port in the watched directions, and a TX ring nobody
+ * reads. Its RX slots are the caller's rx_slots, its buffers the port's size.
+ */
+static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_handle **ret_h,
+			char *err)
+{
+	const char *slash = strchr(o->name, '/');
+	size_t len = strnlen(o->name, BDG_FULLNAMSIZ), blen = (size_t)(slash - o->name);
+	char base[BDG_FULLNAMSIZ], full[BDG_FULLNAMSIZ], sw[BDG_NAMSIZ], port[BDG_NAMSIZ];
+	struct vport_params vp = {.tx_rings = 1, .tx_slots = 2, .rx_slots = o->vp.rx_slots};
+	struct reg_port *t, *m;
+	struct reg_handle *h;
+	struct bdg_port *tp;
+	unsigned flags = 0;
+	int e;
+
+	if (len >= BDG_FULLNAMSIZ)
+		return fail(err, ENAMETOOLONG, "port name is too long: at most %d characters",
+			    BDG_FULLNAMSIZ - 1);
+	for (const char *f = slash + 1; *f; f++) {
+		if (*f == 'r')
+			flags |= BDG_MON_RX;
+		else if (*f == 't')
+			flags |= BDG_MON_TX;
+		else if (*f == 'z') /* no zero copy across regions: copy both ways */
+			flags |= BDG_MON_RX | BDG_MON_TX;
+		else if (*f == '/')
+			return fail(err, EINVAL, "'%s': a monitor cannot be monitored", o->name);
+		else if (*f != 'x') /* "/x": a monitor is private to its client anyway */
+			return fail(err, EINVAL,
+				    "unknown flag '/%c' in '%s': monitors take '/r', '/t', '/rt'",
+				    *f, o->name);
+	}
+	memcpy(base, o->name, blen);
+	base[blen] = '\0';
+	if (o->one_ring)
+		return fail(err, EINVAL, "'%s': a monitor watches every ring of its port",
+			    o->name);
+	e = split_name(base, sw, port, err);
+	if (e)
+		return e;
+	if (snprintf(full, sizeof(full), "%s/%s%s", base, flags & BDG_MON_RX ? "r" : "",
+		     flags & BDG_MON_TX ? "t" : "") >= (int)sizeof(full))
+		return fail(err, ENAMETOOLONG, "'%s' is too long for a monitor name", base);
+	for (t = r->ports; t; t = t->next)
+		if (strcmp(t->full, base) == 0)
+			break;
+	if (!t)
+		return fail(err, ENOENT, "no port %s to monitor: open or create it first", base);
+	tp = vport_port(t->v);
+	if (!bdg_port_switch(tp))
+		return fail(err, EOPNOTSUPP, "%s cannot be monitored: it is not on a switch",
+			    base);
+	vp.name = port;
+	vp.buf_size = vport_params(t->v)->buf_size;
+	vp.rx_rings = 1;
+	if ((flags & BDG_MON_RX) && bdg_port_rx_rings(tp) > vp.rx_rings)
+		vp.rx_rings = bdg_port_rx_rings(tp);
+	if ((flags & BDG_MON_TX) && bdg_port_tx_rings(tp) > vp.rx_rings)
+		vp.rx_rings = bdg_port_tx_rings(tp);
+	m = calloc(1, sizeof(*m));
+	h = calloc(1, sizeof(*h));
+	if (!m || !h) {
+		e = fail(err, ENOMEM, "out of memory");
+		goto err_alloc;
+	}
+	m->v = vport_create(&vp);
+	if (!m->v) {
+		int en = errno;
+		e = fail(err, en, "cannot create the memory of a monitor of %s: %s", base,
+			 strerror(en));
+		goto err_alloc;
+	}
+	e = bdg_monitor_attach(tp, vport_port(m->v), flags);
+	if (e) {
+		fail(err, -e, "cannot monitor %s: %s", base, strerror(-e));
+		goto err_vport;
+	}
+	m->r = r;
+	m->sw = t->sw;
+	m->monitored = t;
+	m->mon_flags = flags;
+	m->users = 1;
+	memcpy(m->full, full, sizeof(full));
+	t->monitors++;
+	struct reg_port **pp = &r->ports;
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = m;
+	h->p = m;
+	h->last_tx = 1;
+	h->last_rx = vp.rx_rings;
+	*ret_h = h;
+	return 0;
+
+err_vport:
+	vport_destroy(m->v);
+err_alloc:
+	free(h);
+	free(m);
+	return e;
+}
+
+/* ---- pipes ---------------------------------------------------------------- */
+
+static bool pipe_char_ok(char c, bool in_id)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '.' || (!in_id && (c == '-' || c == ':'));
+}
+
+/* True if base (suffixes removed) names a pipe end. */
+static bool is_pipe_name(const char *base)
+{
+	return strpbrk(base, "{}") != NULL;
+}
+
+/* Check "X{N" / "X}N" and tell which end; a sentence on failure. */
+static int check_pipe_name(const char *base, unsigned *ret_end, char *err)
+{
+	const char *brace = strpbrk(base, "{}");
+	size_t xlen = (size_t)(brace - base), idlen = strlen(brace + 1);
+	char sw[BDG_NAMSIZ], port[BDG_NAMSIZ], x[BDG_FULLNAMSIZ];
+
+	if (xlen == 0 || idlen == 0 || idlen >= BDG_NAMSIZ || strpbrk(brace + 1, "{}"))
+		return fail(err, EINVAL,
+			    "'%s' is not a pipe name: expected X{N or X}N, N 1..%d characters",
+			    base, BDG_NAMSIZ - 1);
+	for (size_t i = 0; i < xlen + 1 + idlen; i++)
+		if (base + i != brace && !pipe_char_ok(base[i], base + i > brace))
+			return fail(err, EINVAL,
+				    "'%s': character '%c' is not allowed in a pipe name (X: A-Z a-z "
+				    "0-9 _ . - :, N: A-Z a-z 0-9 _ .)",
+				    base, base[i]);
+	memcpy(x, base, xlen);
+	x[xlen] = '\0';
+	/* X with a ':' claims to be a VALE name: hold it to that. */
+	if (memchr(x, ':', xlen) && split_name(x, sw, port, err))
+		return -EINVAL;
+	*ret_end = *brace == '}';
+	return 0;
+}
+
+static uint32_t pipe_src_forward(void *arg, uint32_t ring, struct bdg_scratch *scratch)
+{
+	(void)scratch; /* a swap needs no scratch */
+	return pipe_forward(arg, ring);
+}
+
+/* Serve both directions of the pipe on worker wi. */
+static int pipe_schedule(struct reg *r, struct pipe *pp, uint32_t wi)
+{
+	struct worker_ring ring[2 * BDG_MAXRINGS];
+	struct worker_src s = {.key = pp,
+			       .forward = pipe_src_forward,
+			       .arg = pp,
+			       .kick_fd = {pipe_kick_fd(pp, 0), pipe_kick_fd(pp, 1)},
+			       .n_rings = pipe_src_count(pp),
+			       .ring = ring};
+
+	for (uint32_t i = 0; i < s.n_rings; i++)
+		ring[i] = (struct worker_ring){.idx = i,
+					       .src = pipe_src_kring(pp, i),
+					       .room = pipe_dst_kring(pp, i),
+					       .notify_fd = pipe_notify_fd(pp, pipe_src_end(pp, i))};
+	return worker_add_src(r->workers[wi], &s);
+}
+
+/* Create pipe `base` (either end's name): both ends, listed end 0 first. */
+static int pipe_new(struct reg *r, const char *base, const struct vport_params *vp,
+		    struct reg_port **ret_ends, char *err)
+{
+	struct reg_port *end[2];
+	struct pipe *pp;
+	char name0[BDG_FULLNAMSIZ];
+	int e;
+
+	memcpy(name0, base, strlen(base) + 1);
+	*strpbrk(name0, "{}") = '{';
+	end[0] = calloc(1, sizeof(*end[0]));
+	end[1] = calloc(1, sizeof(*end[1]));
+	if (!end[0] || !end[1]) {
+		e = fail(err, ENOMEM, "out of memory");
+		goto err_alloc;
+	}
+	pp = pipe_create(name0, vp);
+	if (!pp) {
+		e = errno;
+		if (e == EINVAL)
+			e = fail(err, EINVAL,
+				 "bad pipe geometry: rings 1..%d, slots 2..%d, buf_size %d..%d",
+				 BDG_MAXRINGS, VPORT_SLOTS_MAX, MEM_BUF_SIZE_MIN, MEM_BUF_SIZE_MAX);
+		else
+			e = fail(err, e, "cannot create the memory of pipe %s: %s", name0,
+				 strerror(e));
+		goto err_alloc;
+	}
+	end[0]->worker = end[1]->worker = least_busy_worker(r);
+	e = pipe_schedule(r, pp, end[0]->worker);
+	if (e) {
+		fail(err, -e, "cannot schedule pipe %s: %s", name0, strerror(-e));
+		goto err_pipe;
+	}
+	for (unsigned i = 0; i < 2; i++) {
+		end[i]->r = r;
+		end[i]->pipe = pp;
+		end[i]->end = i;
+		end[i]->peer = end[!i];
+		memcpy(end[i]->full, name0, sizeof(name0));
+	}
+	*strpbrk(end[1]->full, "{") = '}';
+	struct reg_port **pq = &r->ports;
+	while (*pq)
+		pq = &(*pq)->next;
+	*pq = end[0];
+	end[0]->next = end[1];
+	ret_ends[0] = end[0];
+	ret_ends[1] = end[1];
+	return 0;
+
+err_pipe:
+	pipe_destroy(pp);
+err_alloc:
+	free(end[0]);
+	free(end[1]);
+	return e;
+}
+
+/* Unlink and free both ends of p's pipe and the pipe itself. */
+static void pipe_free(struct reg_port *p)
+{
+	struct reg *r = p->r;
+	struct reg_port *end[2] = {p->end ? p->peer : p, p->end ? p : p->peer};
+
+	for (struct reg_port **pp = &r->ports; *pp;) {
+		if (*pp == end[0] || *pp == end[1])
+			*pp = (*pp)->next;
+		else
+			pp = &(*pp)->next;
+	}
+	/* The worker lets go before the rings go. */
+	worker_remove_src(r->workers[p->worker], p->pipe);
+	pipe_destroy(p->pipe);
+	free(end[0]);
+	free(end[1]);
+}
+
+/* reg_open for a pipe end; base, ring and excl as parse_name gave them. */
+static int pipe_open(struct reg *r, const struct reg_open *o, const char *base, int ring,
+		     bool excl, struct reg_handle **ret_h, char *err)
+{
+	struct reg_port *p, *ends[2];
+	const struct vport_params *vp;
+	struct reg_handle *h;
+	unsigned end = 0;
+	int e = check_pipe_name(base, &end, err);
+
+	if (e)
+		return e;
+	if (o->one_ring) {
+		if (ring >= 0 && (uint32_t)ring != o->ring)
+			return fail(err, EINVAL, "'%s' names ring %d but ring %u was asked",
+				    o->name, ring, o->ring);
+		ring = (int)o->ring;
+	}
+	for (p = r->ports; p; p = p->next)
+		if (p->pipe && strcmp(p->full, base) == 0)
+			break;
+	if (p && p->exclusive)
+		return fail(err, EBUSY, "%s is open exclusively by another client", base);
+	if (p && excl && p->users)
+		return fail(err, EBUSY, "%s is already open: an exclusive open needs it unused",
+			    base);
+	if (ring >= 0) {
+		uint32_t tx = p ? pipe_params(p->pipe, end)->tx_rings : o->vp.tx_rings;
+		uint32_t rx = p ? pipe_params(p->pipe, end)->rx_rings : o->vp.rx_rings;
+
+		/* A new pipe: end 1 mirrors the asked geometry. */
+		if (!p && end) {
+			uint32_t t = tx;
+			tx = rx;
+			rx = t;
+		}
+		if ((uint32_t)ring >= (tx ? tx : 1) || (uint32_t)ring >= (rx ? rx : 1))
+			return fail(err, EINVAL, "%s has no ring %d", base, ring);
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return fail(err, ENOMEM, "out of memory");
+	if (!p) {
+		e = pipe_new(r, base, &o->vp, ends, err);
+		if (e) {
+			free(h);
+			return e;
+		}
+		p = ends[end];
+	}
+	vp = pipe_params(p->pipe, end);
+	p->users++;
+	p->exclusive = excl;
+	h->p = p;
+	h->exclusive = excl;
+	if (ring >= 0) {
+		h->first_tx = h->first_rx = (uint32_t)ring;
+		h->last_tx = h->last_rx = (uint32_t)ring + 1;
+	} else {
+		h->last_tx = vp->tx_rings;
+		h->last_rx = vp->rx_rings;
+	}
+	*ret_h = h;
+	return 0;
+}
+
+/* reg_close for a pipe end: the pipe goes with the last user of both ends. */
+static void pipe_close(struct reg_port *p)
+{
+	if (p->users == 0 && p->peer->users == 0)
+		pipe_free(p);
+}
+
+static void pipe_port_info(const struct reg_port *p, struct reg_info *ret)
+{
+	struct mem_region *m = pipe_mem(p->pipe);
+
+	memset(ret, 0, sizeof(*ret));
+	memcpy(ret->name, p->full, sizeof(p->full));
+	/* No switch: "port" is the end's whole name, truncated as ni_name is. */
+	snprintf(ret->port, sizeof(ret->port), "%s", p->full);
+	ret->mem_id = mem_id(m);
+	ret->mem_size = mem_size(m);
+	ret->if_offset = pipe_if_offset(p->pipe, p->end);
+	ret->vp = *pipe_params(p->pipe, p->end);
+	ret->last_tx = ret->vp.tx_rings;
+	ret->last_rx = ret->vp.rx_rings;
+	ret->lossless = true; /* a full peer holds the sender back: no drops */
+	ret->exclusive = p->exclusive;
+	ret->users = p->users;
+	ret->worker = p->worker;
+	ret->pipe = true;
+	memcpy(ret->peer, p->peer->full, sizeof(p->peer->full));
+}
+
+struct pipe *reg_port_pipe(const struct reg_port *p, unsigned *ret_end)
+{
+	if (p->pipe && ret_end)
+		*ret_end = p->end;
+	return p->pipe;
+}
+
+struct mem_region *reg_port_mem(const struct reg_port *p)
+{
+	return p->pipe ? pipe_mem(p->pipe) : vport_mem(p->v);
 }
 
 int reg_open(struct reg *r, const struct reg_open *o, struct reg_handle **ret_h, char *err)
@@ -299,7 +703,11 @@ int reg_open(struct reg *r, const struct reg_open *o, struct reg_handle **ret_h,
 	bool excl = false;
 	int ring = -1, e;
 
+	if (monitor_suffix(o->name))
+		return monitor_open(r, o, ret_h, err);
 	e = parse_name(o->name, base, &ring, &excl, err);
+	if (!e && is_pipe_name(base))
+		return pipe_open(r, o, base, ring, excl || o->exclusive, ret_h, err);
 	if (!e)
 		e = split_name(base, sw, port, err);
 	if (e)
@@ -364,8 +772,17 @@ void reg_close(struct reg_handle *h)
 	if (h->exclusive)
 		p->exclusive = false;
 	free(h);
-	if (p->users == 0 && !p->persistent)
+	if (p->pipe) {
+		pipe_close(p);
+		return;
+	}
+	if (p->users == 0 && !p->persistent && p->monitors == 0) {
+		struct reg_port *t = p->monitored;
 		port_free(p);
+		/* The last monitor of a port its clients left takes it along. */
+		if (t && t->users == 0 && !t->persistent && t->monitors == 0)
+			port_free(t);
+	}
 }
 
 struct reg_port *reg_handle_port(const struct reg_handle *h)
@@ -375,8 +792,13 @@ struct reg_port *reg_handle_port(const struct reg_handle *h)
 
 void reg_port_info(const struct reg_port *p, struct reg_info *ret)
 {
-	struct bdg_port *bp = vport_port(p->v);
-	struct mem_region *m = vport_mem(p->v);
+	struct bdg_port *bp = p->pipe ? NULL : vport_port(p->v);
+	struct mem_region *m = reg_port_mem(p);
+
+	if (p->pipe) {
+		pipe_port_info(p, ret);
+		return;
+	}
 
 	memset(ret, 0, sizeof(*ret));
 	memcpy(ret->name, p->full, strlen(p->full) + 1);
@@ -396,6 +818,13 @@ void reg_port_info(const struct reg_port *p, struct reg_info *ret)
 	ret->users = p->users;
 	ret->worker = p->worker;
 	ret->vnet_hdr_len = bdg_port_vnet_hdr_len(bp);
+	if (p->monitored) {
+		ret->monitor = true;
+		ret->mon_rx = p->mon_flags & BDG_MON_RX;
+		ret->mon_tx = p->mon_flags & BDG_MON_TX;
+		ret->vnet_hdr_len = bdg_port_vnet_hdr_len(vport_port(p->monitored->v));
+		memcpy(ret->monitored, p->monitored->full, strlen(p->monitored->full) + 1);
+	}
 }
 
 void reg_handle_info(const struct reg_handle *h, struct reg_info *ret)
@@ -410,24 +839,34 @@ void reg_handle_info(const struct reg_handle *h, struct reg_info *ret)
 
 int reg_port_mem_fd(const struct reg_port *p)
 {
-	return mem_fd(vport_mem(p->v));
+	return mem_fd(reg_port_mem(p));
 }
 
 int reg_port_kick_fd(const struct reg_port *p)
 {
-	return vport_kick_fd(p->v);
+	return p->pipe ? pipe_kick_fd(p->pipe, p->end) : vport_kick_fd(p->v);
 }
 
 int reg_port_notify_fd(const struct reg_port *p)
 {
-	return vport_notify_fd(p->v);
+	return p->pipe ? pipe_notify_fd(p->pipe, p->end) : vport_notify_fd(p->v);
 }
 
 int reg_newif(struct reg *r, const char *name, const struct vport_params *vp, char *err)
 {
-	char sw[BDG_NAMSIZ], port[BDG_NAMSIZ];
+	char sw[BDG_NAMSIZ], port[BDG_NAMSIZ], base[BDG_FULLNAMSIZ];
 	struct reg_port *p;
-	int e = split_name(name, sw, port, err);
+	bool excl;
+	int ring, e = parse_name(name, base, &ring, &excl, err);
+
+	if (e)
+		return e;
+	if (ring >= 0 || excl || strcmp(base, name) != 0)
+		return fail(err, EINVAL,
+			    "'%s' could never be opened: a trailing -N or /flags is read as a "
+			    "ring or an open flag",
+			    name);
+	e = split_name(name, sw, port, err);
 
 	if (e)
 		return e;
@@ -454,13 +893,16 @@ int reg_delif(struct reg *r, const char *name, char *err)
 	if (p->users)
 		return fail(err, EBUSY, "%s is open by %u client%s: close them first", name,
 			    p->users, p->users == 1 ? "" : "s");
+	if (p->monitors)
+		return fail(err, EBUSY, "%s is watched by %u monitor%s: close them first", name,
+			    p->monitors, p->monitors == 1 ? "" : "s");
 	port_free(p);
 	return 0;
 }
 
 struct bdg_port *reg_port_bdg(const struct reg_port *p)
 {
-	return vport_port(p->v);
+	return p->pipe ? NULL : vport_port(p->v);
 }
 
 struct vport *reg_port_vport(const struct reg_port *p)
@@ -473,6 +915,9 @@ int reg_port_set_hdr(struct reg_port *p, uint32_t len, char *err)
 	if (len != 0 && len != 10 && len != 12)
 		return fail(err, EINVAL, "virtio-net header length must be 0, 10 or 12, got %u",
 			    len);
+	if (p->pipe)
+		return fail(err, EOPNOTSUPP, "%s is a pipe end: buffers move as they are, no "
+					     "virtio-net header to convert", p->full);
 	return bdg_port_set_vnet_hdr_len(vport_port(p->v), (uint16_t)len);
 }
 

@@ -9,6 +9,7 @@
  *     valectl ---------------> [unix socket] valed
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -172,8 +174,17 @@ static void test_method_errors(void **state)
 	       "\"vale8:p\",\"mode\":\"some\"}}",
 	       "-32602", "mode");
 	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"port.register\",\"params\":{\"name\":"
-	       "\"vale8:p{1\"}}",
-	       "EOPNOTSUPP", "pipes");
+	       "\"vale8:p^\"}}",
+	       "EINVAL", "host rings");
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"port.register\",\"params\":{\"name\":"
+	       "\"vale8:p-99999999999\"}}",
+	       "EINVAL", "out of range");
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"port.register\",\"params\":{\"name\":"
+	       "\"vale8:p/\"}}",
+	       "EINVAL", "no flag");
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"vale.newif\",\"params\":{\"name\":"
+	       "\"vale8:p-1\"}}",
+	       "EINVAL", "never be opened");
 	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"port.register\",\"params\":{\"name\":"
 	       "\"vale8:p-3\"}}",
 	       "EINVAL", "ring 3");
@@ -242,6 +253,54 @@ static void test_valectl_exit_codes(void **state)
 	assert_int_equal(valectl(&none, NULL, 0, "status", NULL), 1);
 }
 
+/* A config file sets defaults and persistent ports; the command line wins. */
+static void test_config_file(void **state)
+{
+	char path[] = "/tmp/vale-func-cfg-XXXXXX", out[4096];
+	const char *args[] = {"-w", "2", "-c", path, NULL};
+	struct valed d2;
+	int fd, status;
+	pid_t pid;
+	(void)state;
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	dprintf(fd, "{\"workers\": 1, \"poll_us\": 20, \"ports\": [{\"name\": \"vale9:cfg\", "
+		    "\"tx_slots\": 256}]}\n");
+	close(fd);
+	valed_start(&d2, args);
+	assert_int_equal(valectl(&d2, out, sizeof(out), "status", NULL), 0);
+	assert_non_null(strstr(out, "2 workers"));
+	assert_int_equal(valectl(&d2, out, sizeof(out), "info", "vale9:cfg", NULL), 0);
+	assert_non_null(strstr(out, "tx 1x256"));
+	assert_non_null(strstr(out, "persistent"));
+	assert_int_equal(valed_stop(&d2), 0);
+
+	/* A config with an unknown key or a value out of range stops valed. */
+	const char *bad[] = {"{\"workerz\": 2}", "{\"fdb_age\": 0}",
+			     "{\"ports\": [{\"name\": \"vale9:x\", \"tx_slots\": \"many\"}]}",
+			     "[1]"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		fd = open(path, O_WRONLY | O_TRUNC);
+		assert_true(fd >= 0);
+		dprintf(fd, "%s\n", bad[i]);
+		close(fd);
+		pid = fork();
+		if (pid == 0) {
+			int devnull = open("/dev/null", O_WRONLY);
+			dup2(devnull, 2);
+			execl(VALED_PATH, VALED_PATH, "-s", "/tmp/vale-func-bad.sock", "-c", path,
+			      (char *)NULL);
+			_exit(127);
+		}
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 1);
+	}
+	unlink(path);
+	setenv("VALE_SOCKET", daemon_.sock, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -250,6 +309,7 @@ int main(void)
 		cmocka_unit_test(test_method_errors),
 		cmocka_unit_test(test_connection_survives),
 		cmocka_unit_test(test_valectl_exit_codes),
+		cmocka_unit_test(test_config_file),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	if (getenv("TEST_FILTER"))
