@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * xsk - the native NIC adapter's I/O: one AF_XDP socket on one queue of an
+ * interface, through libxdp.
+ *
+ * Design. An xsk owns a UMEM (frame_num frames of frame_size bytes, page
+ * aligned; allocated here, or an area the caller lends, e.g. part of a memfd
+ * region) and one AF_XDP socket bound to (ifname, queue_id). The first half
+ * of the frames feeds the kernel through the fill ring (RX), the second half
+ * is a private free list for TX; the two never mix, so RX frames can be held
+ * by the caller while TX goes on. Opening the first socket on an interface
+ * attaches libxdp's default XSK program (through libxdp's multiprog
+ * dispatcher when the kernel allows it); it redirects every frame of a queue
+ * that has a socket to that socket, so the host stack no longer sees those
+ * frames, as in netmap mode. Frames of a queue WITHOUT a socket still go to
+ * the host stack: to take a NIC over completely, open one xsk per queue.
+ * libxdp counts the sockets using the program and detaches it when the last
+ * one closes, leaving the interface as it was.
+ *
+ * Modes. XDP attach mode: drv (native, in the driver) or skb (generic, after
+ * the stack built an skb; works on any interface, slower). Bind mode:
+ * zero-copy (the NIC DMAs into the UMEM; needs driver support and drv mode)
+ * or copy. XSK_XDP_AUTO tries drv and falls back to skb; XSK_BIND_AUTO lets
+ * the kernel try zero-copy and fall back to copy. If an XDP program is
+ * already attached to the interface (e.g. by an xsk on another queue), the
+ * new socket uses that program's mode. On veth: drv + copy and skb + copy
+ * both work; zero-copy is not supported; drv-mode RX on veth needs the
+ * interface's MTU to fit a page (<= ~3.5K).
+ *
+ * Frame size: without XDP multi-buffer (not used here) a frame must fit one
+ * UMEM frame minus the kernel's 256-byte XDP headroom, and a frame is 2048 or
+ * 4096 bytes. So MTU <= 1774 works with 2048-byte frames, MTU <= 3822 with
+ * 4096-byte ones; above that xsk_open fails with EOPNOTSUPP and the caller
+ * should use the generic (AF_PACKET) adapter instead.
+ *
+ * Ownership: frames returned by xsk_rx_burst stay in the UMEM and belong to
+ * the caller until xsk_rx_release gives them back, oldest first. Frames given
+ * to xsk_tx_burst are copied; the caller keeps its buffers.
+ *
+ * Threads: xsk_open and xsk_close may be called from any thread (they are
+ * serialised internally, since libxdp's program attach is not safe against a
+ * concurrent attach on the same interface); they act in the calling thread's
+ * network namespace, so close an xsk in the namespace it was opened in (the
+ * program is detached by interface index there). The data path (xsk_rx_burst, xsk_rx_release,
+ * xsk_tx_burst) belongs to one thread per xsk, with no locking. xsk_fd,
+ * xsk_mode, xsk_zerocopy and xsk_stats may be called from any thread while
+ * the xsk is open.
+ *
+ * Errors: constructors return NULL and set errno, with a sentence in err;
+ * nothing is logged. libxdp's and libbpf's own messages are captured (not
+ * printed) and appended to that sentence when they explain a failure.
+ */
+#ifndef VALE_HW_XSK_H
+#define VALE_HW_XSK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define XSK_FRAME_NUM_DEFAULT 4096
+#define XSK_FRAME_SIZE_DEFAULT 2048
+#define XSK_RING_SIZE_DEFAULT 2048
+#define XSK_XDP_HEADROOM 256 /* the kernel's XDP_PACKET_HEADROOM */
+#define XSK_ERR_LEN 256
+
+enum xsk_bind_mode {
+	XSK_BIND_AUTO = 0, /* zero-copy if the driver can, else copy */
+	XSK_BIND_COPY,     /* force copy mode */
+	XSK_BIND_ZEROCOPY, /* zero-copy or fail (EOPNOTSUPP) */
+};
+
+enum xsk_xdp_mode {
+	XSK_XDP_AUTO = 0, /* drv, falling back to skb */
+	XSK_XDP_SKB,      /* generic XDP */
+	XSK_XDP_DRV,      /* native XDP or fail */
+};
+
+struct xsk_params {
+	const char *ifname; /* interface, in the caller's network namespace */
+	uint32_t queue_id;  /* 0..n-1 */
+	uint32_t frame_num; /* UMEM frames, 64..2^20; 0: 4096 */
+	uint32_t frame_size; /* 2048 or 4096; 0: 2048, or 4096 if the MTU needs it */
+	uint32_t rx_size;   /* RX ring entries, power of 2; 0: 2048 */
+	uint32_t tx_size;   /* TX ring entries, power of 2; 0: 2048 */
+	enum xsk_bind_mode bind;
+	enum xsk_xdp_mode xdp;
+	/*
+	 * Optional UMEM lent by the caller: page aligned, at least
+	 * frame_num * frame_size bytes. It stays the caller's, must outlive the
+	 * xsk and is never unmapped here. NULL: the xsk allocates its own.
+	 */
+	void *umem_area;
+	size_t umem_size;
+};
+
+/* One frame: RX points into the UMEM; TX points at the caller's bytes. */
+struct xsk_frame {
+	void *data;
+	uint32_t len;
+};
+
+/*
+ * Counters since open. rx_dropped counts every frame the kernel could not
+ * deliver to this socket (RX ring full, fill ring empty, too long, invalid);
+ * rx_ring_full and rx_fill_empty break two causes out. tx_errors counts
+ * frames refused by xsk_tx_burst (length 0 or over the frame size), invalid
+ * TX descriptors seen by the kernel, and failed kicks.
+ */
+struct xsk_stats {
+	uint64_t rx_packets;
+	uint64_t rx_bytes;
+	uint64_t rx_dropped;
+	uint64_t rx_ring_full;
+	uint64_t rx_fill_empty;
+	uint64_t tx_packets;
+	uint64_t tx_bytes;
+	uint64_t tx_errors;
+};
+
+struct xsk;
+
+/*
+ * Open an AF_XDP socket on p->ifname queue p->queue_id, with its UMEM, and
+ * make sure the XSK program steers that queue's frames to it. err (may be
+ * NULL, else XSK_ERR_LEN bytes) receives a sentence on failure.
+ * Returns NULL and sets errno:
+ *   EINVAL      a parameter out of range, or a queue the interface lacks;
+ *   ENODEV      no such interface;
+ *   EOPNOTSUPP  MTU too large for single-buffer AF_XDP, zero-copy or drv
+ *               mode forced where the driver lacks it;
+ *   EAFNOSUPPORT the kernel has no AF_XDP;
+ *   EPERM       missing CAP_NET_ADMIN / CAP_NET_RAW / CAP_BPF;
+ *   EBUSY       the queue already has an AF_XDP socket (a socket closed a
+ *               moment ago is waited for, up to 0.2 s);
+ *   EEXIST      another XDP program holds the interface in the other mode;
+ *   ENOMEM, ENOBUFS (UMEM over RLIMIT_MEMLOCK), or libxdp's errno.
+ */
+struct xsk *xsk_open(const struct xsk_params *p, char *err);
+
+/*
+ * Close the socket and free the UMEM (unless lent). When this was the last
+ * socket using the XSK program on the interface, the program is detached.
+ * Frames still held from xsk_rx_burst become invalid. Accepts NULL.
+ */
+void xsk_close(struct xsk *x);
+
+/*
+ * The socket fd, for epoll: EPOLLIN when the RX ring has frames, EPOLLOUT
+ * when the TX ring has room. Owned by the xsk.
+ */
+int xsk_fd(const struct xsk *x);
+
+/* "zero-copy/drv", "copy/drv" or "copy/skb": what the open obtained. */
+const char *xsk_mode(const struct xsk *x);
+
+/* True when bound in zero-copy mode. */
+bool xsk_zerocopy(const struct xsk *x);
+
+/* UMEM frame size in bytes (the largest frame xsk_tx_burst accepts). */
+uint32_t xsk_frame_size(const struct xsk *x);
+
+/*
+ * Take up to max received frames: frames[i].data points into the UMEM
+ * (read-write, valid until released), frames[i].len is the frame length.
+ * Returns the count, 0 when the RX ring is empty (then wait on xsk_fd).
+ * The caller must give the frames back with xsk_rx_release; frames not
+ * released starve the fill ring and the kernel drops (rx_fill_empty).
+ */
+uint32_t xsk_rx_burst(struct xsk *x, struct xsk_frame *frames, uint32_t max);
+
+/*
+ * Give back the n oldest frames taken by xsk_rx_burst (n is clamped to the
+ * number held), refilling the fill ring with them.
+ */
+void xsk_rx_release(struct xsk *x, uint32_t n);
+
+/*
+ * Copy frames into free TX frames of the UMEM, submit them and kick the
+ * kernel when it asks (copy mode always does). First reclaims frames the
+ * kernel has sent. Returns how many frames were taken from the front of
+ * frames: each was queued, or dropped and counted in tx_errors if its length
+ * is 0 or over the frame size. When the return is below n, the TX ring or
+ * the TX frames are full: keep the rest and retry later (EPOLLOUT).
+ * xsk_tx_burst(x, NULL, 0) only reclaims and re-kicks: call it when frames
+ * are pending and no more are coming, so copy mode drains its ring.
+ */
+uint32_t xsk_tx_burst(struct xsk *x, const struct xsk_frame *frames, uint32_t n);
+
+/*
+ * Read the counters (ours plus the kernel's XDP_STATISTICS) into *ret.
+ * Returns 0, or -errno from getsockopt (then *ret is unchanged).
+ */
+int xsk_stats(const struct xsk *x, struct xsk_stats *ret);
+
+#endif /* VALE_HW_XSK_H */

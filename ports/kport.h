@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * kport - a switch port whose other side is a kernel interface: a NIC by
+ * AF_XDP or AF_PACKET (hw/), the host stack's tap, or a tap/container port.
+ *
+ * Design: a kport is a VALE port (vport) whose client is the daemon itself,
+ * as netmap's bwrap wraps a NIC. Its thread moves frames both ways:
+ *
+ *   kernel --rx_burst--> vport TX ring --bdg_forward--> switch ports
+ *   switch ports --(leases)--> vport RX ring --tx_burst--> kernel
+ *
+ * It forwards its own TX ring (no worker serves it) and sleeps in epoll on
+ * the backend's fd and the vport's notify eventfd, arming appl_need_kick on
+ * the RX ring before sleeping, as any client does. Frames carry the port's
+ * virtio-net header when the backend has one (tap: 12 bytes), so offloads
+ * cross the switch (switch/offload.h converts for ports without).
+ *
+ * Backends are a table of ops; one kport has one backend instance and one
+ * thread. Threads: create/destroy on the control thread; the ops run on the
+ * kport's thread only.
+ */
+#ifndef VALE_PORTS_KPORT_H
+#define VALE_PORTS_KPORT_H
+
+#include <stdint.h>
+
+#include "bdg.h"
+#include "vport.h"
+
+struct kport_frame {
+	uint8_t *data;
+	uint32_t len;
+};
+
+struct kport_ops {
+	const char *kind; /* "afxdp", "afpacket", "tap" */
+	/* Frames received from the kernel, valid until rx_release. */
+	uint32_t (*rx_burst)(void *be, struct kport_frame *frames, uint32_t max);
+	/* Give back the frames of the last rx_burst. */
+	void (*rx_release)(void *be, uint32_t n);
+	/* Send frames (copied); returns how many the kernel took. */
+	uint32_t (*tx_burst)(void *be, const struct kport_frame *frames, uint32_t n);
+	/* Readable when rx_burst has frames. */
+	int (*fd)(const void *be);
+	/* Release the backend (close sockets, give the interface back). */
+	void (*close)(void *be);
+};
+
+struct kport_stats {
+	uint64_t rx_frames;  /* from the kernel into the switch */
+	uint64_t tx_frames;  /* from the switch to the kernel */
+	uint64_t rx_dropped; /* kernel frames that found the TX ring full */
+	uint64_t tx_dropped; /* switch frames the kernel refused */
+};
+
+struct kport;
+
+/*
+ * Create a kport named name with the backend be (owned from now on: on
+ * failure it is closed too), attach it to switch sw and start its thread.
+ * hdr_len is the virtio-net header the backend's frames carry (0 or 12).
+ * NULL + errno, with a sentence in err (256 bytes).
+ */
+struct kport *kport_create(struct bdg *sw, const char *name, const struct kport_ops *ops,
+			   void *be, uint16_t hdr_len, uint32_t buf_size, char *err);
+
+/* Stop the thread, detach, close the backend, free. Accepts NULL. */
+void kport_destroy(struct kport *k);
+
+struct bdg_port *kport_port(const struct kport *k);
+const char *kport_kind(const struct kport *k);
+void kport_get_stats(const struct kport *k, struct kport_stats *ret_stats);
+
+#endif /* VALE_PORTS_KPORT_H */

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* tapport: the kport backend over a (multi-queue) tap interface. */
+#include "tapport.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "flowhash.h"
+
+/* Room for one burst of reads: each read may need TAP_READ_ROOM bytes. */
+#define ARENA_SIZE (4u << 20)
+
+struct tapbe {
+	struct tap *t;
+	int epfd; /* all queue fds, for multi-queue taps */
+	uint32_t next_q;
+	uint8_t *arena;
+};
+
+static uint32_t tap_rx_burst(void *arg, struct kport_frame *frames, uint32_t max)
+{
+	struct tapbe *b = arg;
+	uint32_t nq = tap_queues(b->t), n = 0, idle = 0;
+	size_t used = 0;
+
+	/* Round robin over the queues until all are empty or we are full. */
+	while (n < max && idle < nq && ARENA_SIZE - used >= TAP_READ_ROOM) {
+		uint32_t q = b->next_q;
+		ssize_t len = tap_read(b->t, q, b->arena + used, ARENA_SIZE - used);
+
+		b->next_q = q + 1 == nq ? 0 : q + 1;
+		if (len <= 0) {
+			idle++;
+			continue;
+		}
+		idle = 0;
+		frames[n].data = b->arena + used;
+		frames[n].len = (uint32_t)len;
+		used += ((size_t)len + 63) & ~(size_t)63;
+		n++;
+	}
+	return n;
+}
+
+static void tap_rx_release(void *arg, uint32_t n)
+{
+	(void)arg, (void)n; /* the arena is reused by the next burst */
+}
+
+static uint32_t tap_tx_burst(void *arg, const struct kport_frame *frames, uint32_t n)
+{
+	struct tapbe *b = arg;
+	uint32_t nq = tap_queues(b->t), sent = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t q = 0;
+
+		/* Keep a flow on one queue, as a multi-queue NIC would. */
+		if (nq > 1 && frames[i].len > TAP_VNET_HDR_LEN)
+			q = flowhash_frame(frames[i].data + TAP_VNET_HDR_LEN,
+					   frames[i].len - TAP_VNET_HDR_LEN) % nq;
+		if (tap_write(b->t, q, frames[i].data, frames[i].len) > 0)
+			sent++;
+	}
+	return sent;
+}
+
+static int tap_be_fd(const void *arg)
+{
+	const struct tapbe *b = arg;
+	return b->epfd;
+}
+
+static void tap_be_close(void *arg)
+{
+	struct tapbe *b = arg;
+
+	tap_destroy(b->t);
+	close(b->epfd);
+	free(b->arena);
+	free(b);
+}
+
+static const struct kport_ops tap_ops = {
+	.kind = "tap",
+	.rx_burst = tap_rx_burst,
+	.rx_release = tap_rx_release,
+	.tx_burst = tap_tx_burst,
+	.fd = tap_be_fd,
+	.close = tap_be_close,
+};
+
+struct kport *tapport_create(struct bdg *sw, const char *name, const struct tap_params *p,
+			     char *err)
+{
+	struct tapbe *b = calloc(1, sizeof(*b));
+	uint32_t mtu = p->mtu ? p->mtu : TAP_MTU_DEFAULT;
+	int e;
+
+	if (!b) {
+		snprintf(err, 256, "out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	b->epfd = -1;
+	b->arena = malloc(ARENA_SIZE);
+	b->t = tap_create(p, err);
+	if (!b->t || !b->arena) {
+		e = b->t ? ENOMEM : errno;
+		goto err;
+	}
+	/* One pollable fd for all queues: an epoll set, itself pollable. */
+	b->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (b->epfd < 0) {
+		e = errno;
+		snprintf(err, 256, "epoll: %s", strerror(e));
+		goto err;
+	}
+	for (uint32_t q = 0; q < tap_queues(b->t); q++) {
+		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = q};
+		if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, tap_fd(b->t, q), &ev)) {
+			e = errno;
+			snprintf(err, 256, "epoll: %s", strerror(e));
+			goto err;
+		}
+	}
+	/* Buffers that hold a whole MTU-sized frame and its header in one slot. */
+	uint32_t buf = (TAP_VNET_HDR_LEN + 18 + mtu + 63) & ~63u;
+	return kport_create(sw, name, &tap_ops, b, (uint16_t)tap_hdr_len(b->t),
+			    buf < 2048 ? 2048 : buf, err);
+
+err:
+	tap_destroy(b->t);
+	if (b->epfd >= 0)
+		close(b->epfd);
+	free(b->arena);
+	free(b);
+	errno = e;
+	return NULL;
+}
