@@ -27,17 +27,18 @@
  * id form a PACKET_FANOUT_HASH group. The kernel spreads the received frames
  * over them by flow hash (symmetric: both directions of a flow meet on one
  * socket); each afp is then one "queue", served by its own thread. Group ids
- * are per network namespace: use one id per interface (e.g. its ifindex).
+ * are per network namespace: use one id per interface (its ifindex, say).
  * IP fragments of one datagram may land on different queues.
  *
  * Offloads: with vnet_hdr, every frame is preceded by a virtio-net header
- * (10 bytes, or 12 with num_buffers as tap and vhost-user use) in both
- * directions, so GSO frames (up to 64 KiB, from local TCP or GRO) and
- * frames with a partial checksum cross as they are. Without it, such frames
- * still arrive whole: a GSO frame bigger than the MTU, or a frame whose L4
- * checksum is not filled in (AFP_FRAME_CSUM_PARTIAL); open without vnet_hdr
- * only where the interface does no GRO and the host sends no offloaded
- * frames through it, or turn those off (ethtool -K).
+ * in both directions (10 bytes, or 12 with num_buffers as tap and
+ * vhost-user use it: set to 1 on RX, ignored on TX), so GSO frames (up to
+ * 64 KiB, from local TCP or GRO) and frames with a partial checksum cross
+ * as they are. Without it, such frames still arrive whole: a GSO frame
+ * bigger than the MTU, or a frame whose L4 checksum is not filled in
+ * (AFP_FRAME_CSUM_PARTIAL); open without vnet_hdr only where the interface
+ * does no GRO and the host sends no offloaded frames through it, or turn
+ * those off (ethtool -K).
  *
  * Sizes: the MTU is read at open (SIOCGIFMTU) and sizes the TX slots and
  * RX blocks: 2048-byte slots up to MTU 1982, larger powers of two above

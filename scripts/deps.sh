@@ -5,7 +5,8 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config git
       libcmocka-dev libevent-dev libjansson-dev libsystemd-dev
-      libxdp-dev libbpf-dev libpcap-dev)
+      libxdp-dev libbpf-dev libpcap-dev
+      iproute2 iputils-ping iperf3 ethtool netsniff-ng python3)
 
 missing=()
 for p in "${pkgs[@]}"; do
