@@ -5,6 +5,9 @@
 #   core   the forwarding core on one thread, beside memcpy (bench_core)
 #   vale   vale-pktgen tx -> valed -> vale-pktgen rx, 60 and 1514 bytes, and a
 #          ping-pong round trip, beside the Linux bridge (shared/bench/peers)
+#   pipe   vale-pktgen tx vale0:p{1 -> pipe -> rx vale0:p}1 (60 bytes), a pipe
+#          ping-pong round trip (valed -P), beside VALE port-to-port 60 bytes and
+#          the cost of a monitor (vale0:b/r) on it, all in the same run
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -105,7 +108,93 @@ bench_vale() {
 	python3 -c "import json; print(json.dumps({'bench':'vale','mpps_60':${med[60]},'mpps_1514':${med[1514]},'gbps_1514':round(${med[1514]}*1514*8/1000,2),'rtt_p50_us':$rtt,'rtt_p50_us_sleeping':$rtt_sleep,'peer_linux_bridge_mpps_60':$peer}))"
 }
 
+# Median Mpps received on $2 while $1 sends 60-byte frames, over $trials trials
+# (progress on stderr); with a 4th port, a vale-pktgen rx also reads it meanwhile.
+rate60() { # tx-port rx-port label [side-port]
+	local txp=$1 rxp=$2 label=$3 side=${4:-} t res r=() sidepid=
+	for t in $(seq "$trials"); do
+		$pg -i "$rxp" -f rx --duration "$T" --json >"$dir/rx.json" 2>/dev/null &
+		local rx=$!
+		sleep 0.3
+		if [ -n "$side" ]; then
+			$pg -i "$side" -f rx --duration $((T + 2)) >/dev/null 2>&1 &
+			sidepid=$!
+			sleep 0.3
+		fi
+		$pg -i "$txp" -f tx -l 60 --duration $((T + 2)) >/dev/null 2>&1 &
+		local tx=$!
+		wait $rx || true
+		kill -INT $tx 2>/dev/null; wait $tx 2>/dev/null || true
+		if [ -n "$sidepid" ]; then kill -INT "$sidepid" 2>/dev/null; wait "$sidepid" 2>/dev/null || true; fi
+		res=$(python3 -c "import json; print('%.3f' % (json.load(open('$dir/rx.json'))['pps']/1e6))" 2>/dev/null || echo 0)
+		r+=("$res")
+		echo "  $label trial $t: $res Mpps received" >&2
+	done
+	median "${r[@]}"
+}
+
+bench_pipe() {
+	local T=${BENCH_SECONDS:-4} trials=${BENCH_TRIALS:-3} dir sock pid
+	local pg=build-bench/tools/vale-pktgen
+	build valed vale-pktgen
+	dir=$(mktemp -d /tmp/vale-bench-XXXXXX)
+	sock=$dir/valed.sock
+	export VALE_SOCKET=$sock
+	startd() { "$@" build-bench/ctl/valed -s "$sock" "${vargs[@]}" 2>>"$dir/valed.log" &
+		pid=$!; for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done; }
+	stopd() { kill $pid; wait $pid 2>/dev/null || true; rm -f "$sock"; }
+	trap 'kill $pid 2>/dev/null; rm -rf "$dir"' EXIT
+	echo "bench pipe: 60-byte frames, ${T}s x $trials ($(nproc) cores), valed -w 1 -p ${BENCH_POLL_US:-50}"
+	local vargs=(-w 1 -p "${BENCH_POLL_US:-50}")
+	startd
+	local pipe vale vale_mon mon=null rtt
+	pipe=$(rate60 'vale0:p{1' 'vale0:p}1' "pipe 60 B")
+	echo "pipe 60 B: $pipe Mpps (vale0:p{1 -> vale0:p}1, zero copy), median of $trials"
+	vale=$(rate60 vale0:a vale0:b "vale 60 B")
+	echo "vale 60 B: $vale Mpps (vale0:a -> vale0:b, one copy), median of $trials, same run"
+	# A monitor of b's RX: only if valed serves monitors ("vale0:b/r").
+	$pg -i vale0:b -f rx --duration 3 >/dev/null 2>&1 &
+	local probe=$!
+	sleep 0.3
+	# (a pktgen rx may wait for a first frame: bound it; 124 = it ran, so it opened)
+	local prc=0
+	timeout 2 $pg -i vale0:b/r -f rx --duration 1 >/dev/null 2>&1 || prc=$?
+	kill -INT $probe 2>/dev/null; wait $probe 2>/dev/null || true
+	if [ $prc = 0 ] || [ $prc = 124 ]; then
+		vale_mon=$(rate60 vale0:a vale0:b "vale 60 B + monitor" vale0:b/r)
+		mon=$(python3 -c "print(round(100*(1-$vale_mon/$vale),1) if $vale > 0 else 'null')")
+		echo "vale 60 B with a monitor on vale0:b/r: $vale_mon Mpps; monitor cost $mon %"
+	else
+		echo "monitor cost: null (valed does not open vale0:b/r)"
+	fi
+	stopd
+
+	# Round trip through a pipe: valed polling alone on CPU 1, ping and pong
+	# spinning on CPU 0, as bench vale does for ports.
+	vargs=(-P)
+	startd taskset -c 1
+	local rtts=()
+	for t in $(seq "$trials"); do
+		taskset -c 0 $pg -i 'vale0:q}1' -f pong --busy >/dev/null 2>&1 &
+		local pong=$!
+		sleep 0.3
+		taskset -c 0 $pg -i 'vale0:q{1' -f ping --duration 2 --json --busy >"$dir/ping.json" 2>/dev/null || true
+		kill -INT $pong 2>/dev/null; wait $pong 2>/dev/null || true
+		rtts+=("$(python3 -c "import json; print('%.2f' % (json.load(open('$dir/ping.json'))['rtt_p50_ns']/1e3))" 2>/dev/null || echo 0)")
+		echo "  pipe ping-pong trial $t: p50 ${rtts[-1]} us"
+	done
+	stopd
+	rtt=$(median "${rtts[@]}")
+	echo "pipe ping-pong: rtt p50 $rtt us (valed -P on CPU 1, ping/pong --busy on CPU 0), median of $trials"
+	trap - EXIT
+	rm -rf "$dir"
+	python3 -c "import json; print(json.dumps({'bench':'pipe','pipe_mpps_60':$pipe,'pipe_rtt_p50_us':$rtt,'vale_mpps_60':$vale,'monitor_cost_pct':$mon}))"
+}
+
 case "${1:-}" in
+pipe)
+	bench_pipe
+	;;
 vale)
 	bench_vale
 	;;
@@ -116,7 +205,7 @@ core)
 	exec build-bench/bench/bench_core "$@"
 	;;
 *)
-	echo "usage: bench/run.sh core [-t SECONDS_PER_TRIAL] [-r TRIALS] | vale" >&2
+	echo "usage: bench/run.sh core [-t SECONDS_PER_TRIAL] [-r TRIALS] | vale | pipe" >&2
 	exit 2
 	;;
 esac

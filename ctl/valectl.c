@@ -156,6 +156,23 @@ static void print_done(json_t *r)
 	(void)r;
 }
 
+static void print_attach(json_t *r)
+{
+	printf("%s:%s attached: %s\n", jstr(r, "switch"), jstr(r, "ifname"), jstr(r, "reason"));
+}
+
+static void print_interfaces(json_t *r)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(r, "interfaces"), i, e)
+		printf("%s:%s bridge %s %s (%s) rx %ld tx %ld drops %ld/%ld\n", jstr(e, "switch"),
+		       jstr(e, "port"), jstr(e, "switch"), jstr(e, "type"), jstr(e, "detail"),
+		       jint(e, "rx_frames"), jint(e, "tx_frames"), jint(e, "rx_dropped"),
+		       jint(e, "tx_dropped"));
+}
+
 static void print_flush(json_t *r)
 {
 	printf("%s: %ld entries flushed\n", jstr(r, "switch"), jint(r, "flushed"));
@@ -181,6 +198,11 @@ static const struct cmd cmds[] = {
 	{"flush", "switch.flush", "switch", true, print_flush, "flush SWITCH: forget learned MACs"},
 	{"stats", "stats.get", "name", false, print_stats, "stats [PORT]: counters"},
 	{"status", "daemon.status", NULL, false, print_status, "status: the daemon"},
+	{"attach", "vale.attach", "switch", true, print_attach,
+	 "attach SWITCH IFNAME [--mode best|native|generic] [--host]: a NIC as a port"},
+	{"detach", "vale.detach", "switch", true, print_done, "detach SWITCH IFNAME: give it back"},
+	{"interfaces", "vale.interfaces", NULL, false, print_interfaces,
+	 "interfaces: attached NICs, host ports, taps, their adapters"},
 };
 
 static const struct cmd *find_cmd(const char *name)
@@ -212,6 +234,40 @@ static int run(struct cli *cli, const struct cmd *cmd, const char *arg, json_t *
 	return 0;
 }
 
+/* delete valeX:Y: a persistent VALE port, or else a tap port. */
+static int delete_port(struct cli *cli, const char *name)
+{
+	json_t *error = NULL, *result = NULL;
+	char text[512];
+	int rc;
+
+	if (call(cli, "daemon.status", NULL, &result)) /* connects, with a clear error */
+		return 1;
+	json_decref(result);
+	rc = ctl_client_call(cli->c, "vale.delif", json_pack("{s:s}", "name", name), &result,
+			     &error, NULL, 0, NULL);
+	if (rc == -1 && ctl_error_text(error, text, sizeof(text)) == ENOENT) {
+		json_decref(error);
+		if (call(cli, "vale.tap.delete", json_pack("{s:s}", "name", name), &result))
+			return 1;
+		json_decref(result);
+		return 0;
+	}
+	if (rc == -1) {
+		fprintf(stderr, "valectl: %s\n", text);
+		json_decref(error);
+		return 1;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "valectl: vale.delif: %s\n", strerror(-rc));
+		return 1;
+	}
+	if (cli->json)
+		print_json(result);
+	json_decref(result);
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: valectl [--socket PATH] [--json] COMMAND [ARG]\n"
@@ -225,7 +281,9 @@ static void usage(FILE *f)
 		   "  -l [valeX:Y] list ports (or one port)     -g valeX:Y   port info\n"
 		   "  -C tx_slots,rx_slots,tx_rings,rx_rings    geometry for -n\n"
 		   "  -m MEMID     memory region for -n (0 only, for now)\n"
-		   "  -a -h -d -p -P   NIC attach, host port, detach, polling: not supported yet\n"
+		   "  -a valeX:IF  attach interface IF          -h valeX:IF  attach it with a host port\n"
+		   "  -d valeX:IF  detach it                     -p -P        polling: not supported yet\n"
+		   "create valeX:Y --tap NAME [--netns NS] [--mac M] [--mtu N] [--queues Q]: a tap port\n"
 		   "environment: VALE_SOCKET (default %s)\n",
 		   CTL_DEFAULT_SOCKET);
 }
@@ -265,8 +323,10 @@ int main(int argc, char **argv)
 	};
 	struct cli cli = {0};
 	const struct cmd *cmd = NULL;
-	const char *arg = NULL;
-	json_t *geometry = NULL;
+	const char *arg = NULL, *arg2 = NULL;
+	char nic_sw[64];
+	bool host = false;
+	json_t *geometry = NULL, *tap = NULL;
 	int opt, rc;
 
 	while ((opt = getopt_long(argc, argv, "+n:r:l::g:C:m:a:h:d:p:P:H", longopts, NULL)) != -1) {
@@ -307,12 +367,22 @@ int main(int argc, char **argv)
 			break;
 		case 'a':
 		case 'h':
-		case 'd':
+		case 'd': {
+			const char *colon = strchr(optarg, ':');
+			if (!colon || colon == optarg || !colon[1])
+				return die("-a/-h/-d want valeX:IFNAME, got '%s'", optarg);
+			cmd = find_cmd(opt == 'd' ? "detach" : "attach");
+			snprintf(nic_sw, sizeof(nic_sw), "%.*s", (int)(colon - optarg), optarg);
+			arg = nic_sw;
+			arg2 = colon + 1;
+			host = opt == 'h';
+			break;
+		}
 		case 'p':
 		case 'P':
 			json_decref(geometry);
-			fprintf(stderr, "valectl: -%c (NIC attach, host port, detach, polling) is not "
-					"supported yet\n",
+			fprintf(stderr, "valectl: -%c (polling mode) is not supported yet: run valed -P "
+					"instead\n",
 				opt);
 			return 1;
 		default:
@@ -337,18 +407,79 @@ int main(int argc, char **argv)
 			return die("unknown command '%s' (valectl -H for help)", argv[optind]);
 		}
 		optind++;
-		if (optind < argc)
-			arg = argv[optind++];
 	}
-	if (optind < argc) {
-		json_decref(geometry);
-		return die("unexpected argument '%s'", argv[optind]);
+	/* Positional arguments and the options that may follow the command. */
+	for (; optind < argc; optind++) {
+		const char *a = argv[optind], *v = optind + 1 < argc ? argv[optind + 1] : NULL;
+
+		if (strcmp(a, "--json") == 0) {
+			cli.json = true;
+		} else if (strcmp(a, "--host") == 0) {
+			host = true;
+		} else if (strncmp(a, "--", 2) == 0 && v &&
+			   (!strcmp(a, "--tap") || !strcmp(a, "--netns") || !strcmp(a, "--mac") ||
+			    !strcmp(a, "--mode") || !strcmp(a, "--mtu") || !strcmp(a, "--queues"))) {
+			char *end;
+			long n = strtol(v, &end, 10);
+			if (!tap)
+				tap = json_object();
+			if (!strcmp(a, "--mtu") || !strcmp(a, "--queues")) {
+				if (*end || end == v || n <= 0) {
+					json_decref(tap);
+					json_decref(geometry);
+					return die("%s wants a positive number", a);
+				}
+				json_object_set_new(tap, a + 2, json_integer(n));
+			} else {
+				json_object_set_new(tap, a + 2, json_string(v));
+			}
+			optind++;
+		} else if (!arg && a[0] != '-') {
+			arg = a;
+		} else if (!arg2 && a[0] != '-' &&
+			   (!strcmp(cmd->name, "attach") || !strcmp(cmd->name, "detach"))) {
+			arg2 = a;
+		} else {
+			json_decref(tap);
+			json_decref(geometry);
+			return die("unexpected argument '%s'", a);
+		}
 	}
 	if (geometry && strcmp(cmd->name, "create") != 0) {
 		json_decref(geometry);
+		json_decref(tap);
 		return die("-C applies to -n/create only%s", "");
 	}
-	rc = run(&cli, cmd, arg, geometry);
+	if (!strcmp(cmd->name, "attach") || !strcmp(cmd->name, "detach")) {
+		json_t *params = json_object();
+		if (!arg || !arg2) {
+			json_decref(params);
+			json_decref(tap);
+			return die("%s needs SWITCH and IFNAME (or -a/-d valeX:IFNAME)", cmd->name);
+		}
+		json_object_set_new(params, "ifname", json_string(arg2));
+		if (host)
+			json_object_set_new(params, "host", json_true());
+		if (tap && json_object_get(tap, "mode"))
+			json_object_set(params, "mode", json_object_get(tap, "mode"));
+		json_decref(tap);
+		rc = run(&cli, cmd, arg, params);
+	} else if (tap) {
+		/* create valeX:Y --tap ...: a tap port instead of a VALE port. */
+		static const struct cmd tap_create = {"create", "vale.tap.create", "name", true,
+						      print_done, ""};
+		if (strcmp(cmd->name, "create") != 0 || json_object_get(tap, "mode")) {
+			json_decref(tap);
+			json_decref(geometry);
+			return die("--tap/--netns/--mac/--mtu/--queues go with create only%s", "");
+		}
+		json_decref(geometry);
+		rc = run(&cli, &tap_create, arg, tap);
+	} else if (!strcmp(cmd->name, "delete") && arg) {
+		rc = delete_port(&cli, arg);
+	} else {
+		rc = run(&cli, cmd, arg, geometry);
+	}
 	ctl_client_close(cli.c);
 	return rc;
 }

@@ -54,6 +54,7 @@ struct options {
 	const char *socket;
 	const char *config;
 	struct reg_params reg;
+	const char *admode; /* NIC adapter mode: best, native, generic */
 	/* What the command line set: it wins over the config file. */
 	bool set_workers, set_poll;
 	struct reg_params cli;
@@ -69,6 +70,7 @@ static void usage(FILE *f)
 		   "  -p, --poll-us US    busy-poll time before a worker sleeps (default %d)\n"
 		   "  -P, --polling       workers never sleep (netmap's VALE_POLLING); pin valed\n"
 		   "                      to its CPUs with taskset for the lowest latency\n"
+		   "  --admode MODE       NIC adapter: best (native, else generic), native, generic\n"
 		   "  -v, --verbose       debug logs\n",
 		   CTL_DEFAULT_SOCKET, WORKER_POLL_US_DEFAULT);
 }
@@ -93,6 +95,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"workers", required_argument, NULL, 'w'}, {"poll-us", required_argument, NULL, 'p'},
 		{"verbose", no_argument, NULL, 'v'},	   {"help", no_argument, NULL, 'h'},
 		{"polling", no_argument, NULL, 'P'},
+		{"admode", required_argument, NULL, 'A'},
 		{"version", no_argument, NULL, 'V'},	   {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -125,6 +128,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 					optarg);
 				return 2;
 			}
+			break;
+		case 'A':
+			o->admode = optarg;
 			break;
 		case 'P':
 			o->set_poll = true;
@@ -171,14 +177,14 @@ static int config_settings(json_t *cfg, struct reg_params *rp)
 	json_object_foreach(cfg, key, v) {
 		size_t i;
 
-		if (strcmp(key, "ports") == 0)
+		if (strcmp(key, "ports") == 0 || strcmp(key, "admode") == 0)
 			continue;
 		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 			if (strcmp(key, keys[i].key) == 0)
 				break;
 		if (i == sizeof(keys) / sizeof(keys[0])) {
 			logmsg(LOG_ERR, "config: unknown key '%s' (known: workers, poll_us, fdb_max, "
-					"fdb_age, ports)",
+					"fdb_age, admode, ports)",
 			       key);
 			return -1;
 		}
@@ -296,6 +302,8 @@ int main(int argc, char **argv)
 	struct event *ev_term, *ev_int, *ev_tick, *ev_wd = NULL;
 	struct ctl_server *srv;
 	struct reg *reg;
+	struct att *att;
+	enum nic_admode admode = NIC_ADMODE_BEST;
 	json_t *cfg = NULL;
 	char err[REG_ERRLEN];
 	struct timespec ts;
@@ -325,19 +333,30 @@ int main(int argc, char **argv)
 		o.reg.workers = o.cli.workers;
 	if (o.set_poll)
 		o.reg.poll_us = o.cli.poll_us;
+	if (!o.admode && cfg && json_object_get(cfg, "admode"))
+		o.admode = json_string_value(json_object_get(cfg, "admode"));
+	if (o.admode && nic_admode_parse(o.admode, &admode)) {
+		logmsg(LOG_ERR, "admode must be best, native or generic");
+		goto err_cfg;
+	}
 
 	reg = reg_create(&o.reg, err);
 	if (!reg) {
 		logmsg(LOG_ERR, "%s", err);
 		goto err_cfg;
 	}
-	if (cfg && config_ports(cfg, reg))
+	att = att_create(o.reg.fdb_max, o.reg.fdb_age, admode);
+	if (!att) {
+		logmsg(LOG_ERR, "out of memory");
 		goto err_reg;
+	}
+	if (cfg && config_ports(cfg, reg))
+		goto err_att;
 
 	base = event_base_new();
 	if (!base) {
 		logmsg(LOG_ERR, "cannot create the event loop");
-		goto err_reg;
+		goto err_att;
 	}
 	n = sd_listen_fds(1);
 	if (n > 1) {
@@ -355,9 +374,10 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ctx.reg = reg;
+	ctx.att = att;
 	ctx.socket_path = o.socket;
 	ctx.started_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	if (methods_register(srv, &ctx)) {
+	if (methods_register(srv, &ctx) || methods_nic_register(srv, &ctx)) {
 		logmsg(LOG_ERR, "cannot register the control methods");
 		goto err_srv;
 	}
@@ -401,6 +421,8 @@ err_srv:
 	ctl_server_destroy(srv); /* runs the closers: clients' ports go first */
 err_base:
 	event_base_free(base);
+err_att:
+	att_destroy(att); /* kernel interfaces go back first */
 err_reg:
 	reg_destroy(reg);
 err_cfg:

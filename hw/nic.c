@@ -321,7 +321,7 @@ struct kport *nic_attach(struct bdg *sw, const char *ifname, enum nic_admode mod
 			return kport_create(sw, ifname, &xsk_ops, x, 0, 2048, err);
 		}
 		if (mode == NIC_ADMODE_NATIVE) {
-			snprintf(err, 256, "native adapter (AF_XDP) on %s: %s", ifname, xerr);
+			snprintf(err, 256, "native adapter (AF_XDP) on %.15s: %.200s", ifname, xerr);
 			return NULL;
 		}
 	}

@@ -8,7 +8,8 @@
 #include <string.h>
 
 #define VALE_PREFIX "vale"
-#define SYNTAX "valeX:Y[-N][/x]"
+#define SYNTAX "valeX:Y[-N][/x] or valeX:Y/r|t|rt|z"
+#define PIPE_SYNTAX "X{P or X}P, then [-N][/x]"
 
 static int fail(char *err, size_t errsize, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -35,9 +36,6 @@ static bool name_char_ok(char c)
 static const char *unsupported(char c)
 {
 	switch (c) {
-	case '{':
-	case '}':
-		return "netmap pipes ('{' and '}')";
 	case '*':
 	case '^':
 		return "host rings ('*' and '^')";
@@ -76,20 +74,42 @@ static int check_part(const char *name, const char *what, const char *s, size_t 
 	return 0;
 }
 
-/* The "/flags" suffix: only "x" is served. */
-static int parse_flags(const char *name, const char *flags, bool *ret_excl, char *err,
-		       size_t errsize)
+/* A monitor suffix ("r", "t", "rt", "tr", "z", maybe with "x"): 0 and the
+ * normalised letters in ret, or -1 if flags is not one. */
+static int parse_monitor(const char *flags, char ret[3])
+{
+	bool rx = false, tx = false;
+
+	for (const char *f = flags; *f; f++) {
+		if (*f == 'r' || *f == 'z')
+			rx = true;
+		if (*f == 't' || *f == 'z')
+			tx = true;
+		if (!strchr("rtzx", *f))
+			return -1;
+	}
+	if (!rx && !tx)
+		return -1;
+	snprintf(ret, 3, "%s%s", rx ? "r" : "", tx ? "t" : "");
+	return 0;
+}
+
+/* The "/flags" suffix: "x", or a monitor. */
+static int parse_flags(const char *name, const char *flags, bool *ret_excl, char ret_mon[3],
+		       char *err, size_t errsize)
 {
 	if (strcmp(flags, "x") == 0) {
 		*ret_excl = true;
 		return 0;
 	}
+	if (parse_monitor(flags, ret_mon) == 0)
+		return 0;
 	if (flags[0] == '\0')
 		return fail(err, errsize, EINVAL, "port name '%s': empty '/' suffix (%s)", name,
 			    SYNTAX);
 	return fail(err, errsize, EINVAL,
-		    "port name '%s': suffix '/%s' is not supported: only '/x' (exclusive) is; "
-		    "monitors (/r /t /z) and one-direction binds (/R /T) are not served yet",
+		    "port name '%s': suffix '/%s' is not supported: only '/x' (exclusive) and "
+		    "monitors (/r /t /rt /z) are; one-direction binds (/R /T) are not served yet",
 		    name, flags);
 }
 
@@ -118,6 +138,47 @@ static int parse_ring(const char *name, const char *port, size_t *len, int32_t *
 	return 0;
 }
 
+static bool pipe_char_ok(char c, bool in_id)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '.' || (!in_id && (c == '-' || c == ':'));
+}
+
+/* name[0..len) is "X{P" or "X}P" (suffixes cut off): a pipe end. */
+static int parse_pipe(const char *name, size_t len, struct lvname *n, char *err, size_t errsize)
+{
+	const char *brace = strpbrk(name, "{}");
+	size_t xlen = (size_t)(brace - name), idlen = len - xlen - 1;
+
+	if (xlen == 0)
+		return fail(err, errsize, EINVAL, "port name '%s': a pipe needs a name before '%c' (%s)",
+			    name, *brace, PIPE_SYNTAX);
+	if (idlen == 0)
+		return fail(err, errsize, EINVAL, "port name '%s': no pipe number after '%c' (%s)",
+			    name, *brace, PIPE_SYNTAX);
+	if (idlen >= LVNAME_PART_MAX || len >= sizeof(n->base))
+		return fail(err, errsize, ENAMETOOLONG,
+			    "port name '%s': too long for a pipe (P at most %d, all at most %zu "
+			    "characters)",
+			    name, LVNAME_PART_MAX - 1, sizeof(n->base) - 1);
+	for (size_t i = 0; i < len; i++) {
+		if (name + i == brace)
+			continue;
+		if (!pipe_char_ok(name[i], name + i > brace))
+			return fail(err, errsize, EINVAL,
+				    "port name '%s': character '%c' is not allowed in a pipe name "
+				    "(X: A-Z a-z 0-9 _ . - :, P: A-Z a-z 0-9 _ .)",
+				    name, name[i]);
+	}
+	if (n->monitor[0])
+		return fail(err, errsize, EINVAL,
+			    "port name '%s': monitors of pipe ends are not served", name);
+	memcpy(n->base, name, len);
+	n->base[len] = '\0';
+	n->pipe = true;
+	return 0;
+}
+
 int lvname_parse(const char *name, struct lvname *ret, char *err, size_t errsize)
 {
 	const size_t plen = strlen(VALE_PREFIX);
@@ -135,6 +196,22 @@ int lvname_parse(const char *name, struct lvname *ret, char *err, size_t errsize
 			    "port name '%s': NIC ports (netmap:) are attached with valectl, "
 			    "libvale opens VALE ports (%s)",
 			    name, SYNTAX);
+	/* A pipe end "X{P" / "X}P", with the same suffixes as a port. */
+	slash = strchr(name, '/');
+	portlen = slash ? (size_t)(slash - name) : strlen(name);
+	if (memchr(name, '{', portlen) || memchr(name, '}', portlen)) {
+		if (slash) {
+			rc = parse_flags(name, slash + 1, &n.exclusive, n.monitor, err, errsize);
+			if (rc)
+				return rc;
+		}
+		rc = parse_ring(name, name, &portlen, &n.ring, err, errsize);
+		if (!rc)
+			rc = parse_pipe(name, portlen, &n, err, errsize);
+		if (!rc)
+			*ret = n;
+		return rc;
+	}
 	if (strncmp(name, VALE_PREFIX, plen) != 0)
 		return fail(err, errsize, EINVAL, "port name '%s': libvale opens VALE ports: %s",
 			    name, SYNTAX);
@@ -155,13 +232,17 @@ int lvname_parse(const char *name, struct lvname *ret, char *err, size_t errsize
 	slash = strchr(port, '/');
 	portlen = slash ? (size_t)(slash - port) : strlen(port);
 	if (slash) {
-		rc = parse_flags(name, slash + 1, &n.exclusive, err, errsize);
+		rc = parse_flags(name, slash + 1, &n.exclusive, n.monitor, err, errsize);
 		if (rc)
 			return rc;
 	}
 	rc = parse_ring(name, port, &portlen, &n.ring, err, errsize);
 	if (rc)
 		return rc;
+	if (n.monitor[0] && n.ring >= 0)
+		return fail(err, errsize, EINVAL,
+			    "port name '%s': a monitor watches every ring of its port (no '-N')",
+			    name);
 	rc = check_part(name, "port", port, portlen, err, errsize);
 	if (rc)
 		return rc;

@@ -3,6 +3,8 @@
  * lvname - parse the port names libvale accepts.
  *
  *     valeX:Y[-N][/x]
+ *     valeX:Y/r  valeX:Y/t  valeX:Y/rt  valeX:Y/z      (monitors)
+ *     X{P[-N][/x]  X}P[-N][/x]                         (pipe P of X, its ends)
  *
  * X and Y follow valed's rules (switch/bdg.h): "vale" plus 1.. characters,
  * and 1.. characters, each part 1..15 characters of [A-Za-z0-9_.-]. The
@@ -11,10 +13,19 @@
  * a ring suffix only when N is all digits and ends the name (before "/x"):
  * "vale0:a-1" is ring 1 of port "a", "vale0:a-b" is port "a-b".
  *
- * Anything else netmap accepts but libvale does not serve yet (pipes "{N"
- * "}N", host rings "*" "^", memory and options "@...", monitor and
- * direction flags "/r /t /z /R /T", "netmap:" NIC names) is refused with
- * EINVAL and a sentence that names it.
+ * "/r", "/t", "/rt" open a copy monitor of the port's received, sent or
+ * both packets; "/z" (netmap's zero-copy monitor) is served as a copy
+ * monitor of both directions (valed keeps monitors in a region of their
+ * own). A monitor takes no "-N".
+ *
+ * Pipes: X is any port name string of [A-Za-z0-9_.:-] (a VALE name or a
+ * plain one such as "p": valed uses it only as a namespace), P is 1..15
+ * characters of [A-Za-z0-9_.]; '-' cannot be in P, so "p{1-0" is ring 0
+ * of end "p{1". sw and port stay empty for a pipe; base is the end's name.
+ *
+ * Anything else netmap accepts but libvale does not serve yet (host rings "*" "^", memory and options "@...", direction flags
+ * "/R /T", "netmap:" NIC names) is refused with EINVAL and a sentence that
+ * names it.
  */
 #ifndef VALE_LIB_LVNAME_H
 #define VALE_LIB_LVNAME_H
@@ -27,11 +38,13 @@
 #define LVNAME_RING_MAX 65535
 
 struct lvname {
-	char base[2 * LVNAME_PART_MAX]; /* "valeX:Y", suffixes removed */
+	char base[4 * LVNAME_PART_MAX]; /* "valeX:Y" or "X{P", suffixes removed */
 	char sw[LVNAME_PART_MAX];	/* "valeX" */
 	char port[LVNAME_PART_MAX];	/* "Y" */
 	int32_t ring;			/* -1: all rings; else the N of "-N" */
 	bool exclusive;			/* "/x" */
+	bool pipe;			/* a pipe end */
+	char monitor[3];		/* "r", "t", "rt" (also for "/z"), or "" */
 };
 
 /*

@@ -32,7 +32,13 @@ static json_t *register_params(const struct lvname *n, const struct vale_open_pa
 
 	if (!params)
 		return NULL;
-	err |= json_object_set_new(params, "name", json_string(n->base));
+	if (n->monitor[0]) { /* the daemon opens a new monitor for "valeX:Y/r" */
+		char mon[sizeof(n->base) + 4];
+		snprintf(mon, sizeof(mon), "%s/%s", n->base, n->monitor);
+		err |= json_object_set_new(params, "name", json_string(mon));
+	} else {
+		err |= json_object_set_new(params, "name", json_string(n->base));
+	}
 	if (n->ring >= 0) {
 		err |= json_object_set_new(params, "mode", json_string("one"));
 		err |= json_object_set_new(params, "ring", json_integer(n->ring));

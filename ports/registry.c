@@ -668,7 +668,7 @@ static void pipe_port_info(const struct reg_port *p, struct reg_info *ret)
 	memset(ret, 0, sizeof(*ret));
 	memcpy(ret->name, p->full, sizeof(p->full));
 	/* No switch: "port" is the end's whole name, truncated as ni_name is. */
-	snprintf(ret->port, sizeof(ret->port), "%s", p->full);
+	memcpy(ret->port, p->full, sizeof(ret->port) - 1); /* zeroed: NUL-terminated */
 	ret->mem_id = mem_id(m);
 	ret->mem_size = mem_size(m);
 	ret->if_offset = pipe_if_offset(p->pipe, p->end);

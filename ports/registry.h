@@ -63,15 +63,43 @@ struct reg_info {
 	uint32_t users;
 	uint32_t worker;
 	uint16_t vnet_hdr_len;
+	bool pipe;                          /* a pipe end ("X{N", "X}N"): sw is "" */
+	char peer[BDG_FULLNAMSIZ];          /* a pipe end: the other end's name */
+	bool monitor;                       /* a monitor ("valeX:Y/r", "/t", "/rt") */
+	bool mon_rx, mon_tx;                /* what it copies */
+	char monitored[BDG_FULLNAMSIZ];     /* the port it watches */
 };
 
 struct reg *reg_create(const struct reg_params *p, char *err);
 void reg_destroy(struct reg *r); /* closes every port; accepts NULL */
 
-/* Open a port for a client. On success *ret_h is the registration. */
+/*
+ * Open a port for a client. On success *ret_h is the registration.
+ * A name with "/r", "/t" or "/rt" opens a new monitor of an existing port
+ * (netmap's copy monitor, switch/bdg.h) for this registration alone: its
+ * own region with RX rings the switch fills with copies; "/z" (netmap's
+ * zero-copy monitor) is the same copy monitor of both directions, since a
+ * monitor cannot share the monitored port's memory. -ENOENT if the port
+ * does not exist, -EINVAL for a monitor of a monitor or with "-N". A
+ * monitored port stays while its monitors do, as netmap's adapter does.
+ */
 int reg_open(struct reg *r, const struct reg_open *o, struct reg_handle **ret_h, char *err);
 /* End a registration; frees an ephemeral port left without users. */
 void reg_close(struct reg_handle *h);
+
+/*
+ * Pipes: a name "X{N" or "X}N" opens end 0 or end 1 of pipe N of X
+ * (ports/pipe.h). X is any port name string, a VALE name ("vale0:a") or a
+ * plain one ("p"), made of [A-Za-z0-9_.:-]; it is only a namespace: the pipe
+ * neither needs nor creates a port X. N is 1..15 of [A-Za-z0-9_.]. Both ends
+ * exist from the first open of either until both are closed; "-N" and "/x"
+ * work on an end as on a VALE port. Geometry comes from the first open.
+ */
+struct pipe;
+/* The pipe of a pipe end and which end it is (0 for '{'), or NULL. */
+struct pipe *reg_port_pipe(const struct reg_port *p, unsigned *ret_end);
+/* The region of any port. */
+struct mem_region *reg_port_mem(const struct reg_port *p);
 
 struct reg_port *reg_handle_port(const struct reg_handle *h);
 /* The registration's own view (ring range, exclusive). */
@@ -90,6 +118,7 @@ int reg_delif(struct reg *r, const char *name, char *err);
 /* The port named "valeX:Y", or NULL with -ENOENT/-EINVAL/-ENAMETOOLONG in err. */
 struct reg_port *reg_find(struct reg *r, const char *name, int *ret_err, char *err);
 void reg_port_info(const struct reg_port *p, struct reg_info *ret_info);
+/* NULL for a pipe end (it has no bdg port and no vport). */
 struct bdg_port *reg_port_bdg(const struct reg_port *p);
 struct vport *reg_port_vport(const struct reg_port *p);
 

@@ -6,7 +6,8 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config git
       libcmocka-dev libevent-dev libjansson-dev libsystemd-dev
       libxdp-dev libbpf-dev libpcap-dev
-      iproute2 iputils-ping iperf3 ethtool netsniff-ng python3)
+      iproute2 iputils-ping iperf3 ethtool netsniff-ng python3
+      tshark tcpdump)
 
 missing=()
 for p in "${pkgs[@]}"; do

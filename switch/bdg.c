@@ -313,7 +313,7 @@ int bdg_attach(struct bdg *b, struct bdg_port *p)
 {
 	uint8_t idx;
 
-	if (p->sw)
+	if (p->sw || p->monitored)
 		return -EBUSY;
 	if (bdg_find_port(b, p->name))
 		return -EEXIST;
@@ -330,6 +330,76 @@ int bdg_attach(struct bdg *b, struct bdg_port *p)
 	return idx;
 }
 
+/* Remove mon from the list at *head: the TX list (linked through
+ * mon_next_tx) or the RX list (mon_next_rx). */
+static void mon_unlink(struct bdg_port **head, struct bdg_port *mon, bool tx)
+{
+	struct bdg_port **pp = head;
+
+	while (*pp && *pp != mon)
+		pp = tx ? &(*pp)->mon_next_tx : &(*pp)->mon_next_rx;
+	if (*pp)
+		*pp = tx ? mon->mon_next_tx : mon->mon_next_rx;
+}
+
+/* Unlink mon from its port (switch lock held exclusive). */
+static void mon_unlink_all(struct bdg_port *mon)
+{
+	struct bdg_port *port = mon->monitored;
+
+	if (mon->mon_flags & BDG_MON_RX)
+		mon_unlink(&port->mon_rx, mon, false);
+	if (mon->mon_flags & BDG_MON_TX)
+		mon_unlink(&port->mon_tx, mon, true);
+	mon->mon_next_rx = mon->mon_next_tx = NULL;
+	mon->monitored = NULL;
+	mon->mon_flags = 0;
+}
+
+int bdg_monitor_attach(struct bdg_port *port, struct bdg_port *mon, unsigned flags)
+{
+	struct bdg *b = port->sw;
+
+	if (!(flags & (BDG_MON_RX | BDG_MON_TX)) || (flags & ~(BDG_MON_RX | BDG_MON_TX)) ||
+	    port->monitored || port == mon)
+		return -EINVAL;
+	if (!b)
+		return -ENOENT;
+	if (mon->sw || mon->monitored)
+		return -EBUSY;
+	pthread_rwlock_wrlock(&b->lock);
+	mon->monitored = port;
+	mon->mon_flags = flags;
+	/* Push at the head: the order among monitors does not matter. */
+	if (flags & BDG_MON_RX) {
+		mon->mon_next_rx = port->mon_rx;
+		port->mon_rx = mon;
+	}
+	if (flags & BDG_MON_TX) {
+		mon->mon_next_tx = port->mon_tx;
+		port->mon_tx = mon;
+	}
+	pthread_rwlock_unlock(&b->lock);
+	return 0;
+}
+
+void bdg_monitor_detach(struct bdg_port *mon)
+{
+	struct bdg *b;
+
+	if (!mon->monitored)
+		return;
+	b = mon->monitored->sw; /* a monitored port is attached: bdg_detach unlinks first */
+	pthread_rwlock_wrlock(&b->lock);
+	mon_unlink_all(mon);
+	pthread_rwlock_unlock(&b->lock);
+}
+
+struct bdg_port *bdg_monitor_target(const struct bdg_port *mon)
+{
+	return mon->monitored;
+}
+
 void bdg_detach(struct bdg_port *p)
 {
 	struct bdg *b = p->sw;
@@ -337,6 +407,11 @@ void bdg_detach(struct bdg_port *p)
 	if (!b)
 		return;
 	pthread_rwlock_wrlock(&b->lock);
+	/* Its monitors stop with it: none keeps a pointer to a detached port. */
+	while (p->mon_rx)
+		mon_unlink_all(p->mon_rx);
+	while (p->mon_tx)
+		mon_unlink_all(p->mon_tx);
 	for (uint32_t i = 0; i < b->n_active; i++) {
 		if (b->active[i] == p->idx) {
 			b->active[i] = b->active[--b->n_active];

@@ -183,6 +183,35 @@ int bdg_attach(struct bdg *b, struct bdg_port *p);
 void bdg_detach(struct bdg_port *p);
 
 /*
+ * Monitors (netmap's copy monitors, "valeX:Y/r", "/t", "/rt"). A monitor is
+ * a detached port whose RX rings the forwarding core fills with copies of
+ * what the monitored port receives (BDG_MON_RX: copied when a batch is
+ * published on the port's RX ring i, into the monitor's RX ring i modulo its
+ * ring count) or sends (BDG_MON_TX: copied when bdg_forward consumes the
+ * port's TX ring i, in ring order, slots flagged NS_TXMON). Copies carry the
+ * port's own framing (its virtio-net header included). A monitor never
+ * slows the port beyond the copy: a full monitor ring drops the copy,
+ * counted in the monitor's RX drops, and is never waited for, even when the
+ * monitored port is lossless. Copies keep each source ring's order; when
+ * two workers fill one monitored RX ring at once, the monitor may see their
+ * batches in another interleaving than the port did.
+ *
+ * bdg_monitor_attach: mon watches port (attached to a switch) in the
+ * directions of flags. -EINVAL: flags empty, or port is itself a monitor;
+ * -ENOENT: port is detached; -EBUSY: mon is attached or already monitors.
+ * bdg_monitor_detach: mon stops watching (accepts a mon that does not).
+ * Both take the port's switch lock exclusively, so no batch sees half a
+ * change; the caller serialises them with attach and detach (config lock).
+ * bdg_detach of a monitored port detaches its monitors first.
+ */
+#define BDG_MON_RX 1u
+#define BDG_MON_TX 2u
+int bdg_monitor_attach(struct bdg_port *port, struct bdg_port *mon, unsigned flags);
+void bdg_monitor_detach(struct bdg_port *mon);
+/* The port mon watches, or NULL. */
+struct bdg_port *bdg_monitor_target(const struct bdg_port *mon);
+
+/*
  * Per-thread scratch space for bdg_forward (about 100 KiB). NULL + errno.
  */
 struct bdg_scratch *bdg_scratch_create(void);

@@ -18,6 +18,15 @@ struct bdg_port {
 	struct kring *tx, *rx; /* owned by the adapter that created the port */
 	bdg_notify_fn notify;
 	void *notify_arg;
+	/*
+	 * Monitors (bdg_monitor_attach): the lists are changed under the
+	 * switch lock held exclusive and read under it shared, so the
+	 * forwarding core tests one pointer per batch when there are none.
+	 */
+	struct bdg_port *mon_rx, *mon_tx;           /* heads: monitors of this port */
+	struct bdg_port *mon_next_rx, *mon_next_tx; /* links, in a monitor */
+	struct bdg_port *monitored;                 /* in a monitor: its port */
+	unsigned mon_flags;                         /* in a monitor: BDG_MON_* */
 };
 
 struct bdg {

@@ -14,9 +14,13 @@
  *      the first packet that does not fit everywhere it goes;
  *   4. copy and publish: copy each packet once from the source buffers into
  *      the leased slots, complete the lease, notify the port.
+ * Monitors (bdg.h) get copies with leases of their own: what a port
+ * received from its RX slots just before they are published, what it sent
+ * from the source buffers before its TX slots are returned.
  */
 #include "bdg_impl.h"
 #include "flowhash.h"
+#include "offload.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -41,6 +45,9 @@ struct fwd_pkt {
 	uint16_t slot_flags;
 	uint8_t dst;       /* a port, BDG_BROADCAST or BDG_NOPORT */
 	bool has_hash;
+	bool offload;      /* its virtio-net header asks for checksum or GSO */
+	uint16_t segs;     /* with offload: frames a port without header gets */
+	uint32_t seg_len;  /* with offload: the longest of those frames */
 };
 
 /* A destination ring of this batch. */
@@ -67,6 +74,11 @@ struct bdg_scratch {
 	uint32_t src_buf_size;  /* the source ring's buffer size */
 	struct fwd_dr *order[DR_MAX]; /* lossless: dr sorted by kring address */
 	uint16_t bhead, btail;        /* broadcast packets */
+	/* Offloads done in software: the packet made whole, and one segment. */
+	uint16_t linear_pkt;          /* the packet in linear[], or NIL */
+	uint32_t linear_len;
+	uint8_t linear[65536 + 64];
+	uint8_t seg[65536 + 64];
 };
 
 struct bdg_scratch *bdg_scratch_create(void)
@@ -77,6 +89,7 @@ struct bdg_scratch *bdg_scratch_create(void)
 		return NULL;
 	memset(s->dr_of, 0xff, sizeof(s->dr_of));
 	s->n_dr = 0;
+	s->linear_pkt = NIL;
 	return s;
 }
 
@@ -99,10 +112,13 @@ static inline uint32_t dst_len(const struct bdg_scratch *s, const struct fwd_pkt
 	return k->len - s->src_hdr + dst_hdr;
 }
 
-/* Slots packet k takes in destination ring d. */
+/* Slots packet k takes in destination ring d. A port without a virtio-net
+ * header gets an offloaded packet as its segments, checksums done. */
 static inline uint32_t dr_slots(const struct bdg_scratch *s, const struct fwd_pkt *k,
 				const struct fwd_dr *d)
 {
+	if (__builtin_expect(k->offload, 0) && d->port->hdr_len == 0)
+		return k->segs * pkt_slots(k->seg_len, d->kr->buf_size);
 	return pkt_slots(dst_len(s, k, d->port->hdr_len), d->kr->buf_size);
 }
 
@@ -250,6 +266,8 @@ static uint32_t preflush(struct kring *kr, uint32_t avail, struct bdg_scratch *s
 	return np;
 }
 
+static void offload_probe(struct bdg_scratch *s, struct fwd_pkt *k, uint16_t i);
+
 /* Step 2: one lookup per packet; build each destination ring's demand. */
 static void lookup(struct bdg *b, struct bdg_port *src, struct bdg_scratch *s, uint32_t np)
 {
@@ -265,6 +283,9 @@ static void lookup(struct bdg *b, struct bdg_port *src, struct bdg_scratch *s, u
 
 		if (k->nfrags == 0)
 			continue;
+		k->offload = false;
+		if (s->src_hdr)
+			offload_probe(s, k, (uint16_t)i);
 		pk.data = f->buf + s->src_hdr;
 		pk.len = f->len - s->src_hdr;
 		pk.total_len = k->len - s->src_hdr;
@@ -455,21 +476,72 @@ static inline void vnet_hdr_plain(uint8_t *h, uint16_t hdr_len)
 		h[10] = 1; /* num_buffers, little endian */
 }
 
+/* Writes one packet into consecutive slots of an RX ring, chaining them
+ * with NS_MOREFRAG when the packet is longer than a buffer. */
+struct slot_writer {
+	struct kring *kr;
+	uint32_t pos;
+	struct netmap_slot *slot;
+	uint8_t *dst;
+	uint32_t filled;
+};
+
+static inline void writer_start(struct slot_writer *w, struct kring *kr, uint32_t pos)
+{
+	w->kr = kr;
+	w->pos = pos;
+	w->slot = &kr->ring->slot[pos];
+	w->dst = rx_slot_buf(kr, w->slot);
+	w->filled = 0;
+}
+
+static void writer_put(struct slot_writer *w, const uint8_t *src, uint32_t len)
+{
+	const uint32_t bsz = w->kr->buf_size;
+
+	while (len) {
+		uint32_t n = len;
+		if (w->filled == bsz) {
+			w->slot->len = (uint16_t)w->filled;
+			w->slot->flags = NS_MOREFRAG;
+			w->pos = kring_next(w->kr, w->pos);
+			w->slot = &w->kr->ring->slot[w->pos];
+			w->dst = rx_slot_buf(w->kr, w->slot);
+			w->filled = 0;
+		}
+		if (n > bsz - w->filled)
+			n = bsz - w->filled;
+		memcpy(w->dst + w->filled, src, n);
+		w->filled += n;
+		src += n;
+		len -= n;
+	}
+}
+
+/* Close the packet; returns the slot after it. */
+static inline uint32_t writer_end(struct slot_writer *w)
+{
+	w->slot->len = (uint16_t)w->filled;
+	w->slot->flags = 0;
+	return kring_next(w->kr, w->pos);
+}
+
 /*
  * Copy packet k into kr's slots from pos; returns the slot after it. Equal
- * header lengths copy the header as data; otherwise the source's header is
- * dropped and the destination gets a plain one (no offloads).
+ * header lengths copy the header as data; 10 and 12 bytes convert (the
+ * offload fields are the same); a port without header gets none, and one
+ * with a header from a port without gets a plain one (no offloads).
  */
 static uint32_t copy_pkt(const struct bdg_scratch *s, const struct fwd_pkt *k, struct kring *kr,
 			 uint16_t dst_hdr, uint32_t pos)
 {
 	const uint32_t bsz = kr->buf_size;
-	struct netmap_slot *slot = &kr->ring->slot[pos];
-	uint32_t filled = 0, skip = s->src_hdr;
-	uint8_t *dst;
+	struct slot_writer w;
+	uint32_t skip = 0;
 
 	if (dst_hdr == s->src_hdr && k->nfrags == 1 && k->len <= bsz) {
 		const struct fwd_frag *f = &s->frag[k->first];
+		struct netmap_slot *slot = &kr->ring->slot[pos];
 		copy_frame(rx_slot_buf(kr, slot), f->buf, f->len,
 			   bsz < s->src_buf_size ? bsz : s->src_buf_size);
 		slot->len = (uint16_t)f->len;
@@ -477,41 +549,252 @@ static uint32_t copy_pkt(const struct bdg_scratch *s, const struct fwd_pkt *k, s
 		return kring_next(kr, pos);
 	}
 	/* Fragments, other buffer sizes or other headers: fill slot by slot. */
-	dst = rx_slot_buf(kr, slot);
+	writer_start(&w, kr, pos);
 	if (dst_hdr != s->src_hdr) {
-		vnet_hdr_plain(dst, dst_hdr); /* buffers are >= 64 bytes: it fits */
-		filled = dst_hdr;
-	} else {
-		skip = 0;
+		uint8_t h[12];
+		vnet_hdr_plain(h, dst_hdr);
+		if (dst_hdr && s->src_hdr) /* 10 <-> 12: same offload fields */
+			memcpy(h, s->frag[k->first].buf, 10);
+		writer_put(&w, h, dst_hdr);
+		skip = s->src_hdr;
 	}
 	for (uint32_t j = 0; j < k->nfrags; j++) {
 		const struct fwd_frag *f = &s->frag[k->first + j];
-		uint32_t off = 0;
+		uint32_t off = j == 0 ? skip : 0; /* the source header is in the first */
+		writer_put(&w, f->buf + off, f->len - off);
+	}
+	return writer_end(&w);
+}
 
-		if (skip) { /* the source header lies in the first fragment */
-			off = skip;
-			skip = 0;
-		}
-		while (off < f->len) {
-			uint32_t n = f->len - off;
-			if (filled == bsz) {
-				slot->len = (uint16_t)filled;
-				slot->flags = NS_MOREFRAG;
-				pos = kring_next(kr, pos);
-				slot = &kr->ring->slot[pos];
-				dst = rx_slot_buf(kr, slot);
-				filled = 0;
-			}
-			if (n > bsz - filled)
-				n = bsz - filled;
-			memcpy(dst + filled, f->buf + off, n);
-			filled += n;
-			off += n;
+/* Packet i (k) made whole in s->linear without its virtio-net header, with
+ * its checksum completed when the header asked for it. */
+static void linearize(struct bdg_scratch *s, const struct fwd_pkt *k, uint16_t i)
+{
+	struct vnet_hdr h;
+	uint32_t n = 0;
+
+	if (s->linear_pkt == i)
+		return;
+	for (uint32_t j = 0; j < k->nfrags; j++) {
+		const struct fwd_frag *f = &s->frag[k->first + j];
+		uint32_t off = j == 0 ? s->src_hdr : 0;
+		uint32_t len = f->len - off;
+		if (n + len > sizeof(s->linear))
+			len = (uint32_t)sizeof(s->linear) - n;
+		memcpy(s->linear + n, f->buf + off, len);
+		n += len;
+	}
+	s->linear_len = n;
+	s->linear_pkt = i;
+	offload_hdr_parse(s->frag[k->first].buf, &h);
+	if ((h.flags & VNET_HDR_F_NEEDS_CSUM) && (h.gso_type & ~VNET_HDR_GSO_ECN) == 0)
+		offload_csum_complete(s->linear, n, h.csum_start, h.csum_offset);
+}
+
+/*
+ * Packet i asks for offloads (its virtio-net header says so): note it, and
+ * what a port without header will get of it, its segments (GSO) or the frame
+ * with its checksum done.
+ */
+static void offload_probe(struct bdg_scratch *s, struct fwd_pkt *k, uint16_t i)
+{
+	struct vnet_hdr h;
+	int n;
+
+	offload_hdr_parse(s->frag[k->first].buf, &h);
+	k->offload = offload_needed(&h);
+	if (!k->offload)
+		return;
+	k->segs = 1;
+	k->seg_len = k->len - s->src_hdr;
+	if ((h.gso_type & ~VNET_HDR_GSO_ECN) == VNET_HDR_GSO_NONE)
+		return;
+	linearize(s, k, i);
+	n = offload_segment_count(s->linear, s->linear_len, &h);
+	if (n > 0 && n <= BDG_MAXFRAGS * 16) {
+		int len = offload_segment(s->linear, s->linear_len, &h, 0, s->seg, sizeof(s->seg));
+		if (len > 0) {
+			k->segs = (uint16_t)n;
+			k->seg_len = (uint32_t)len;
+			return;
 		}
 	}
-	slot->len = (uint16_t)filled;
-	slot->flags = 0;
+	/* A GSO frame we cannot cut (UDP, unparsable): it goes as it is. */
+	k->offload = false;
+}
+
+/* Deliver an offloaded packet to a port without header: its segments, or
+ * the frame with its checksum done. Returns the slot after the last. */
+static uint32_t copy_pkt_soft(struct bdg_scratch *s, const struct fwd_pkt *k, uint16_t i,
+			      struct kring *kr, uint32_t pos)
+{
+	struct slot_writer w;
+	struct vnet_hdr h;
+
+	linearize(s, k, i);
+	offload_hdr_parse(s->frag[k->first].buf, &h);
+	if ((h.gso_type & ~VNET_HDR_GSO_ECN) == VNET_HDR_GSO_NONE) {
+		writer_start(&w, kr, pos);
+		writer_put(&w, s->linear, s->linear_len);
+		return writer_end(&w);
+	}
+	for (uint32_t seg = 0; seg < k->segs; seg++) {
+		int len = offload_segment(s->linear, s->linear_len, &h, seg, s->seg, sizeof(s->seg));
+		writer_start(&w, kr, pos);
+		writer_put(&w, s->seg, len > 0 ? (uint32_t)len : 0);
+		pos = writer_end(&w);
+	}
+	return pos;
+}
+
+/*
+ * Monitors. A copy is slot for slot: a monitor's buffers are at least the
+ * monitored port's (the registry makes them equal), so each slot of the
+ * port becomes one slot of the monitor, NS_MOREFRAG chains included; a
+ * longer slot would be cut to the monitor's buffer size. What does not fit
+ * is dropped on the monitor at a packet boundary, after re-reading the
+ * client's head once, never waited for.
+ */
+
+/* Free slots of monitor ring kr (lock held), re-reading its client's head
+ * once when fewer than want. */
+static uint32_t mon_space(struct kring *kr, uint32_t want)
+{
+	uint32_t space = kring_rx_space(kr);
+
+	if (space < want) {
+		kring_rxsync(kr);
+		space = kring_rx_space(kr);
+	}
+	return space;
+}
+
+static void mon_publish(struct bdg_port *mon, uint32_t ring, struct kring *kr, uint32_t id,
+			uint32_t end, uint64_t pkts, uint64_t bytes, uint64_t drops)
+{
+	bool moved;
+
+	__atomic_fetch_add(&kr->stats.packets, pkts, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&kr->stats.bytes, bytes, __ATOMIC_RELAXED);
+	if (drops)
+		__atomic_fetch_add(&kr->stats.drops, drops, __ATOMIC_RELAXED);
+	kring_lock(kr);
+	moved = kring_lease_complete(kr, id, end);
+	kring_unlock(kr);
+	if (moved && mon->notify)
+		mon->notify(mon, ring, mon->notify_arg);
+}
+
+/* Write one monitor slot at pos from len bytes at src; returns the next. */
+static inline uint32_t mon_slot(struct kring *kr, uint32_t pos, const uint8_t *src, uint32_t len,
+				uint32_t src_room, uint16_t flags)
+{
+	struct netmap_slot *slot = &kr->ring->slot[pos];
+
+	if (len > src_room)
+		len = src_room;
+	if (len > kr->buf_size)
+		len = kr->buf_size;
+	copy_frame(rx_slot_buf(kr, slot), src, len, kr->buf_size < src_room ? kr->buf_size : src_room);
+	slot->len = (uint16_t)len;
+	slot->flags = flags;
 	return kring_next(kr, pos);
+}
+
+/*
+ * RX copies: the slots [from, to) of src (RX ring `ring` of a monitored
+ * port, npkts packets) were just written under a lease not yet completed,
+ * so the port's client cannot touch them: copy them into each RX monitor.
+ */
+static void mon_copy_rx(struct bdg_port *port, uint32_t ring, struct kring *src, uint32_t from,
+			uint32_t to, uint64_t npkts)
+{
+	const uint32_t n = kring_dist(src, from, to);
+
+	for (struct bdg_port *m = port->mon_rx; m; m = m->mon_next_rx) {
+		struct kring *kr = &m->rx[ring % m->n_rx];
+		uint32_t space, take = n, id = 0, start = 0, pos, p = from;
+		uint64_t pkts = 0, bytes = 0;
+
+		kring_lock(kr);
+		space = mon_space(kr, n);
+		if (space < n) { /* the longest run of whole packets that fits */
+			take = 0;
+			for (uint32_t j = 0, q = from; j < space; j++, q = kring_next(src, q))
+				if (!(src->ring->slot[q].flags & NS_MOREFRAG))
+					take = j + 1;
+		}
+		if (take)
+			id = kring_lease(kr, take, &start);
+		kring_unlock(kr);
+		if (!take) {
+			__atomic_fetch_add(&kr->stats.drops, npkts, __ATOMIC_RELAXED);
+			continue;
+		}
+		pos = start;
+		for (uint32_t j = 0; j < take; j++, p = kring_next(src, p)) {
+			const struct netmap_slot *ss = &src->ring->slot[p];
+			uint32_t len = ss->len;
+			uint16_t fl = ss->flags & NS_MOREFRAG;
+
+			/* We wrote this slot, but it lies in the client's memory: its
+			 * index may have been changed, rx_slot_buf checks it. */
+			pos = mon_slot(kr, pos, rx_slot_buf(src, ss), len, src->buf_size, fl);
+			bytes += len;
+			pkts += !fl;
+		}
+		mon_publish(m, ring % m->n_rx, kr, id, pos, pkts, bytes,
+			    npkts > pkts ? npkts - pkts : 0);
+	}
+}
+
+/* TX copies: packets [0, cut) of TX ring `ring` of src, but those dropped
+ * as bad, to each TX monitor, as sent (NS_TXMON, as netmap marks them). */
+static void mon_copy_tx(struct bdg_scratch *s, struct bdg_port *src, uint32_t ring, uint32_t cut)
+{
+	uint32_t need = 0, npkts = 0;
+
+	for (uint32_t i = 0; i < cut; i++) {
+		need += s->pkt[i].nfrags;
+		npkts += s->pkt[i].nfrags != 0;
+	}
+	if (!need)
+		return;
+	for (struct bdg_port *m = src->mon_tx; m; m = m->mon_next_tx) {
+		struct kring *kr = &m->rx[ring % m->n_rx];
+		uint32_t space, take = need, id = 0, start = 0, pos, left;
+		uint64_t pkts = 0, bytes = 0;
+
+		kring_lock(kr);
+		space = mon_space(kr, need);
+		if (space < need) { /* the packets that fit whole */
+			take = 0;
+			for (uint32_t i = 0; i < cut && take + s->pkt[i].nfrags <= space; i++)
+				take += s->pkt[i].nfrags;
+		}
+		if (take)
+			id = kring_lease(kr, take, &start);
+		kring_unlock(kr);
+		if (!take) {
+			__atomic_fetch_add(&kr->stats.drops, npkts, __ATOMIC_RELAXED);
+			continue;
+		}
+		pos = start;
+		left = take;
+		for (uint32_t i = 0; i < cut && left >= s->pkt[i].nfrags; i++) {
+			const struct fwd_pkt *k = &s->pkt[i];
+
+			for (uint32_t j = 0; j < k->nfrags; j++) {
+				const struct fwd_frag *f = &s->frag[k->first + j];
+				uint16_t fl = NS_TXMON | (j + 1 < k->nfrags ? NS_MOREFRAG : 0);
+				pos = mon_slot(kr, pos, f->buf, f->len, s->src_buf_size, fl);
+			}
+			left -= k->nfrags;
+			bytes += k->len;
+			pkts += k->nfrags != 0;
+		}
+		mon_publish(m, ring % m->n_rx, kr, id, pos, pkts, bytes, npkts - pkts);
+	}
 }
 
 /* Step 4: copy d's packets below cut into its lease, publish, notify. */
@@ -535,7 +818,10 @@ static void deliver(struct bdg_scratch *s, struct fwd_dr *d, uint32_t cut, bool 
 		n = dr_slots(s, k, d);
 		if (n > left)
 			break;
-		pos = copy_pkt(s, k, kr, d->port->hdr_len, pos);
+		if (__builtin_expect(k->offload, 0) && d->port->hdr_len == 0)
+			pos = copy_pkt_soft(s, k, i, kr, pos);
+		else
+			pos = copy_pkt(s, k, kr, d->port->hdr_len, pos);
 		left -= n;
 		delivered++;
 		bytes += dst_len(s, k, d->port->hdr_len);
@@ -546,6 +832,9 @@ static void deliver(struct bdg_scratch *s, struct fwd_dr *d, uint32_t cut, bool 
 		__atomic_fetch_add(&kr->stats.drops, d->npkts - delivered, __ATOMIC_RELAXED);
 	if (!d->take)
 		return;
+	/* Before the port's client may touch the slots: see mon_copy_rx. */
+	if (__builtin_expect(d->port->mon_rx != NULL, 0))
+		mon_copy_rx(d->port, d->ring, kr, d->lease_start, pos, delivered);
 	kring_lock(kr);
 	moved = kring_lease_complete(kr, d->lease_id, pos);
 	kring_unlock(kr);
@@ -569,6 +858,7 @@ uint32_t bdg_forward(struct bdg_port *src, uint32_t ring, struct bdg_scratch *s)
 
 	pthread_rwlock_rdlock(&b->lock);
 	s->src_hdr = src->hdr_len;
+	s->linear_pkt = NIL; /* packet indices are per batch */
 	s->src_buf_size = kr->buf_size;
 	np = preflush(kr, avail, s, &end);
 	lookup(b, src, s, np);
@@ -580,6 +870,8 @@ uint32_t bdg_forward(struct bdg_port *src, uint32_t ring, struct bdg_scratch *s)
 	}
 	for (uint32_t j = 0; j < s->n_dr; j++)
 		deliver(s, &s->dr[j], cut, src->lossless);
+	if (__builtin_expect(src->mon_tx != NULL, 0))
+		mon_copy_tx(s, src, ring, cut);
 	pthread_rwlock_unlock(&b->lock);
 	dr_reset(s);
 

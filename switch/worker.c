@@ -20,18 +20,23 @@
 /* One served TX ring. Touched by the worker thread only. */
 struct wring {
 	struct kring *kr;
-	uint32_t idx;       /* ring index in its port */
-	uint32_t seen_head; /* atok.head when bdg_forward last ran */
+	struct kring *room; /* NULL, or the ring whose client frees room for kr */
+	uint32_t idx;       /* ring index passed to forward() */
+	uint32_t seen_head; /* atok.head when forward() last ran */
+	uint32_t seen_room; /* room's atok.head when forward() last ran */
+	int notify_fd;      /* written on TX reclaim of kr */
 	bool more;          /* the last call moved slots and left some: call again */
 	bool stalled;       /* lossless: slots left behind a full destination */
 	bool moved;         /* slots consumed in this round (TX-reclaim check) */
 };
 
-/* One served port. Allocated by worker_add, owned by the worker meanwhile. */
+/* One served source. Allocated by worker_add*, owned by the worker meanwhile. */
 struct wport {
-	struct bdg_port *port;
-	int kick_fd;
-	int notify_fd;
+	const void *key;
+	worker_forward_fn forward;
+	bool (*lossless)(void *arg);
+	void *arg;
+	int kick_fd[2];
 	uint32_t n_rings;
 	struct wring ring[];
 };
@@ -41,7 +46,7 @@ enum cmd_op { CMD_ADD, CMD_REMOVE, CMD_STOP };
 /* A request from the control thread; lives on its stack until done. */
 struct cmd {
 	enum cmd_op op;
-	struct bdg_port *port; /* REMOVE */
+	const void *key;       /* REMOVE */
 	struct wport *wp;      /* ADD: the entry to serve; REMOVE: the entry removed */
 	int result;
 	bool done;
@@ -117,8 +122,19 @@ static void efd_drain(int fd)
 
 /* ---- forwarding ----------------------------------------------------------- */
 
+/* bdg ports as worker sources. */
+static uint32_t bdg_src_forward(void *arg, uint32_t ring, struct bdg_scratch *scratch)
+{
+	return bdg_forward(arg, ring, scratch);
+}
+
+static bool bdg_src_lossless(void *arg)
+{
+	return bdg_port_lossless(arg);
+}
+
 /*
- * One bdg_forward() call on ring r when it may have work: new slots since the
+ * One forward() call on ring r when it may have work: new slots since the
  * last call (head moved), a batch cut short (more), or a lossless stall to
  * retry. A ring whose head has not moved since a call that consumed nothing
  * (an NS_MOREFRAG chain still open) is left alone, so it cannot keep the
@@ -134,12 +150,14 @@ static uint32_t forward_ring(struct worker *w, struct wport *wp, struct wring *r
 	head = __atomic_load_n(&kr->csb->atok.head, __ATOMIC_ACQUIRE);
 	if (head == r->seen_head && !r->more && !r->stalled)
 		return 0;
-	/* A head out of range is the client's garbage: bdg_forward reinits. */
+	/* A head out of range is the client's garbage: forward() reinits. */
 	queued = head < kr->num_slots ? kring_dist(kr, kr->hwcur, head) : 0;
 	r->seen_head = head;
-	done = bdg_forward(wp->port, r->idx, w->scratch);
+	if (r->room) /* relaxed: only compared, the source reads it itself */
+		r->seen_room = __atomic_load_n(&r->room->csb->atok.head, __ATOMIC_RELAXED);
+	done = wp->forward(wp->arg, r->idx, w->scratch);
 	r->more = done > 0 && done < queued;
-	r->stalled = done == 0 && queued > 0 && bdg_port_lossless(wp->port);
+	r->stalled = done == 0 && queued > 0 && (!wp->lossless || wp->lossless(wp->arg));
 	r->moved = done > 0;
 	if (done)
 		count(&w->stats.batches, 1);
@@ -156,18 +174,19 @@ static uint32_t forward_ring(struct worker *w, struct wport *wp, struct wring *r
  */
 static void reclaim_notify(struct wport *wp)
 {
-	bool wake = false;
+	int woken = -1; /* rings of one port share their fd: write it once */
 
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	for (uint32_t i = 0; i < wp->n_rings; i++) {
 		struct wring *r = &wp->ring[i];
 
-		if (r->moved && __atomic_load_n(&r->kr->csb->atok.appl_need_kick, __ATOMIC_RELAXED))
-			wake = true;
+		if (r->moved && r->notify_fd != woken &&
+		    __atomic_load_n(&r->kr->csb->atok.appl_need_kick, __ATOMIC_RELAXED)) {
+			efd_signal(r->notify_fd);
+			woken = r->notify_fd;
+		}
 		r->moved = false;
 	}
-	if (wake)
-		efd_signal(wp->notify_fd);
 }
 
 /* One pass over every served ring. Returns the slots consumed; *ret_stalled
@@ -200,9 +219,14 @@ static void set_need_kick(struct worker *w, uint32_t on)
 	for (uint32_t p = 0; p < w->n_ports; p++) {
 		struct wport *wp = w->ports[p];
 
-		for (uint32_t i = 0; i < wp->n_rings; i++)
+		for (uint32_t i = 0; i < wp->n_rings; i++) {
 			__atomic_store_n(&wp->ring[i].kr->csb->ktoa.kern_need_kick, on,
 					 __ATOMIC_RELAXED);
+			/* A stalled source also waits for its room ring's client. */
+			if (wp->ring[i].room)
+				__atomic_store_n(&wp->ring[i].room->csb->ktoa.kern_need_kick, on,
+						 __ATOMIC_RELAXED);
+		}
 	}
 }
 
@@ -218,6 +242,10 @@ static bool work_pending(const struct worker *w)
 			uint32_t head = __atomic_load_n(&r->kr->csb->atok.head, __ATOMIC_ACQUIRE);
 
 			if (r->more || head != r->seen_head)
+				return true;
+			if (r->stalled && r->room &&
+			    __atomic_load_n(&r->room->csb->atok.head, __ATOMIC_RELAXED) !=
+				    r->seen_room)
 				return true;
 		}
 	}
@@ -271,17 +299,20 @@ static void sleep_once(struct worker *w, bool stalled)
 			efd_drain(w->cmd_fd);
 			continue;
 		}
-		efd_drain(wp->kick_fd);
+		/* Which of its kick fds fired is not recorded: drain both. */
+		for (int k = 0; k < 2; k++)
+			if (wp->kick_fd[k] >= 0)
+				efd_drain(wp->kick_fd[k]);
 		count(&w->stats.kicks, 1);
 	}
 }
 
 /* ---- commands ------------------------------------------------------------- */
 
-static struct wport *find_port(const struct worker *w, const struct bdg_port *p, uint32_t *ret_i)
+static struct wport *find_port(const struct worker *w, const void *key, uint32_t *ret_i)
 {
 	for (uint32_t i = 0; i < w->n_ports; i++) {
-		if (w->ports[i]->port == p) {
+		if (w->ports[i]->key == key) {
 			if (ret_i)
 				*ret_i = i;
 			return w->ports[i];
@@ -294,7 +325,7 @@ static int do_add(struct worker *w, struct wport *wp)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = wp};
 
-	if (find_port(w, wp->port, NULL))
+	if (find_port(w, wp->key, NULL))
 		return -EEXIST;
 	if (w->n_ports == w->cap_ports) {
 		uint32_t cap = w->cap_ports ? 2 * w->cap_ports : 8;
@@ -305,8 +336,15 @@ static int do_add(struct worker *w, struct wport *wp)
 		w->ports = ports;
 		w->cap_ports = cap;
 	}
-	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, wp->kick_fd, &ev) < 0)
-		return -errno;
+	for (int k = 0; k < 2; k++) {
+		if (wp->kick_fd[k] >= 0 && epoll_ctl(w->epfd, EPOLL_CTL_ADD, wp->kick_fd[k], &ev) < 0) {
+			int err = -errno;
+
+			if (k == 1 && wp->kick_fd[0] >= 0)
+				epoll_ctl(w->epfd, EPOLL_CTL_DEL, wp->kick_fd[0], NULL);
+			return err;
+		}
+	}
 	w->ports[w->n_ports++] = wp;
 	__atomic_store_n(&w->stats.ports, w->n_ports, __ATOMIC_RELAXED);
 	return 0;
@@ -314,17 +352,19 @@ static int do_add(struct worker *w, struct wport *wp)
 
 /* Forget p; the removed entry goes back to the caller to free. Runs between
  * rounds, so no bdg_forward() on p is in progress, and none follows. */
-static struct wport *do_remove(struct worker *w, const struct bdg_port *p)
+static struct wport *do_remove(struct worker *w, const void *key)
 {
 	struct wport *wp;
 	uint32_t i;
 
-	wp = find_port(w, p, &i);
+	wp = find_port(w, key, &i);
 	if (!wp)
 		return NULL;
 	/* Cannot fail for an fd we registered; and no event for wp is pending:
 	 * commands run after a round's events were handled. */
-	epoll_ctl(w->epfd, EPOLL_CTL_DEL, wp->kick_fd, NULL);
+	for (int k = 0; k < 2; k++)
+		if (wp->kick_fd[k] >= 0)
+			epoll_ctl(w->epfd, EPOLL_CTL_DEL, wp->kick_fd[k], NULL);
 	w->ports[i] = w->ports[--w->n_ports];
 	__atomic_store_n(&w->stats.ports, w->n_ports, __ATOMIC_RELAXED);
 	return wp;
@@ -346,7 +386,7 @@ static bool run_cmd(struct worker *w)
 			c->result = do_add(w, c->wp);
 			break;
 		case CMD_REMOVE:
-			c->wp = do_remove(w, c->port);
+			c->wp = do_remove(w, c->key);
 			c->result = 0;
 			break;
 		case CMD_STOP:
@@ -508,28 +548,32 @@ void worker_destroy(struct worker *w)
 	free(w);
 }
 
-int worker_add(struct worker *w, struct bdg_port *p, uint32_t first_tx, uint32_t last_tx,
-	       int kick_fd, int notify_fd)
+int worker_add_src(struct worker *w, const struct worker_src *s)
 {
 	struct cmd c = {.op = CMD_ADD};
 	struct wport *wp;
-	uint32_t n = last_tx - first_tx;
 	int err;
 
-	if (!bdg_port_switch(p) || first_tx >= last_tx || last_tx > bdg_port_tx_rings(p))
+	if (!s->key || !s->forward || s->n_rings == 0 || !s->ring ||
+	    (s->kick_fd[0] >= 0 && s->kick_fd[0] == s->kick_fd[1]))
 		return -EINVAL;
-	wp = calloc(1, sizeof(*wp) + n * sizeof(wp->ring[0]));
+	wp = calloc(1, sizeof(*wp) + s->n_rings * sizeof(wp->ring[0]));
 	if (!wp)
 		return -ENOMEM;
-	wp->port = p;
-	wp->kick_fd = kick_fd;
-	wp->notify_fd = notify_fd;
-	wp->n_rings = n;
-	for (uint32_t i = 0; i < n; i++) {
+	wp->key = s->key;
+	wp->forward = s->forward;
+	wp->lossless = s->lossless;
+	wp->arg = s->arg;
+	wp->kick_fd[0] = s->kick_fd[0];
+	wp->kick_fd[1] = s->kick_fd[1];
+	wp->n_rings = s->n_rings;
+	for (uint32_t i = 0; i < s->n_rings; i++) {
 		struct wring *r = &wp->ring[i];
 
-		r->kr = bdg_port_tx_kring(p, first_tx + i);
-		r->idx = first_tx + i;
+		r->kr = s->ring[i].src;
+		r->room = s->ring[i].room;
+		r->idx = s->ring[i].idx;
+		r->notify_fd = s->ring[i].notify_fd;
 		r->seen_head = r->kr->hwcur;
 		/* Look at the ring once even if its client never kicks: it may
 		 * have queued slots before the port was handed to us. */
@@ -542,12 +586,38 @@ int worker_add(struct worker *w, struct bdg_port *p, uint32_t first_tx, uint32_t
 	return err;
 }
 
-void worker_remove(struct worker *w, struct bdg_port *p)
+int worker_add(struct worker *w, struct bdg_port *p, uint32_t first_tx, uint32_t last_tx,
+	       int kick_fd, int notify_fd)
 {
-	struct cmd c = {.op = CMD_REMOVE, .port = p};
+	struct worker_ring ring[BDG_MAXRINGS];
+	struct worker_src s = {.key = p,
+			       .forward = bdg_src_forward,
+			       .lossless = bdg_src_lossless,
+			       .arg = p,
+			       .kick_fd = {kick_fd, -1},
+			       .n_rings = last_tx - first_tx,
+			       .ring = ring};
+
+	if (!bdg_port_switch(p) || first_tx >= last_tx || last_tx > bdg_port_tx_rings(p))
+		return -EINVAL;
+	for (uint32_t i = 0; i < s.n_rings; i++)
+		ring[i] = (struct worker_ring){.idx = first_tx + i,
+					       .src = bdg_port_tx_kring(p, first_tx + i),
+					       .notify_fd = notify_fd};
+	return worker_add_src(w, &s);
+}
+
+void worker_remove_src(struct worker *w, const void *key)
+{
+	struct cmd c = {.op = CMD_REMOVE, .key = key};
 
 	send_cmd(w, &c);
 	free(c.wp);
+}
+
+void worker_remove(struct worker *w, struct bdg_port *p)
+{
+	worker_remove_src(w, p);
 }
 
 void worker_get_stats(const struct worker *w, struct worker_stats *ret_stats)

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,7 +43,37 @@ static int connect_to(const char *path)
 	return -1;
 }
 
+void netns_enter(const char *name)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET))
+		fatal(path);
+	close(fd);
+}
+
+int sh(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	rc = system(cmd);
+	return rc == -1 ? -1 : WEXITSTATUS(rc);
+}
+
 void valed_start(struct valed *d, const char *const *extra_args)
+{
+	valed_start_in(d, NULL, extra_args);
+}
+
+void valed_start_in(struct valed *d, const char *netns, const char *const *extra_args)
 {
 	const char *argv[32] = {VALED_PATH, "-s", NULL};
 	int n = 3, fd;
@@ -60,6 +91,8 @@ void valed_start(struct valed *d, const char *const *extra_args)
 	if (d->pid < 0)
 		fatal("fork");
 	if (d->pid == 0) {
+		if (netns)
+			netns_enter(netns);
 		execv(VALED_PATH, (char *const *)argv);
 		_exit(127);
 	}

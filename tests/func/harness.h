@@ -21,6 +21,8 @@ struct valed {
 /* Start valed (extra args, NULL-terminated) on a fresh socket in a temp dir,
  * wait until it answers, and export VALE_SOCKET for the test's clients. */
 void valed_start(struct valed *d, const char *const *extra_args);
+/* The same, with valed running in network namespace netns (/run/netns/NAME). */
+void valed_start_in(struct valed *d, const char *netns, const char *const *extra_args);
 /* SIGTERM, wait; returns its exit status (0 expected). */
 int valed_stop(struct valed *d);
 /* True while the process is alive. */
@@ -39,6 +41,12 @@ ssize_t raw_request(const struct valed *d, const char *bytes, size_t len, char *
  * carrying (src, seq) at offset 42. */
 void frame_make(uint8_t *f, uint32_t len, const uint8_t dst[6], uint8_t src, uint32_t seq);
 void frame_fields(const uint8_t *f, uint8_t *ret_src, uint32_t *ret_seq);
+
+/* Run a shell command (printf-style); returns its exit code. */
+int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Enter network namespace name (/run/netns/NAME) for the rest of the process. */
+void netns_enter(const char *name);
 
 /* Milliseconds of CLOCK_MONOTONIC. */
 uint64_t ms_now(void);

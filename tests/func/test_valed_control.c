@@ -240,7 +240,8 @@ static void test_valectl_exit_codes(void **state)
 	assert_non_null(strstr(out, "\"pid\""));
 	assert_int_equal(valectl(&daemon_, NULL, 0, "info", "vale9:nope", NULL), 1);
 	assert_int_equal(valectl(&daemon_, NULL, 0, "bogus", NULL), 1);
-	assert_int_equal(valectl(&daemon_, NULL, 0, "-a", "vale0:eth0", NULL), 1);
+	assert_int_equal(valectl(&daemon_, NULL, 0, "-a", "vale0:nosuch0", NULL), 1); /* no such interface */
+	assert_int_equal(valectl(&daemon_, NULL, 0, "-a", "vale0", NULL), 1);         /* no IFNAME */
 	assert_int_equal(valectl(&daemon_, NULL, 0, "-n", "vale7:q", "-C", "256,256,2,2", NULL),
 			 0);
 	assert_int_equal(valectl(&daemon_, out, sizeof(out), "-l", "vale7:q", NULL), 0);

@@ -99,6 +99,36 @@ static void test_name_valid(void **state)
 		"vale01234567890", "012345678901234", -1, false); /* 15 + 15 */
 	/* A NULL error buffer is fine. */
 	assert_int_equal(lvname_parse("nope", &(struct lvname){0}, NULL, 0), -EINVAL);
+	/* Monitors: the letters normalised, "/z" copies both ways. */
+	static const char *const mons[][2] = {{"vale0:a/r", "r"}, {"vale0:a/t", "t"},
+					      {"vale0:a/tr", "rt"}, {"vale0:a/z", "rt"},
+					      {"vale0:a/rx", "r"}};
+	for (size_t i = 0; i < sizeof(mons) / sizeof(mons[0]); i++) {
+		struct lvname n;
+		assert_int_equal(lvname_parse(mons[i][0], &n, NULL, 0), 0);
+		assert_string_equal(n.base, "vale0:a");
+		assert_string_equal(n.monitor, mons[i][1]);
+	}
+}
+
+/* Pipe ends: any X, then '{' or '}' and an id, with "-N" and "/x". */
+static void test_name_pipes(void **state)
+{
+	struct lvname n;
+	(void)state;
+
+	assert_int_equal(lvname_parse("vale0:a{1", &n, NULL, 0), 0);
+	assert_true(n.pipe);
+	assert_string_equal(n.base, "vale0:a{1");
+	assert_int_equal(n.ring, -1);
+	assert_false(n.exclusive);
+	assert_int_equal(lvname_parse("p}3-0/x", &n, NULL, 0), 0);
+	assert_true(n.pipe);
+	assert_string_equal(n.base, "p}3");
+	assert_int_equal(n.ring, 0);
+	assert_true(n.exclusive);
+	assert_int_equal(lvname_parse("vale0:a-b}x_1.2", &n, NULL, 0), 0);
+	assert_string_equal(n.base, "vale0:a-b}x_1.2");
 }
 
 static void test_name_refused(void **state)
@@ -111,13 +141,17 @@ static void test_name_refused(void **state)
 	name_bad("vale0", EINVAL, "no ':'");
 	name_bad("vale0:", EINVAL, "port name is empty");
 	name_bad("vale0:-1", EINVAL, "port name is empty");
-	name_bad("vale0:a{1", EINVAL, "pipes");
-	name_bad("vale0:a}1", EINVAL, "pipes");
+	name_bad("{1", EINVAL, "a name before");
+	name_bad("vale0:a}", EINVAL, "no pipe number");
+	name_bad("p{1{2", EINVAL, "character '{'");
+	name_bad("p{a-b", EINVAL, "character '-'");
+	name_bad("p{1/r", EINVAL, "monitors of pipe ends");
 	name_bad("vale0:a*", EINVAL, "host rings");
 	name_bad("vale0:a^", EINVAL, "host rings");
 	name_bad("vale0:a@2", EINVAL, "options");
-	name_bad("vale0:a/z", EINVAL, "'/z'");
-	name_bad("vale0:a/xz", EINVAL, "only '/x'");
+	name_bad("vale0:a/R", EINVAL, "'/R'");
+	name_bad("vale0:a/xq", EINVAL, "only '/x'");
+	name_bad("vale0:a-1/r", EINVAL, "every ring");
 	name_bad("vale0:a/", EINVAL, "empty '/'");
 	name_bad("vale0:a b", EINVAL, "character ' '");
 	name_bad("vale0:a-99999999", EINVAL, "out of range");
@@ -144,9 +178,9 @@ static void test_open_errors(void **state)
 	assert_non_null(strstr(vale_last_error(), "is valed running"));
 
 	errno = 0;
-	assert_null(nmport_open("vale0:a{1"));
+	assert_null(nmport_open("vale0:a{"));
 	assert_int_equal(errno, EINVAL);
-	assert_non_null(strstr(vale_last_error(), "pipes"));
+	assert_non_null(strstr(vale_last_error(), "pipe"));
 }
 
 /* ---- a switch with two ports, and their client views --------------------------- */
@@ -828,6 +862,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_name_valid),
+	    cmocka_unit_test(test_name_pipes),
 	    cmocka_unit_test(test_name_refused),
 	    cmocka_unit_test(test_open_errors),
 	    cmocka_unit_test(test_nm_passthrough),

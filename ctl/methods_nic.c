@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* methods_nic: control methods for kernel interfaces: vale.attach, vale.detach, tap ports. */
+#include "methods.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "attach.h"
+
+static int att_err(struct ctl_error *e, int neg, const char *detail)
+{
+	return ctl_fail(e, neg == -EINVAL ? CTL_E_PARAMS : CTL_E_FAILED, -neg, "%s", detail);
+}
+
+static int m_vale_attach(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
+			 struct ctl_error *e, void *arg)
+{
+	static const char *const known[] = {"switch", "ifname", "mode", "host", NULL};
+	struct methods_ctx *ctx = arg;
+	const char *sw, *ifname, *mode;
+	char err[256];
+	bool host;
+	int rc;
+
+	(void)c, (void)fds;
+	if (ctl_params_only(params, known, e) ||
+	    ctl_param_string(params, "switch", true, NULL, &sw, e) ||
+	    ctl_param_string(params, "ifname", true, NULL, &ifname, e) ||
+	    ctl_param_string(params, "mode", false, NULL, &mode, e) ||
+	    ctl_param_bool(params, "host", false, &host, e))
+		return -1;
+	rc = att_nic(ctx->att, sw, ifname, mode, host, err);
+	if (rc)
+		return att_err(e, rc, err);
+	for (struct att_entry *a = att_first(ctx->att); a; a = att_next(a)) {
+		if (strcmp(att_entry_switch(a), sw) == 0 && strcmp(att_entry_port(a), ifname) == 0) {
+			*ret = json_pack("{s:s, s:s, s:s, s:s, s:b}", "switch", sw, "ifname", ifname,
+					 "adapter", att_entry_type(a), "reason", att_entry_detail(a),
+					 "host", host);
+			return 0;
+		}
+	}
+	return ctl_fail(e, CTL_E_FAILED, EIO, "%s vanished after attaching", ifname);
+}
+
+static int m_vale_detach(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
+			 struct ctl_error *e, void *arg)
+{
+	static const char *const known[] = {"switch", "ifname", NULL};
+	struct methods_ctx *ctx = arg;
+	const char *sw, *ifname;
+	char err[256];
+	int rc;
+
+	(void)c, (void)fds;
+	if (ctl_params_only(params, known, e) ||
+	    ctl_param_string(params, "switch", true, NULL, &sw, e) ||
+	    ctl_param_string(params, "ifname", true, NULL, &ifname, e))
+		return -1;
+	rc = att_detach(ctx->att, sw, ifname, err);
+	if (rc)
+		return att_err(e, rc, err);
+	*ret = json_pack("{s:s, s:s, s:b}", "switch", sw, "ifname", ifname, "detached", 1);
+	return 0;
+}
+
+/* "02:00:00:00:00:01" -> 6 bytes. */
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+	char tail;
+
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) != 6)
+		return -1;
+	for (int i = 0; i < 6; i++) {
+		if (v[i] > 255)
+			return -1;
+		mac[i] = (uint8_t)v[i];
+	}
+	return 0;
+}
+
+static int m_vale_tap_create(struct ctl_conn *c, json_t *params, json_t **ret,
+			     struct ctl_fds *fds, struct ctl_error *e, void *arg)
+{
+	static const char *const known[] = {"name", "tap", "netns", "mac", "mtu", "queues", NULL};
+	struct methods_ctx *ctx = arg;
+	struct tap_params tp = {0};
+	const char *name, *mac, *colon;
+	char sw[BDG_NAMSIZ], port[BDG_NAMSIZ], err[256];
+	uint64_t mtu, queues;
+	int rc;
+
+	(void)c, (void)fds;
+	if (ctl_params_only(params, known, e) ||
+	    ctl_param_string(params, "name", true, NULL, &name, e) ||
+	    ctl_param_string(params, "tap", false, NULL, &tp.name, e) ||
+	    ctl_param_string(params, "netns", false, NULL, &tp.netns, e) ||
+	    ctl_param_string(params, "mac", false, NULL, &mac, e) ||
+	    ctl_param_uint(params, "mtu", false, TAP_MTU_MIN, TAP_MTU_MAX, TAP_MTU_DEFAULT, &mtu,
+			   e) ||
+	    ctl_param_uint(params, "queues", false, 1, TAP_QUEUES_MAX, 1, &queues, e))
+		return -1;
+	rc = bdg_parse_name(name, sw, port);
+	colon = strchr(name, ':');
+	if (rc || !colon)
+		return ctl_fail(e, CTL_E_PARAMS, rc == -ENAMETOOLONG ? ENAMETOOLONG : EINVAL,
+				"'%s' is not a port name valeX:Y", name);
+	if (mac) {
+		if (parse_mac(mac, tp.mac) || (tp.mac[0] & 1))
+			return ctl_fail(e, CTL_E_PARAMS, EINVAL,
+					"parameter 'mac' must be a unicast aa:bb:cc:dd:ee:ff, got "
+					"'%s'",
+					mac);
+		tp.has_mac = true;
+	}
+	tp.mtu = (uint32_t)mtu;
+	tp.queues = (uint32_t)queues;
+	rc = att_tap(ctx->att, sw, port, &tp, err);
+	if (rc)
+		return att_err(e, rc, err);
+	*ret = json_pack("{s:s, s:s, s:s?, s:i, s:i}", "name", name, "type", "tap", "netns",
+			 tp.netns, "mtu", (int)mtu, "queues", (int)queues);
+	return 0;
+}
+
+static int m_vale_tap_delete(struct ctl_conn *c, json_t *params, json_t **ret,
+			     struct ctl_fds *fds, struct ctl_error *e, void *arg)
+{
+	static const char *const known[] = {"name", NULL};
+	struct methods_ctx *ctx = arg;
+	char sw[BDG_NAMSIZ], port[BDG_NAMSIZ], err[256];
+	const char *name;
+	int rc;
+
+	(void)c, (void)fds;
+	if (ctl_params_only(params, known, e) ||
+	    ctl_param_string(params, "name", true, NULL, &name, e))
+		return -1;
+	if (bdg_parse_name(name, sw, port))
+		return ctl_fail(e, CTL_E_PARAMS, EINVAL, "'%s' is not a port name valeX:Y", name);
+	rc = att_tap_delete(ctx->att, sw, port, err);
+	if (rc)
+		return att_err(e, rc, err);
+	*ret = json_pack("{s:s, s:b}", "name", name, "deleted", 1);
+	return 0;
+}
+
+static int m_vale_interfaces(struct ctl_conn *c, json_t *params, json_t **ret,
+			     struct ctl_fds *fds, struct ctl_error *e, void *arg)
+{
+	static const char *const known[] = {NULL};
+	struct methods_ctx *ctx = arg;
+	json_t *arr;
+
+	(void)c, (void)fds;
+	if (ctl_params_only(params, known, e))
+		return -1;
+	arr = json_array();
+	for (struct att_entry *a = att_first(ctx->att); a; a = att_next(a)) {
+		struct kport_stats st;
+		kport_get_stats(att_entry_kport(a), &st);
+		json_array_append_new(
+			arr, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "switch",
+				       att_entry_switch(a), "port", att_entry_port(a), "type",
+				       att_entry_type(a), "detail", att_entry_detail(a), "rx_frames",
+				       (json_int_t)st.rx_frames, "tx_frames", (json_int_t)st.tx_frames,
+				       "rx_dropped", (json_int_t)st.rx_dropped, "tx_dropped",
+				       (json_int_t)st.tx_dropped));
+	}
+	*ret = json_pack("{s:s, s:o}", "admode", nic_admode_name(att_admode(ctx->att)),
+			 "interfaces", arr);
+	return 0;
+}
+
+int methods_nic_register(struct ctl_server *s, struct methods_ctx *ctx)
+{
+	const struct ctl_method methods[] = {
+		{"vale.attach", "attach a kernel interface to a switch (NIC, with host port)",
+		 m_vale_attach, ctx},
+		{"vale.detach", "give an attached interface back to the kernel", m_vale_detach, ctx},
+		{"vale.tap.create", "create a tap (container) port, optionally in a netns",
+		 m_vale_tap_create, ctx},
+		{"vale.tap.delete", "delete a tap port", m_vale_tap_delete, ctx},
+		{"vale.interfaces", "kernel interfaces attached, their adapters and counters",
+		 m_vale_interfaces, ctx},
+	};
+
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		int rc = ctl_method_register(s, &methods[i]);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}

@@ -1,0 +1,442 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Test objective: monitors and capture on a real valed, as netmap's own
+ * functional tests check them. Copy monitors of RX ("/r"), TX ("/t") and
+ * both ("/rt") of ephemeral and persistent ports see exactly the frames the
+ * port received or sent, in order, TX copies flagged NS_TXMON; several
+ * monitors watch one port; a monitor of a missing port is ENOENT, of a
+ * monitor EINVAL; vale.list shows monitors; a port stays while a monitor
+ * watches it. `valectl capture` writes a pcap file that tshark reads back
+ * byte for byte, and `valectl capture -w - | tcpdump -r -` works. Pipes
+ * ("vale0:x{1") are monitored if valed serves them and monitors of them;
+ * that part is skipped otherwise.
+ *
+ *   [vale0:a] --TX--> [ vale0 ] --RX--> [vale0:b]
+ *       |                                   |
+ *   [vale0:a/t]  (copies of a's TX)     [vale0:b/r], [vale0:b/rt]
+ *                                           |
+ *                              valectl capture -> pcap -> tshark, tcpdump
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <vale/vale.h>
+
+#include "harness.h"
+
+#define ETH_TYPE_TEST 0x88b5 /* IEEE local experimental: tshark shows it as data */
+
+static struct valed daemon_;
+
+static int setup(void **state)
+{
+	(void)state;
+	valed_start(&daemon_, NULL);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	assert_int_equal(valed_stop(&daemon_), 0);
+	return 0;
+}
+
+static struct vale_port *open_port(const char *name)
+{
+	struct vale_port *v = vale_open(name, NULL);
+
+	if (!v)
+		fprintf(stderr, "vale_open %s: %s (%s)\n", name, strerror(errno),
+			vale_last_error());
+	assert_non_null(v);
+	return v;
+}
+
+/* Frame seq of a test sequence: length 60..1514, dst/src MACs, a payload
+ * that differs per frame. */
+static uint32_t frame_seq(uint8_t *f, uint8_t src, uint8_t dst, uint32_t seq)
+{
+	uint32_t len = 60 + (seq * 97) % 1455;
+
+	memset(f, 0, 14);
+	f[0] = 0x02, f[5] = dst;
+	f[6] = 0x02, f[11] = src;
+	f[12] = ETH_TYPE_TEST >> 8, f[13] = ETH_TYPE_TEST & 0xff;
+	for (uint32_t i = 14; i < len; i++)
+		f[i] = (uint8_t)(seq * 31 + i * 7 + src);
+	memcpy(f + 14, &seq, 4);
+	return len;
+}
+
+static bool send_frame(struct vale_port *v, const uint8_t *f, uint32_t len)
+{
+	struct netmap_ring *r = NETMAP_TXRING(vale_nifp(v), 0);
+	uint64_t deadline = ms_now() + 5000;
+
+	while (nm_ring_space(r) == 0) {
+		struct pollfd pfd = {.fd = vale_fd(v), .events = POLLOUT};
+		if (ms_now() > deadline)
+			return false;
+		vale_poll(v, &pfd, 1, 50);
+	}
+	struct netmap_slot *slot = &r->slot[r->cur];
+	memcpy(NETMAP_BUF(r, slot->buf_idx), f, len);
+	slot->len = (uint16_t)len;
+	slot->flags = 0;
+	r->head = r->cur = nm_ring_next(r, r->cur);
+	return vale_txsync(v) == 0;
+}
+
+/* Next frame from any RX ring of v within timeout_ms: length (0: none). */
+static uint32_t recv_frame(struct vale_port *v, uint8_t *out, uint16_t *ret_flags, int timeout_ms)
+{
+	uint64_t deadline = ms_now() + (uint64_t)timeout_ms;
+
+	for (;;) {
+		for (uint32_t i = vale_first_rx_ring(v); i < vale_last_rx_ring(v); i++) {
+			struct netmap_ring *r = NETMAP_RXRING(vale_nifp(v), i);
+			if (nm_ring_empty(r))
+				continue;
+			struct netmap_slot *slot = &r->slot[r->cur];
+			uint32_t len = slot->len;
+			memcpy(out, NETMAP_BUF(r, slot->buf_idx), len);
+			if (ret_flags)
+				*ret_flags = slot->flags;
+			r->head = r->cur = nm_ring_next(r, r->cur);
+			vale_rxsync(v);
+			return len;
+		}
+		if ((int64_t)(deadline - ms_now()) <= 0)
+			return 0;
+		struct pollfd pfd = {.fd = vale_fd(v), .events = POLLIN};
+		vale_poll(v, &pfd, 1, 20);
+	}
+}
+
+/* The next frame of v is frame seq from src to dst, with flags. */
+static void expect_frame(struct vale_port *v, uint8_t src, uint8_t dst, uint32_t seq,
+			 uint16_t flags)
+{
+	uint8_t want[2048], got[2048];
+	uint32_t len = frame_seq(want, src, dst, seq);
+	uint16_t fl = 0xffff;
+
+	assert_int_equal(recv_frame(v, got, &fl, 3000), len);
+	assert_memory_equal(got, want, len);
+	assert_int_equal(fl & (NS_TXMON | NS_MOREFRAG), flags);
+}
+
+static void expect_nothing(struct vale_port *v)
+{
+	uint8_t got[2048];
+	assert_int_equal(recv_frame(v, got, NULL, 50), 0);
+}
+
+static bool list_has(const char *text)
+{
+	char out[16384];
+	assert_int_equal(valectl(&daemon_, out, sizeof(out), "list", NULL), 0);
+	return strstr(out, text) != NULL;
+}
+
+/* ---- copies of RX and TX --------------------------------------------------- */
+
+/* a sends to b; b/r and b/rt see b's RX, a/t and a/rt see a's TX, in order. */
+static void check_copies(const char *na, const char *nb)
+{
+	char name[64];
+	struct vale_port *a = open_port(na), *b = open_port(nb), *br, *brt, *at;
+	uint8_t f[2048];
+
+	snprintf(name, sizeof(name), "%s/r", nb);
+	br = open_port(name);
+	snprintf(name, sizeof(name), "%s/rt", nb);
+	brt = open_port(name);
+	snprintf(name, sizeof(name), "%s/t", na);
+	at = open_port(name);
+	/* Blocks of 100 (the rings hold 1023): a sends, everyone checks; then b
+	 * answers once, which b/rt sees as TX after the block. */
+	for (uint32_t blk = 0; blk < 6; blk++) {
+		uint32_t reply = 10000 + blk;
+
+		for (uint32_t seq = blk * 100; seq < blk * 100 + 100; seq++)
+			assert_true(send_frame(a, f, frame_seq(f, 0xa, 0xb, seq)));
+		for (uint32_t seq = blk * 100; seq < blk * 100 + 100; seq++) {
+			expect_frame(b, 0xa, 0xb, seq, 0);
+			expect_frame(br, 0xa, 0xb, seq, 0);
+			expect_frame(brt, 0xa, 0xb, seq, 0);
+			expect_frame(at, 0xa, 0xb, seq, NS_TXMON);
+		}
+		assert_true(send_frame(b, f, frame_seq(f, 0xb, 0xa, reply)));
+		expect_frame(a, 0xb, 0xa, reply, 0);
+		expect_frame(brt, 0xb, 0xa, reply, NS_TXMON);
+	}
+	expect_nothing(br);
+	expect_nothing(brt);
+	expect_nothing(at);
+	vale_close(at);
+	vale_close(brt);
+	vale_close(br);
+	vale_close(b);
+	vale_close(a);
+}
+
+static void test_copies_ephemeral(void **state)
+{
+	(void)state;
+	check_copies("vale0:a", "vale0:b");
+}
+
+static void test_copies_persistent(void **state)
+{
+	(void)state;
+	assert_int_equal(valectl(&daemon_, NULL, 0, "create", "vale1:p", NULL), 0);
+	assert_int_equal(valectl(&daemon_, NULL, 0, "create", "vale1:q", NULL), 0);
+	check_copies("vale1:p", "vale1:q");
+	assert_int_equal(valectl(&daemon_, NULL, 0, "delete", "vale1:p", NULL), 0);
+	assert_int_equal(valectl(&daemon_, NULL, 0, "delete", "vale1:q", NULL), 0);
+}
+
+/* A pipe's ends, monitored, if valed serves both. */
+static void test_copies_pipe(void **state)
+{
+	struct vale_port *m = vale_open("vale2:x{1", NULL), *s, *mon;
+	uint8_t f[2048];
+	(void)state;
+
+	if (!m) {
+		fprintf(stderr, "skip: pipes are not served (%s)\n", vale_last_error());
+		return;
+	}
+	s = vale_open("vale2:x}1", NULL);
+	mon = s ? vale_open("vale2:x}1/r", NULL) : NULL;
+	if (!mon) {
+		fprintf(stderr, "skip: monitors of pipes are not served (%s)\n", vale_last_error());
+		vale_close(s);
+		vale_close(m);
+		return;
+	}
+	for (uint32_t seq = 0; seq < 100; seq++)
+		assert_true(send_frame(m, f, frame_seq(f, 1, 2, seq)));
+	for (uint32_t seq = 0; seq < 100; seq++) {
+		expect_frame(s, 1, 2, seq, 0);
+		expect_frame(mon, 1, 2, seq, 0);
+	}
+	vale_close(mon);
+	vale_close(s);
+	vale_close(m);
+}
+
+/* ---- rules ------------------------------------------------------------------ */
+
+static void test_rules(void **state)
+{
+	char out[512];
+	struct vale_port *e, *me;
+	(void)state;
+
+	errno = 0;
+	assert_null(vale_open("vale0:nope/r", NULL));
+	assert_int_equal(errno, ENOENT);
+	assert_non_null(strstr(vale_last_error(), "no port vale0:nope"));
+	/* A monitor of a monitor: refused by libvale and by valed. */
+	e = open_port("vale0:e");
+	assert_null(vale_open("vale0:e/r/t", NULL));
+	assert_int_equal(errno, EINVAL);
+	static const char req[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"port.register\","
+				  "\"params\":{\"name\":\"vale0:e/r/r\"}}\n";
+	raw_request(&daemon_, req, sizeof(req) - 1, out, sizeof(out));
+	assert_non_null(strstr(out, "EINVAL"));
+	assert_non_null(strstr(out, "cannot be monitored"));
+	/* Listed as a monitor; its port stays while it watches. */
+	me = open_port("vale0:e/t");
+	assert_true(list_has("vale0:e/t"));
+	assert_true(list_has("monitor of vale0:e"));
+	vale_close(e);
+	usleep(100000);
+	assert_true(list_has("vale0:e "));
+	vale_close(me);
+	for (int i = 0; i < 100 && list_has("vale0:e"); i++)
+		usleep(20000);
+	assert_false(list_has("vale0:e"));
+	/* /z is the copy monitor of both directions. */
+	e = open_port("vale0:e");
+	me = open_port("vale0:e/z");
+	assert_true(list_has("vale0:e/rt"));
+	vale_close(me);
+	vale_close(e);
+}
+
+/* ---- capture ------------------------------------------------------------------ */
+
+#define CAPTURED 40
+
+/* Run argv (NULL-terminated) in the background with stdout to out_fd. */
+static pid_t spawn(const char *const *argv, int out_fd)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (out_fd >= 0)
+			dup2(out_fd, 1);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int wait_exit(pid_t pid)
+{
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Wait until a monitor of name is listed (the capture is ready). */
+static void wait_monitor(const char *name)
+{
+	char text[80];
+	snprintf(text, sizeof(text), "monitor of %s", name);
+	for (int i = 0; i < 250 && !list_has(text); i++)
+		usleep(20000);
+	assert_true(list_has(text));
+}
+
+/* Send CAPTURED frames a -> b and let b take them. */
+static void send_sequence(struct vale_port *a, struct vale_port *b)
+{
+	uint8_t f[2048];
+
+	for (uint32_t seq = 0; seq < CAPTURED; seq++)
+		assert_true(send_frame(a, f, frame_seq(f, 0xa, 0xb, seq)));
+	for (uint32_t seq = 0; seq < CAPTURED; seq++)
+		expect_frame(b, 0xa, 0xb, seq, 0);
+}
+
+static bool have(const char *tool)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", tool);
+	return system(cmd) == 0;
+}
+
+static void hex(const uint8_t *p, uint32_t n, char *out)
+{
+	for (uint32_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", p[i]);
+}
+
+static void test_capture_pcap(void **state)
+{
+	char file[128], cmd[256], line[8192], want[8192];
+	const char *argv[] = {VALECTL_PATH, "--socket", daemon_.sock, "capture", "vale0:cb/r",
+			      "-w",	    file,	"-c",	      "40",	 NULL};
+	struct vale_port *a, *b;
+	uint32_t n = 0;
+	pid_t pid;
+	FILE *p;
+	(void)state;
+
+	if (!have("tshark")) {
+		fprintf(stderr, "skip: tshark is not installed\n");
+		return;
+	}
+	snprintf(file, sizeof(file), "%s/cap.pcap", daemon_.dir);
+	a = open_port("vale0:ca");
+	b = open_port("vale0:cb");
+	pid = spawn(argv, -1);
+	wait_monitor("vale0:cb");
+	send_sequence(a, b);
+	assert_int_equal(wait_exit(pid), 0);
+
+	/* Every frame, byte for byte: its length, its header, its payload. */
+	snprintf(cmd, sizeof(cmd),
+		 "tshark -r %s -T fields -E separator=' ' -e frame.len -e eth.dst -e eth.src "
+		 "-e eth.type -e data.data 2>/dev/null",
+		 file);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	while (fgets(line, sizeof(line), p)) {
+		uint8_t f[2048];
+		uint32_t len = frame_seq(f, 0xa, 0xb, n);
+		char payload[4096];
+
+		line[strcspn(line, "\n")] = '\0';
+		for (char *c = line; *c; c++) /* older tshark puts ':' in data.data */
+			if (*c == ':' && c[1] && c[-1] != ' ')
+				memmove(c, c + 1, strlen(c));
+		hex(f + 14, len - 14, payload);
+		snprintf(want, sizeof(want), "%u 0200000000%02x 0200000000%02x 0x%04x %s", len,
+			 f[5], f[11], ETH_TYPE_TEST, payload);
+		if (strcmp(line, want) != 0)
+			fprintf(stderr, "frame %u:\n got  %.120s\n want %.120s\n", n, line, want);
+		assert_string_equal(line, want);
+		n++;
+	}
+	pclose(p);
+	assert_int_equal(n, CAPTURED);
+	unlink(file);
+	vale_close(b);
+	vale_close(a);
+}
+
+static void test_capture_tcpdump(void **state)
+{
+	char cmd[512], line[512];
+	struct vale_port *a, *b;
+	uint32_t n = 0;
+	FILE *p;
+	(void)state;
+
+	if (!have("tcpdump")) {
+		fprintf(stderr, "skip: tcpdump is not installed\n");
+		return;
+	}
+	a = open_port("vale0:ta");
+	b = open_port("vale0:tb");
+	snprintf(cmd, sizeof(cmd),
+		 "%s --socket %s capture vale0:ta -w - -c %d 2>/dev/null | "
+		 "tcpdump -n -e -r - 2>/dev/null",
+		 VALECTL_PATH, daemon_.sock, CAPTURED);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	wait_monitor("vale0:ta");
+	send_sequence(a, b);
+	while (fgets(line, sizeof(line), p)) {
+		uint8_t f[2048];
+		char want[64];
+
+		if (line[0] == '\t')
+			continue; /* tcpdump's hex dump of an unknown EtherType */
+		snprintf(want, sizeof(want), "length %u", frame_seq(f, 0xa, 0xb, n));
+		assert_non_null(strstr(line, "02:00:00:00:00:0a > 02:00:00:00:00:0b"));
+		assert_non_null(strstr(line, want));
+		n++;
+	}
+	assert_int_equal(pclose(p), 0);
+	assert_int_equal(n, CAPTURED);
+	vale_close(b);
+	vale_close(a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_copies_ephemeral), cmocka_unit_test(test_copies_persistent),
+	    cmocka_unit_test(test_copies_pipe),	     cmocka_unit_test(test_rules),
+	    cmocka_unit_test(test_capture_pcap),     cmocka_unit_test(test_capture_tcpdump),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Test objective: kernel interfaces as ports of a real valed, in network
+ * namespaces this test creates (never the root namespace's interfaces):
+ *  - veth peers of two namespaces attached natively (AF_XDP) and generically
+ *    (AF_PACKET): ARP resolves, ping and iperf3 TCP work, MTU 9000 passes
+ *    (generic), and detach gives the interfaces back working;
+ *  - two tap ports moved into two namespaces ping each other and run iperf3;
+ *  - a host port (-h) lets the host stack reach a namespace through vale0;
+ *  - two valed "hosts", each with a vxlan interface attached, joined by a
+ *    veth underlay: namespaces behind them ping and run iperf3 over VXLAN.
+ *
+ *   ns A [a0 .1] <-veth-> a1 --+                        +-- tap c1 -> ns C1
+ *                              +-- valed (ns S) vale0 --+-- tap c2 -> ns C2
+ *   ns B [b0 .2] <-veth-> b1 --+                        +-- host port vh-a1 (ns S stack)
+ *
+ *   ns P1 [p1] <-veth-> q1 -- valed H1 vale0 -- vx1 ~~udp~~ u1 <-veth-> u2 ~~ vx2 -- valed H2 vale0 -- q2 <-veth-> [p2] ns P2
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+static char ns[8][32];
+enum { NS_S, NS_A, NS_B, NS_C1, NS_C2, NS_H1, NS_H2, NS_P };
+static struct valed daemon_;
+
+static void cleanup(void)
+{
+	for (int i = 0; i < 8; i++)
+		if (ns[i][0])
+			sh("ip netns del %s 2>/dev/null", ns[i]);
+	sh("ip netns del %sx 2>/dev/null", ns[NS_P]);
+}
+
+static int setup(void **state)
+{
+	static const char *const tag[] = {"s", "a", "b", "c1", "c2", "h1", "h2", "p"};
+	(void)state;
+	if (geteuid() != 0)
+		return 0;
+	for (int i = 0; i < 8; i++)
+		snprintf(ns[i], sizeof(ns[i]), "vf%s%d", tag[i], getpid());
+	cleanup();
+	atexit(cleanup);
+	for (int i = 0; i < 8; i++)
+		if (sh("ip netns add %s && ip -n %s link set lo up", ns[i], ns[i]))
+			return -1;
+	sh("ip netns add %sx && ip -n %sx link set lo up", ns[NS_P], ns[NS_P]);
+	if (sh("ip -n %s link add a1 type veth peer name a0 netns %s && "
+	       "ip -n %s link add b1 type veth peer name b0 netns %s && "
+	       "ip -n %s link set a1 up && ip -n %s link set b1 up && "
+	       "ip -n %s addr add 10.94.0.1/24 dev a0 && ip -n %s link set a0 up && "
+	       "ip -n %s addr add 10.94.0.2/24 dev b0 && ip -n %s link set b0 up",
+	       ns[NS_S], ns[NS_A], ns[NS_S], ns[NS_B], ns[NS_S], ns[NS_S], ns[NS_A], ns[NS_A],
+	       ns[NS_B], ns[NS_B]))
+		return -1;
+	valed_start_in(&daemon_, ns[NS_S], NULL);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (geteuid() == 0)
+		assert_int_equal(valed_stop(&daemon_), 0);
+	cleanup();
+	return 0;
+}
+
+static int ping(int from, const char *ip)
+{
+	return sh("ip netns exec %s ping -c 3 -i 0.2 -w 6 -q %s >/dev/null", ns[from], ip);
+}
+
+static void iperf(int server, int client, const char *ip, const char *label)
+{
+	assert_int_equal(sh("ip netns exec %s iperf3 -s -1 -D -p 5297 >/dev/null 2>&1", ns[server]),
+			 0);
+	usleep(300000);
+	assert_int_equal(sh("ip netns exec %s iperf3 -c %s -p 5297 -t 2 >/tmp/vf_iperf.txt 2>&1",
+			    ns[client], ip),
+			 0);
+	fprintf(stderr, "%s: ", label);
+	assert_int_equal(sh("grep receiver /tmp/vf_iperf.txt >&2"), 0);
+}
+
+static void attach_pair(const char *mode)
+{
+	char out[4096];
+
+	/* Whatever an earlier failed test left attached goes first. */
+	valectl(&daemon_, NULL, 0, "-d", "vale0:a1", NULL);
+	valectl(&daemon_, NULL, 0, "-d", "vale0:b1", NULL);
+
+	assert_int_equal(valectl(&daemon_, out, sizeof(out), "attach", "vale0", "a1", "--mode", mode,
+				 NULL),
+			 0);
+	assert_int_equal(valectl(&daemon_, out, sizeof(out), "attach", "vale0", "b1", "--mode", mode,
+				 NULL),
+			 0);
+	assert_int_equal(valectl(&daemon_, out, sizeof(out), "interfaces", NULL), 0);
+	assert_non_null(strstr(out, mode));
+	assert_int_equal(ping(NS_A, "10.94.0.2"), 0);
+	assert_int_equal(ping(NS_B, "10.94.0.1"), 0);
+	iperf(NS_B, NS_A, "10.94.0.2", mode);
+	/* Attaching twice is refused; an unknown interface too. */
+	assert_int_equal(valectl(&daemon_, NULL, 0, "-a", "vale0:a1", NULL), 1);
+	assert_int_equal(valectl(&daemon_, NULL, 0, "-a", "vale0:nosuch9", NULL), 1);
+	assert_int_equal(valectl(&daemon_, NULL, 0, "-d", "vale0:a1", NULL), 0);
+	assert_int_equal(valectl(&daemon_, NULL, 0, "detach", "vale0", "b1", NULL), 0);
+	assert_int_equal(valectl(&daemon_, NULL, 0, "-d", "vale0:b1", NULL), 1);
+}
+
+/* Detached interfaces work again: a Linux bridge of them carries traffic. */
+static void given_back(void)
+{
+	assert_int_equal(sh("ip -n %s link show a1 | grep -q xdp", ns[NS_S]), 1);
+	assert_int_equal(sh("ip -n %s link add br9 type bridge && ip -n %s link set br9 up && "
+			    "ip -n %s link set a1 master br9 && ip -n %s link set b1 master br9",
+			    ns[NS_S], ns[NS_S], ns[NS_S], ns[NS_S]),
+			 0);
+	assert_int_equal(ping(NS_A, "10.94.0.2"), 0);
+	sh("ip -n %s link del br9", ns[NS_S]);
+}
+
+static void test_generic(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	attach_pair("generic");
+	/* MTU 9000 through the switch. */
+	assert_int_equal(sh("ip -n %s link set a1 mtu 9000 && ip -n %s link set b1 mtu 9000 && "
+			    "ip -n %s link set a0 mtu 9000 && ip -n %s link set b0 mtu 9000",
+			    ns[NS_S], ns[NS_S], ns[NS_A], ns[NS_B]),
+			 0);
+	assert_int_equal(valectl(&daemon_, NULL, 0, "attach", "vale0", "a1", "--mode", "generic",
+				 NULL),
+			 0);
+	assert_int_equal(valectl(&daemon_, NULL, 0, "attach", "vale0", "b1", "--mode", "generic",
+				 NULL),
+			 0);
+	assert_int_equal(sh("ip netns exec %s ping -c 2 -i 0.2 -w 6 -M do -s 8972 -q 10.94.0.2 "
+			    ">/dev/null",
+			    ns[NS_A]),
+			 0);
+	assert_int_equal(valectl(&daemon_, NULL, 0, "-d", "vale0:a1", NULL), 0);
+	assert_int_equal(valectl(&daemon_, NULL, 0, "-d", "vale0:b1", NULL), 0);
+	sh("ip -n %s link set a1 mtu 1500; ip -n %s link set b1 mtu 1500; "
+	   "ip -n %s link set a0 mtu 1500; ip -n %s link set b0 mtu 1500",
+	   ns[NS_S], ns[NS_S], ns[NS_A], ns[NS_B]);
+	given_back();
+}
+
+static void test_native(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	/* XDP sees frames before checksum offload is resolved. */
+	sh("ip netns exec %s ethtool -K a0 tx off >/dev/null 2>&1", ns[NS_A]);
+	sh("ip netns exec %s ethtool -K b0 tx off >/dev/null 2>&1", ns[NS_B]);
+	attach_pair("native");
+	given_back();
+}
+
+static void test_tap_ports(void **state)
+{
+	char out[4096];
+	(void)state;
+
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(valectl(&daemon_, out, sizeof(out), "create", "vale1:c1", "--tap", "tc1",
+				 "--netns", ns[NS_C1], "--mtu", "1500", NULL),
+			 0);
+	assert_int_equal(valectl(&daemon_, out, sizeof(out), "create", "vale1:c2", "--tap", "tc2",
+				 "--netns", ns[NS_C2], "--mac", "02:00:00:00:0c:02", "--queues", "2",
+				 NULL),
+			 0);
+	assert_int_equal(sh("ip -n %s addr add 10.93.0.1/24 dev tc1 && "
+			    "ip -n %s addr add 10.93.0.2/24 dev tc2",
+			    ns[NS_C1], ns[NS_C2]),
+			 0);
+	assert_int_equal(sh("ip -n %s link show tc2 | grep -q 02:00:00:00:0c:02", ns[NS_C2]), 0);
+	assert_int_equal(ping(NS_C1, "10.93.0.2"), 0);
+	iperf(NS_C2, NS_C1, "10.93.0.2", "tap");
+	/* A netns that does not exist: a clear error. */
+	assert_int_equal(valectl(&daemon_, NULL, 0, "create", "vale1:c3", "--tap", "tc3", "--netns",
+				 "nosuchns", NULL),
+			 1);
+	assert_int_equal(valectl(&daemon_, NULL, 0, "delete", "vale1:c1", NULL), 0);
+	assert_int_equal(valectl(&daemon_, NULL, 0, "delete", "vale1:c2", NULL), 0);
+	assert_true(sh("ip -n %s link show tc1 >/dev/null 2>&1", ns[NS_C1]) != 0);
+}
+
+/* The host stack of valed's namespace reaches ns A through the host port. */
+static void test_host_port(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(valectl(&daemon_, NULL, 0, "-h", "vale2:a1", NULL), 0);
+	assert_int_equal(sh("ip -n %s addr add 10.94.0.100/24 dev vh-a1", ns[NS_S]), 0);
+	assert_int_equal(ping(NS_A, "10.94.0.100"), 0);
+	assert_int_equal(ping(NS_S, "10.94.0.1"), 0);
+	assert_int_equal(valectl(&daemon_, NULL, 0, "-d", "vale2:a1", NULL), 0);
+	assert_true(sh("ip -n %s link show vh-a1 >/dev/null 2>&1", ns[NS_S]) != 0);
+}
+
+/* Two valed hosts, one L2 domain over VXLAN. */
+static void test_vxlan(void **state)
+{
+	struct valed h1, h2;
+	char px[40];
+	(void)state;
+
+	if (geteuid() != 0)
+		skip();
+	snprintf(px, sizeof(px), "%sx", ns[NS_P]);
+	assert_int_equal(
+		sh("ip -n %s link add u1 type veth peer name u2 netns %s && "
+		   "ip -n %s addr add 10.200.0.1/24 dev u1 && ip -n %s link set u1 up && "
+		   "ip -n %s addr add 10.200.0.2/24 dev u2 && ip -n %s link set u2 up && "
+		   "ip -n %s link add vx1 type vxlan id 42 remote 10.200.0.2 dstport 4789 dev u1 && "
+		   "ip -n %s link add vx2 type vxlan id 42 remote 10.200.0.1 dstport 4789 dev u2 && "
+		   "ip -n %s link set vx1 up && ip -n %s link set vx2 up && "
+		   "ip -n %s link add q1 type veth peer name p1 netns %s && "
+		   "ip -n %s link add q2 type veth peer name p2 netns %s && "
+		   "ip -n %s link set q1 up && ip -n %s link set q2 up && "
+		   "ip -n %s addr add 10.92.0.1/24 dev p1 && ip -n %s link set p1 up mtu 1450 && "
+		   "ip -n %s addr add 10.92.0.2/24 dev p2 && ip -n %s link set p2 up mtu 1450",
+		   ns[NS_H1], ns[NS_H2], ns[NS_H1], ns[NS_H1], ns[NS_H2], ns[NS_H2], ns[NS_H1],
+		   ns[NS_H2], ns[NS_H1], ns[NS_H2], ns[NS_H1], ns[NS_P], ns[NS_H2], px, ns[NS_H1],
+		   ns[NS_H2], ns[NS_P], ns[NS_P], px, px),
+		0);
+	valed_start_in(&h1, ns[NS_H1], NULL);
+	valed_start_in(&h2, ns[NS_H2], NULL);
+	assert_int_equal(valectl(&h1, NULL, 0, "attach", "vale0", "vx1", "--mode", "generic", NULL),
+			 0);
+	assert_int_equal(valectl(&h1, NULL, 0, "attach", "vale0", "q1", "--mode", "generic", NULL),
+			 0);
+	assert_int_equal(valectl(&h2, NULL, 0, "attach", "vale0", "vx2", "--mode", "generic", NULL),
+			 0);
+	assert_int_equal(valectl(&h2, NULL, 0, "attach", "vale0", "q2", "--mode", "generic", NULL),
+			 0);
+	assert_int_equal(sh("ip netns exec %s ping -c 3 -i 0.2 -w 6 -q 10.92.0.2 >/dev/null",
+			    ns[NS_P]),
+			 0);
+	assert_int_equal(sh("ip netns exec %s iperf3 -s -1 -D -p 5296 >/dev/null 2>&1", px), 0);
+	usleep(300000);
+	assert_int_equal(sh("ip netns exec %s iperf3 -c 10.92.0.2 -p 5296 -t 2 >/tmp/vf_iperf.txt "
+			    "2>&1",
+			    ns[NS_P]),
+			 0);
+	fprintf(stderr, "vxlan: ");
+	sh("grep receiver /tmp/vf_iperf.txt >&2");
+	assert_int_equal(valed_stop(&h1), 0);
+	assert_int_equal(valed_stop(&h2), 0);
+	setenv("VALE_SOCKET", daemon_.sock, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_generic),
+		cmocka_unit_test(test_native),
+		cmocka_unit_test(test_tap_ports),
+		cmocka_unit_test(test_host_port),
+		cmocka_unit_test(test_vxlan),
+	};
+	signal(SIGPIPE, SIG_IGN);
+	if (getenv("TEST_FILTER"))
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
