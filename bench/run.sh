@@ -3,6 +3,8 @@
 # bench/run.sh NAME: build what NAME needs (release), run it, print its
 # figures; the last line is one JSON object.
 #   core   the forwarding core on one thread, beside memcpy (bench_core)
+#   nic    trafgen through veth -> vale0 -> veth (native, generic), iperf3 TCP
+#          through veth and tap ports, beside the Linux bridge
 #   vale   vale-pktgen tx -> valed -> vale-pktgen rx, 60 and 1514 bytes, and a
 #          ping-pong round trip, beside the Linux bridge (shared/bench/peers)
 #   pipe   vale-pktgen tx vale0:p{1 -> pipe -> rx vale0:p}1 (60 bytes), a pipe
@@ -191,7 +193,89 @@ bench_pipe() {
 	python3 -c "import json; print(json.dumps({'bench':'pipe','pipe_mpps_60':$pipe,'pipe_rtt_p50_us':$rtt,'vale_mpps_60':$vale,'monitor_cost_pct':$mon}))"
 }
 
+
+# NICs: trafgen frames through veth -> vale0 -> veth (native and generic),
+# iperf3 TCP between two namespaces through vale0 (veth ports and tap ports),
+# each beside the Linux bridge of shared/bench/peers/linux-bridge.sh.
+bench_nic() {
+	local T=${BENCH_SECONDS:-4} trials=${BENCH_TRIALS:-3} lb dir sock pid
+	[ -n "$peers" ] || { echo "bench nic needs ../shared/bench/peers" >&2; exit 1; }
+	command -v trafgen >/dev/null || { echo "bench nic needs trafgen (netsniff-ng)" >&2; exit 1; }
+	build valed valectl
+	lb=$peers/linux-bridge.sh
+	dir=$(mktemp -d /tmp/vale-bench-XXXXXX)
+	sock=$dir/valed.sock
+	local ctl="build-bench/ctl/valectl --socket $sock"
+	"$lb" down
+	trap '"$lb" down; kill $pid 2>/dev/null; rm -rf "$dir"' EXIT
+	echo "bench nic: trafgen 60 B a0 -> [a1 vale0 b1] -> b0, iperf3 TCP ${T}s, $trials trials ($(nproc) cores)"
+
+	tcp() { # client-netns server-ip
+		ip netns exec rsw-b iperf3 -s -1 -D -p 5399 >/dev/null 2>&1
+		sleep 0.3
+		ip netns exec "$1" iperf3 -c "$2" -p 5399 -t "$T" -J 2>/dev/null |
+			python3 -c "import json,sys; print('%.2f' % (json.load(sys.stdin)['end']['sum_received']['bits_per_second']/1e9))" 2>/dev/null || echo 0
+	}
+	rates() { # label -> median Mpps of trials
+		local r=() t
+		for t in $(seq "$trials"); do
+			r+=("$("$lb" rate l2_60.cfg "$T" | sed -n 's/.*rx_mpps=//p')")
+			echo "  $1 trial $t: ${r[-1]} Mpps" >&2
+		done
+		median "${r[@]}"
+	}
+
+	# The peer: the kernel bridge.
+	"$lb" up
+	local peer_mpps peer_tcp
+	peer_mpps=$(rates "linux bridge 60 B")
+	peer_tcp=$(tcp rsw-a 10.77.0.2)
+	echo "peer linux bridge: $peer_mpps Mpps at 60 B, $peer_tcp Gbit/s TCP"
+	"$lb" down
+
+	# vale0 in the bridge's namespace, a1 and b1 attached.
+	NO_BRIDGE=1 "$lb" up
+	ip netns exec rsw-br build-bench/ctl/valed -s "$sock" 2>"$dir/valed.log" &
+	pid=$!
+	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+	local mode native_mpps generic_mpps veth_tcp=0
+	for mode in native generic; do
+		# XDP sees frames before checksum offload is resolved.
+		[ $mode = native ] && { ip netns exec rsw-a ethtool -K a0 tx off >/dev/null 2>&1; ip netns exec rsw-b ethtool -K b0 tx off >/dev/null 2>&1; }
+		[ $mode = generic ] && { ip netns exec rsw-a ethtool -K a0 tx on >/dev/null 2>&1; ip netns exec rsw-b ethtool -K b0 tx on >/dev/null 2>&1; }
+		$ctl attach vale0 a1 --mode $mode >/dev/null
+		$ctl attach vale0 b1 --mode $mode >/dev/null
+		ip netns exec rsw-a ping -c 1 -w 3 10.77.0.2 >/dev/null 2>&1 || true # learn b0
+		local m
+		m=$(rates "vale $mode 60 B")
+		[ $mode = native ] && native_mpps=$m || generic_mpps=$m
+		if [ $mode = generic ]; then veth_tcp=$(tcp rsw-a 10.77.0.2); fi
+		echo "vale $mode: $m Mpps at 60 B"
+		$ctl -d vale0:a1 >/dev/null; $ctl -d vale0:b1 >/dev/null
+	done
+	echo "vale veth (generic) TCP: $veth_tcp Gbit/s"
+
+	# Tap ports: one tap in each of two fresh namespaces.
+	local tap_tcp
+	ip netns del rsw-a; ip netns del rsw-b
+	ip netns add rsw-a; ip netns add rsw-b
+	$ctl create vale1:ta --tap vta --netns rsw-a >/dev/null
+	$ctl create vale1:tb --tap vtb --netns rsw-b >/dev/null
+	ip -n rsw-a addr add 10.77.0.1/24 dev vta; ip -n rsw-b addr add 10.77.0.2/24 dev vtb
+	ip netns exec rsw-a ping -c 1 -w 3 10.77.0.2 >/dev/null 2>&1 || true
+	tap_tcp=$(tcp rsw-a 10.77.0.2)
+	echo "vale tap TCP: $tap_tcp Gbit/s"
+	kill $pid; wait $pid 2>/dev/null || true
+	"$lb" down
+	trap - EXIT
+	rm -rf "$dir"
+	python3 -c "import json; print(json.dumps({'bench':'nic','native_mpps_60':$native_mpps,'generic_mpps_60':$generic_mpps,'peer_linux_bridge_mpps_60':$peer_mpps,'veth_tcp_gbps':$veth_tcp,'tap_tcp_gbps':$tap_tcp,'peer_linux_bridge_tcp_gbps':$peer_tcp}))"
+}
+
 case "${1:-}" in
+nic)
+	bench_nic
+	;;
 pipe)
 	bench_pipe
 	;;
@@ -205,7 +289,7 @@ core)
 	exec build-bench/bench/bench_core "$@"
 	;;
 *)
-	echo "usage: bench/run.sh core [-t SECONDS_PER_TRIAL] [-r TRIALS] | vale | pipe" >&2
+	echo "usage: bench/run.sh core [-t SECONDS_PER_TRIAL] [-r TRIALS] | vale | pipe | nic" >&2
 	exit 2
 	;;
 esac
