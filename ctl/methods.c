@@ -142,9 +142,10 @@ static int m_port_register(struct ctl_conn *c, json_t *params, json_t **ret, str
 {
 	static const char *const known[] = {"name",	"mode",	"ring",	 "tx_rings",
 					    "rx_rings", "tx_slots", "rx_slots", "buf_size",
-					    "extra_bufs", "exclusive", "lossless", NULL};
+					    "extra_bufs", "exclusive", "lossless", "rings", NULL};
 	struct methods_ctx *ctx = arg;
 	struct reg_open o = {0};
+	const char *rings;
 	struct reg_handle *h;
 	struct reg_info info;
 	char err[REG_ERRLEN];
@@ -158,8 +159,17 @@ static int m_port_register(struct ctl_conn *c, json_t *params, json_t **ret, str
 	    ctl_param_uint(params, "ring", false, 0, BDG_MAXRINGS - 1, 0, &ring, e) ||
 	    ctl_param_bool(params, "exclusive", false, &o.exclusive, e) ||
 	    ctl_param_bool(params, "lossless", false, &o.lossless, e) ||
+	    ctl_param_string(params, "rings", false, "both", &rings, e) ||
 	    geometry_params(params, &o.vp, e))
 		return -1;
+	if (strcmp(rings, "tx") == 0)
+		o.tx_only = true;
+	else if (strcmp(rings, "rx") == 0)
+		o.rx_only = true;
+	else if (strcmp(rings, "both") != 0)
+		return ctl_fail(e, CTL_E_PARAMS, EINVAL,
+				"parameter 'rings' must be \"both\", \"tx\" or \"rx\", got \"%s\"",
+				rings);
 	if (strcmp(mode, "all") == 0)
 		o.one_ring = false;
 	else if (strcmp(mode, "one") == 0)

@@ -59,6 +59,8 @@ static json_t *register_params(const struct lvname *n, const struct vale_open_pa
 		err |= json_object_set_new(params, "lossless", json_true());
 	if (n->exclusive || (o && o->exclusive))
 		err |= json_object_set_new(params, "exclusive", json_true());
+	if (o && (o->tx_only || o->rx_only))
+		err |= json_object_set_new(params, "rings", json_string(o->tx_only ? "tx" : "rx"));
 	if (err) {
 		json_decref(params);
 		return NULL;
@@ -199,6 +201,10 @@ struct vale_port *vale_open(const char *name, const struct vale_open_params *par
 	rc = lvname_parse(name, &n, text, sizeof(text));
 	if (rc) {
 		lverr_set(-rc, "%s", text);
+		return NULL;
+	}
+	if (params && params->tx_only && params->rx_only) {
+		lverr_set(EINVAL, "tx_only and rx_only exclude each other");
 		return NULL;
 	}
 	p = calloc(1, sizeof(*p));

@@ -55,6 +55,15 @@ static int fail(char *err, int e, const char *fmt, ...)
 	return -e;
 }
 
+/* A TX-only registration sees no RX ring, an RX-only one no TX ring. */
+static void limit_direction(struct reg_handle *h, const struct reg_open *o)
+{
+	if (o->tx_only)
+		h->first_rx = h->last_rx = 0;
+	if (o->rx_only)
+		h->first_tx = h->last_tx = 0;
+}
+
 struct reg *reg_create(const struct reg_params *p, char *err)
 {
 	struct reg *r;
@@ -433,6 +442,7 @@ static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_hand
 	h->p = m;
 	h->last_tx = 1;
 	h->last_rx = vp.rx_rings;
+	limit_direction(h, o);
 	*ret_h = h;
 	return 0;
 
@@ -650,6 +660,7 @@ static int pipe_open(struct reg *r, const struct reg_open *o, const char *base, 
 		h->last_tx = vp->tx_rings;
 		h->last_rx = vp->rx_rings;
 	}
+	limit_direction(h, o);
 	*ret_h = h;
 	return 0;
 }
@@ -697,6 +708,8 @@ struct mem_region *reg_port_mem(const struct reg_port *p)
 
 int reg_open(struct reg *r, const struct reg_open *o, struct reg_handle **ret_h, char *err)
 {
+	if (o->tx_only && o->rx_only)
+		return fail(err, EINVAL, "TX-only and RX-only exclude each other");
 	char base[BDG_FULLNAMSIZ], sw[BDG_NAMSIZ], port[BDG_NAMSIZ];
 	struct reg_port *p = NULL;
 	struct reg_handle *h;
@@ -760,6 +773,7 @@ int reg_open(struct reg *r, const struct reg_open *o, struct reg_handle **ret_h,
 		h->last_tx = bdg_port_tx_rings(vport_port(p->v));
 		h->last_rx = bdg_port_rx_rings(vport_port(p->v));
 	}
+	limit_direction(h, o);
 	*ret_h = h;
 	return 0;
 }

@@ -42,6 +42,8 @@ struct reg_open {
 	bool one_ring;        /* only ring `ring` (as "-N") */
 	uint32_t ring;
 	bool exclusive;       /* as "/x" */
+	bool tx_only;         /* TX rings only (netmap's NR_TX_RINGS_ONLY) */
+	bool rx_only;         /* RX rings only (netmap's NR_RX_RINGS_ONLY) */
 	bool lossless;        /* set the port lossless */
 	struct vport_params vp; /* used when the port is created by this open */
 };

@@ -51,6 +51,8 @@ struct vale_open_params {
 	uint32_t extra_bufs; /* spare buffers from nifp->ni_bufs_head */
 	bool lossless;       /* backpressure instead of drops at full destinations */
 	bool exclusive;      /* as the "/x" suffix */
+	bool tx_only;        /* TX rings only (netmap's NR_TX_RINGS_ONLY) */
+	bool rx_only;        /* RX rings only (netmap's NR_RX_RINGS_ONLY) */
 };
 
 /* Open a port. NULL + errno (ENOENT: no daemon; EBUSY: exclusive; ...). */

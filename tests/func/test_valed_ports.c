@@ -447,6 +447,36 @@ static void test_netmap_program(void **state)
 	assert_int_equal(nm_ioctl(-1, NIOCTXSYNC, NULL), -1);
 }
 
+/* TX-only and RX-only registrations (netmap's NR_TX_RINGS_ONLY, NR_RX_RINGS_ONLY). */
+static void test_direction_only(void **state)
+{
+	struct vale_open_params ptx = {.tx_only = true}, prx = {.rx_only = true}, both = ptx;
+	struct vale_port *tx = vale_open("vale7:d", &ptx), *rx = vale_open("vale7:d", &prx), *b;
+	uint8_t f[2048];
+	(void)state;
+
+	assert_non_null(tx);
+	assert_non_null(rx);
+	assert_int_equal(vale_last_tx_ring(tx) - vale_first_tx_ring(tx), 1);
+	assert_int_equal(vale_last_rx_ring(tx) - vale_first_rx_ring(tx), 0);
+	assert_int_equal(vale_last_tx_ring(rx) - vale_first_tx_ring(rx), 0);
+	assert_int_equal(vale_last_rx_ring(rx) - vale_first_rx_ring(rx), 1);
+	/* The port works through the two halves. */
+	b = open_port("vale7:e", false);
+	frame_make(f, 60, BCAST, 4, 1);
+	assert_true(send_frame(tx, f, 60, 1000));
+	assert_int_equal(recv_frame(b, f, 2000), 60);
+	frame_make(f, 60, BCAST, 5, 2);
+	assert_true(send_frame(b, f, 60, 1000));
+	assert_int_equal(recv_frame(rx, f, 2000), 60);
+	vale_close(b);
+	vale_close(tx);
+	vale_close(rx);
+	both.rx_only = true;
+	assert_null(vale_open("vale7:d", &both));
+	assert_int_equal(errno, EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -457,6 +487,7 @@ int main(void)
 		cmocka_unit_test(test_sigkill_client),
 		cmocka_unit_test(test_scribbler),
 		cmocka_unit_test(test_netmap_program),
+		cmocka_unit_test(test_direction_only),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	if (getenv("TEST_FILTER"))
