@@ -71,6 +71,7 @@ struct bdg_scratch {
 	uint16_t dr_of[DR_MAX]; /* port * BDG_MAXRINGS + ring -> dr index, or NIL */
 	uint32_t n_dr;
 	uint16_t src_hdr;       /* the source port's virtio-net header length */
+	uint64_t batch_bytes;   /* bytes of the packets preflush gathered */
 	uint32_t src_buf_size;  /* the source ring's buffer size */
 	struct fwd_dr *order[DR_MAX]; /* lossless: dr sorted by kring address */
 	uint16_t bhead, btail;        /* broadcast packets */
@@ -217,6 +218,7 @@ static uint32_t preflush(struct kring *kr, uint32_t avail, struct bdg_scratch *s
 
 	if (avail > BDG_BATCH)
 		avail = BDG_BATCH;
+	s->batch_bytes = 0;
 	while (nf < avail) {
 		struct fwd_pkt *k = &s->pkt[np];
 		bool bad = false, open = true;
@@ -253,6 +255,7 @@ static uint32_t preflush(struct kring *kr, uint32_t avail, struct bdg_scratch *s
 			break; /* unfinished chain: wait for the rest */
 		k->end_slot = pos;
 		end = pos;
+		s->batch_bytes += k->len;
 		k->dst = BDG_NOPORT;
 		if (bad || s->frag[k->first].len < (uint32_t)s->src_hdr + ETH_HLEN) {
 			__atomic_fetch_add(&kr->stats.bad_slots, 1, __ATOMIC_RELAXED);
@@ -801,7 +804,8 @@ static void mon_copy_tx(struct bdg_scratch *s, struct bdg_port *src, uint32_t ri
 static void deliver(struct bdg_scratch *s, struct fwd_dr *d, uint32_t cut, bool lossless)
 {
 	struct kring *kr = d->kr;
-	uint32_t pos = d->lease_start, left = d->take;
+	const uint16_t dst_hdr = d->port->hdr_len;
+	uint32_t pos = d->lease_start, left = d->take, dl;
 	uint64_t delivered = 0, bytes = 0;
 	struct dr_iter it;
 	bool moved;
@@ -815,16 +819,21 @@ static void deliver(struct bdg_scratch *s, struct fwd_dr *d, uint32_t cut, bool 
 		if (i == NIL || i >= cut)
 			break;
 		k = &s->pkt[i];
-		n = dr_slots(s, k, d);
-		if (n > left)
-			break;
-		if (__builtin_expect(k->offload, 0) && d->port->hdr_len == 0)
+		dl = dst_len(s, k, dst_hdr);
+		if (__builtin_expect(k->offload, 0) && dst_hdr == 0) {
+			n = dr_slots(s, k, d);
+			if (n > left)
+				break;
 			pos = copy_pkt_soft(s, k, i, kr, pos);
-		else
-			pos = copy_pkt(s, k, kr, d->port->hdr_len, pos);
+		} else {
+			n = pkt_slots(dl, kr->buf_size);
+			if (n > left)
+				break;
+			pos = copy_pkt(s, k, kr, dst_hdr, pos);
+		}
 		left -= n;
 		delivered++;
-		bytes += dst_len(s, k, d->port->hdr_len);
+		bytes += dl;
 	}
 	__atomic_fetch_add(&kr->stats.packets, delivered, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&kr->stats.bytes, bytes, __ATOMIC_RELAXED);
@@ -877,8 +886,12 @@ uint32_t bdg_forward(struct bdg_port *src, uint32_t ring, struct bdg_scratch *s)
 
 	if (cut < np)
 		end = cut == 0 ? kr->hwcur : s->pkt[cut - 1].end_slot;
-	for (uint32_t i = 0; i < cut; i++)
-		bytes += s->pkt[i].len;
+	if (cut == np) {
+		bytes = s->batch_bytes;
+	} else {
+		for (uint32_t i = 0; i < cut; i++)
+			bytes += s->pkt[i].len;
+	}
 	consumed = kring_dist(kr, kr->hwcur, end);
 	__atomic_fetch_add(&kr->stats.packets, cut, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&kr->stats.bytes, bytes, __ATOMIC_RELAXED);
