@@ -68,60 +68,147 @@ static int epoll_over(const int *fds, uint32_t n)
 	return ep;
 }
 
-/* ---- native: AF_XDP, one socket per queue -------------------------------- */
+/*
+ * A NIC backend: one socket per RX queue, all behind one kport. The queue
+ * type (AF_XDP or AF_PACKET) is a small table of ops over one socket; the
+ * loops over queues, the epoll set and the teardown are shared.
+ */
+struct queue_ops {
+	uint32_t (*rx)(void *q, struct kport_frame *frames, uint32_t max);
+	void (*release)(void *q, uint32_t n);
+	uint32_t (*tx)(void *q, const struct kport_frame *frames, uint32_t n);
+	int (*fd)(const void *q);
+	void (*close)(void *q);
+};
 
-struct xskbe {
-	struct xsk *x[NIC_QUEUES_MAX];
+struct nicbe {
+	const struct queue_ops *qo;
+	void *q[NIC_QUEUES_MAX];
 	uint32_t held[NIC_QUEUES_MAX]; /* frames of the last burst, per queue */
 	uint32_t n;
 	int epfd;
 };
 
-static uint32_t xsk_be_rx(void *arg, struct kport_frame *frames, uint32_t max)
+static uint32_t nic_rx(void *arg, struct kport_frame *frames, uint32_t max)
 {
-	struct xskbe *b = arg;
-	struct xsk_frame xf[256];
+	struct nicbe *b = arg;
 	uint32_t got = 0;
 
 	for (uint32_t q = 0; q < b->n && got < max; q++) {
-		uint32_t want = max - got < 256 ? max - got : 256;
-		uint32_t k = xsk_rx_burst(b->x[q], xf, want);
-
-		for (uint32_t i = 0; i < k; i++) {
-			frames[got + i].data = xf[i].data;
-			frames[got + i].len = xf[i].len;
-		}
-		b->held[q] = k;
-		got += k;
+		b->held[q] = b->qo->rx(b->q[q], frames + got, max - got);
+		got += b->held[q];
 	}
 	return got;
 }
 
-static void xsk_be_release(void *arg, uint32_t n)
+static void nic_release(void *arg, uint32_t n)
 {
-	struct xskbe *b = arg;
+	struct nicbe *b = arg;
 
 	(void)n;
 	for (uint32_t q = 0; q < b->n; q++) {
 		if (b->held[q])
-			xsk_rx_release(b->x[q], b->held[q]);
+			b->qo->release(b->q[q], b->held[q]);
 		b->held[q] = 0;
 	}
 }
 
-static uint32_t xsk_be_tx(void *arg, const struct kport_frame *frames, uint32_t n)
+/* Transmit on queue 0: the kernel spreads a NIC's TX queues itself. */
+static uint32_t nic_tx(void *arg, const struct kport_frame *frames, uint32_t n)
 {
-	struct xskbe *b = arg;
+	struct nicbe *b = arg;
+	return b->qo->tx(b->q[0], frames, n);
+}
+
+static int nic_fd(const void *arg)
+{
+	return ((const struct nicbe *)arg)->epfd;
+}
+
+static void nic_close(void *arg)
+{
+	struct nicbe *b = arg;
+
+	for (uint32_t q = 0; q < b->n; q++)
+		b->qo->close(b->q[q]);
+	if (b->epfd >= 0)
+		close(b->epfd);
+	free(b);
+}
+
+static const struct kport_ops nic_ops_native = {
+	.kind = "native", .rx_burst = nic_rx, .rx_release = nic_release, .tx_burst = nic_tx,
+	.fd = nic_fd, .close = nic_close,
+};
+
+static const struct kport_ops nic_ops_generic = {
+	.kind = "generic", .rx_burst = nic_rx, .rx_release = nic_release, .tx_burst = nic_tx,
+	.fd = nic_fd, .close = nic_close,
+};
+
+/* Open one socket per RX queue of ifname with open_queue. NULL + errno + err. */
+static struct nicbe *nic_open(const char *ifname, const struct queue_ops *qo,
+			      void *(*open_queue)(const char *ifname, uint32_t q, uint32_t nq,
+						  char *err),
+			      char *err)
+{
+	struct nicbe *b = calloc(1, sizeof(*b));
+	uint32_t nq = rx_queues(ifname);
+	int fds[NIC_QUEUES_MAX], e;
+
+	if (!b) {
+		snprintf(err, 256, "out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	b->qo = qo;
+	b->epfd = -1;
+	for (b->n = 0; b->n < nq; b->n++) {
+		b->q[b->n] = open_queue(ifname, b->n, nq, err);
+		if (!b->q[b->n])
+			goto err;
+		fds[b->n] = qo->fd(b->q[b->n]);
+	}
+	b->epfd = epoll_over(fds, b->n);
+	if (b->epfd < 0) {
+		snprintf(err, 256, "epoll: %s", strerror(errno));
+		goto err;
+	}
+	return b;
+err:
+	e = errno;
+	nic_close(b);
+	errno = e;
+	return NULL;
+}
+
+/* ---- native: AF_XDP ------------------------------------------------------ */
+
+static uint32_t xq_rx(void *q, struct kport_frame *frames, uint32_t max)
+{
+	struct xsk_frame xf[256];
+	uint32_t k = xsk_rx_burst(q, xf, max < 256 ? max : 256);
+
+	for (uint32_t i = 0; i < k; i++)
+		frames[i] = (struct kport_frame){xf[i].data, xf[i].len};
+	return k;
+}
+
+static void xq_release(void *q, uint32_t n)
+{
+	xsk_rx_release(q, n);
+}
+
+static uint32_t xq_tx(void *q, const struct kport_frame *frames, uint32_t n)
+{
 	struct xsk_frame xf[256];
 	uint32_t sent = 0;
 
 	while (sent < n) {
 		uint32_t k = n - sent < 256 ? n - sent : 256, took;
-		for (uint32_t i = 0; i < k; i++) {
-			xf[i].data = frames[sent + i].data;
-			xf[i].len = frames[sent + i].len;
-		}
-		took = xsk_tx_burst(b->x[0], xf, k);
+		for (uint32_t i = 0; i < k; i++)
+			xf[i] = (struct xsk_frame){frames[sent + i].data, frames[sent + i].len};
+		took = xsk_tx_burst(q, xf, k);
 		sent += took;
 		if (took < k)
 			break;
@@ -129,114 +216,53 @@ static uint32_t xsk_be_tx(void *arg, const struct kport_frame *frames, uint32_t 
 	return sent;
 }
 
-static int xsk_be_fd(const void *arg)
+static int xq_fd(const void *q)
 {
-	return ((const struct xskbe *)arg)->epfd;
+	return xsk_fd(q);
 }
 
-static void xsk_be_close(void *arg)
+static void xq_close(void *q)
 {
-	struct xskbe *b = arg;
-
-	for (uint32_t q = 0; q < b->n; q++)
-		xsk_close(b->x[q]);
-	if (b->epfd >= 0)
-		close(b->epfd);
-	free(b);
+	xsk_close(q);
 }
 
-static const struct kport_ops xsk_ops = {
-	.kind = "native",
-	.rx_burst = xsk_be_rx,
-	.rx_release = xsk_be_release,
-	.tx_burst = xsk_be_tx,
-	.fd = xsk_be_fd,
-	.close = xsk_be_close,
-};
+static const struct queue_ops xsk_queue = {xq_rx, xq_release, xq_tx, xq_fd, xq_close};
 
-static struct xskbe *xsk_be_open(const char *ifname, char *err)
+static void *xq_open(const char *ifname, uint32_t q, uint32_t nq, char *err)
 {
-	struct xskbe *b = calloc(1, sizeof(*b));
-	uint32_t nq = rx_queues(ifname);
-	int fds[NIC_QUEUES_MAX];
-
-	if (!b) {
-		snprintf(err, 256, "out of memory");
-		errno = ENOMEM;
-		return NULL;
-	}
-	b->epfd = -1;
-	for (b->n = 0; b->n < nq; b->n++) {
-		struct xsk_params p = {.ifname = ifname, .queue_id = b->n};
-		b->x[b->n] = xsk_open(&p, err);
-		if (!b->x[b->n])
-			goto err;
-		fds[b->n] = xsk_fd(b->x[b->n]);
-	}
-	b->epfd = epoll_over(fds, b->n);
-	if (b->epfd < 0) {
-		snprintf(err, 256, "epoll: %s", strerror(errno));
-		goto err;
-	}
-	return b;
-err: {
-	int e = errno;
-	xsk_be_close(b);
-	errno = e;
-	return NULL;
-}
+	struct xsk_params p = {.ifname = ifname, .queue_id = q};
+	(void)nq;
+	return xsk_open(&p, err);
 }
 
 /* ---- generic: AF_PACKET, one socket per queue in a fanout group ---------- */
 
-struct afpbe {
-	struct afp *a[NIC_QUEUES_MAX];
-	uint32_t n;
-	int epfd;
-};
-
-static uint32_t afp_be_rx(void *arg, struct kport_frame *frames, uint32_t max)
+static uint32_t aq_rx(void *q, struct kport_frame *frames, uint32_t max)
 {
-	struct afpbe *b = arg;
 	struct afp_frame af[256];
-	uint32_t got = 0;
+	uint32_t k = afp_rx_burst(q, af, max < 256 ? max : 256);
 
-	for (uint32_t q = 0; q < b->n && got < max; q++) {
-		uint32_t want = max - got < 256 ? max - got : 256;
-		uint32_t k = afp_rx_burst(b->a[q], af, want);
-
-		for (uint32_t i = 0; i < k; i++) {
-			frames[got + i].data = af[i].data;
-			frames[got + i].len = af[i].len;
-		}
-		got += k;
-	}
-	return got;
+	for (uint32_t i = 0; i < k; i++)
+		frames[i] = (struct kport_frame){af[i].data, af[i].len};
+	return k;
 }
 
-static void afp_be_release(void *arg, uint32_t n)
+static void aq_release(void *q, uint32_t n)
 {
-	struct afpbe *b = arg;
-
 	(void)n;
-	for (uint32_t q = 0; q < b->n; q++)
-		afp_rx_release(b->a[q]);
+	afp_rx_release(q);
 }
 
-static uint32_t afp_be_tx(void *arg, const struct kport_frame *frames, uint32_t n)
+static uint32_t aq_tx(void *q, const struct kport_frame *frames, uint32_t n)
 {
-	struct afpbe *b = arg;
 	struct afp_frame af[256];
 	uint32_t sent = 0;
 
 	while (sent < n) {
 		uint32_t k = n - sent < 256 ? n - sent : 256, took;
-		for (uint32_t i = 0; i < k; i++) {
-			af[i].data = frames[sent + i].data;
-			af[i].len = frames[sent + i].len;
-			af[i].flags = 0;
-		}
-		took = afp_tx_burst(b->a[0], af, k);
+		for (uint32_t i = 0; i < k; i++)
+			af[i] = (struct afp_frame){frames[sent + i].data, frames[sent + i].len, 0};
+		took = afp_tx_burst(q, af, k);
 		sent += took;
 		if (took < k)
 			break;
@@ -244,96 +270,59 @@ static uint32_t afp_be_tx(void *arg, const struct kport_frame *frames, uint32_t 
 	return sent;
 }
 
-static int afp_be_fd(const void *arg)
+static int aq_fd(const void *q)
 {
-	return ((const struct afpbe *)arg)->epfd;
+	return afp_fd(q);
 }
 
-static void afp_be_close(void *arg)
+static void aq_close(void *q)
 {
-	struct afpbe *b = arg;
-
-	for (uint32_t q = 0; q < b->n; q++)
-		afp_close(b->a[q]);
-	if (b->epfd >= 0)
-		close(b->epfd);
-	free(b);
+	afp_close(q);
 }
 
-static const struct kport_ops afp_ops = {
-	.kind = "generic",
-	.rx_burst = afp_be_rx,
-	.rx_release = afp_be_release,
-	.tx_burst = afp_be_tx,
-	.fd = afp_be_fd,
-	.close = afp_be_close,
-};
+static const struct queue_ops afp_queue = {aq_rx, aq_release, aq_tx, aq_fd, aq_close};
 
-static struct afpbe *afp_be_open(const char *ifname, char *err)
+static void *aq_open(const char *ifname, uint32_t q, uint32_t nq, char *err)
 {
-	struct afpbe *b = calloc(1, sizeof(*b));
-	uint32_t nq = rx_queues(ifname);
-	int fds[NIC_QUEUES_MAX];
+	/* The fanout id only has to be unique per interface within this
+	 * daemon: a hash of the name (odd, so never 0) does. */
+	struct afp_params p = {.ifname = ifname, .vnet_hdr = true, .vnet_hdr_len = 12};
 
-	if (!b) {
-		snprintf(err, 256, "out of memory");
-		errno = ENOMEM;
-		return NULL;
-	}
-	b->epfd = -1;
-	for (b->n = 0; b->n < nq; b->n++) {
-		/* The fanout id only has to be unique per interface: its ifindex-ish
-		 * hash of the name is enough for one daemon. */
-		struct afp_params p = {.ifname = ifname, .vnet_hdr = true, .vnet_hdr_len = 12,
-				       .fanout_group = nq > 1 ? (uint16_t)(flowhash_frame(
-								(const uint8_t *)ifname,
-								(uint32_t)strlen(ifname)) | 1)
-							      : 0};
-		b->a[b->n] = afp_open(&p, err);
-		if (!b->a[b->n])
-			goto err;
-		fds[b->n] = afp_fd(b->a[b->n]);
-	}
-	b->epfd = epoll_over(fds, b->n);
-	if (b->epfd < 0) {
-		snprintf(err, 256, "epoll: %s", strerror(errno));
-		goto err;
-	}
-	return b;
-err: {
-	int e = errno;
-	afp_be_close(b);
-	errno = e;
-	return NULL;
-}
+	(void)q;
+	if (nq > 1)
+		p.fanout_group = (uint16_t)(flowhash_frame((const uint8_t *)ifname,
+							   (uint32_t)strlen(ifname)) |
+					    1);
+	return afp_open(&p, err);
 }
 
 struct kport *nic_attach(struct bdg *sw, const char *ifname, enum nic_admode mode, char *reason,
 			 char *err)
 {
 	char xerr[256] = "";
+	struct nicbe *b;
 
 	if (mode != NIC_ADMODE_GENERIC) {
-		struct xskbe *x = xsk_be_open(ifname, xerr);
-		if (x) {
-			snprintf(reason, 256, "native AF_XDP %s, %u queue%s", xsk_mode(x->x[0]), x->n,
-				 x->n == 1 ? "" : "s");
-			return kport_create(sw, ifname, &xsk_ops, x, 0, 2048, err);
+		b = nic_open(ifname, &xsk_queue, xq_open, xerr);
+		if (b) {
+			snprintf(reason, 256, "native AF_XDP %s, %u queue%s", xsk_mode(b->q[0]), b->n,
+				 b->n == 1 ? "" : "s");
+			return kport_create(sw, ifname, &nic_ops_native, b, 0, 2048, err);
 		}
 		if (mode == NIC_ADMODE_NATIVE) {
 			snprintf(err, 256, "native adapter (AF_XDP) on %.15s: %.200s", ifname, xerr);
 			return NULL;
 		}
 	}
-	struct afpbe *a = afp_be_open(ifname, err);
-	if (!a)
+	b = nic_open(ifname, &afp_queue, aq_open, err);
+	if (!b)
 		return NULL;
 	if (mode == NIC_ADMODE_BEST)
-		snprintf(reason, 256, "generic AF_PACKET, %u queue%s (native failed: %.180s)", a->n,
-			 a->n == 1 ? "" : "s", xerr);
+		snprintf(reason, 256, "generic AF_PACKET, %u queue%s (native failed: %.180s)", b->n,
+			 b->n == 1 ? "" : "s", xerr);
 	else
-		snprintf(reason, 256, "generic AF_PACKET, %u queue%s (asked for)", a->n,
-			 a->n == 1 ? "" : "s");
-	/* A 64 KiB GSO frame fits in one chain; slots of 2048 carry MTU 1500. */
-	return kport_create(sw, ifname, &afp_ops, a, 12, 2048, err);
+		snprintf(reason, 256, "generic AF_PACKET, %u queue%s (asked for)", b->n,
+			 b->n == 1 ? "" : "s");
+	/* Frames over a 2048-byte buffer (jumbo, GSO) travel as NS_MOREFRAG chains. */
+	return kport_create(sw, ifname, &nic_ops_generic, b, 12, 2048, err);
 }
