@@ -114,6 +114,15 @@ static struct reg_port *port_param(struct methods_ctx *ctx, json_t *params, stru
 	return p;
 }
 
+/* The port named by params.name, when name is the only parameter. */
+static struct reg_port *only_port_param(struct methods_ctx *ctx, json_t *params,
+					struct ctl_error *e)
+{
+	static const char *const known[] = {"name", NULL};
+
+	return ctl_params_only(params, known, e) ? NULL : port_param(ctx, params, e);
+}
+
 /* The switch named by params.switch, or an error. */
 static struct bdg *switch_param(json_t *params, struct ctl_error *e)
 {
@@ -221,12 +230,11 @@ static int m_port_register(struct ctl_conn *c, json_t *params, json_t **ret, str
 static int m_port_info(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
 		       struct ctl_error *e, void *arg)
 {
-	static const char *const known[] = {"name", NULL};
 	struct reg_port *p;
 	struct reg_info info;
 
 	(void)c, (void)fds;
-	if (ctl_params_only(params, known, e) || !(p = port_param(arg, params, e)))
+	if (!(p = only_port_param(arg, params, e)))
 		return -1;
 	reg_port_info(p, &info);
 	*ret = info_json(&info);
@@ -236,13 +244,12 @@ static int m_port_info(struct ctl_conn *c, json_t *params, json_t **ret, struct 
 static int m_pools_info(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
 			struct ctl_error *e, void *arg)
 {
-	static const char *const known[] = {"name", NULL};
 	struct reg_port *p;
 	struct mem_region *m;
 	const struct mem_params *mp;
 
 	(void)c, (void)fds;
-	if (ctl_params_only(params, known, e) || !(p = port_param(arg, params, e)))
+	if (!(p = only_port_param(arg, params, e)))
 		return -1;
 	m = reg_port_mem(p);
 	mp = mem_params(m);
@@ -401,12 +408,11 @@ static int m_port_hdr_set(struct ctl_conn *c, json_t *params, json_t **ret, stru
 static int m_port_hdr_get(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
 			  struct ctl_error *e, void *arg)
 {
-	static const char *const known[] = {"name", NULL};
 	struct reg_port *p;
 	struct reg_info info;
 
 	(void)c, (void)fds;
-	if (ctl_params_only(params, known, e) || !(p = port_param(arg, params, e)))
+	if (!(p = only_port_param(arg, params, e)))
 		return -1;
 	reg_port_info(p, &info);
 	*ret = json_pack("{s:s, s:i}", "name", info.name, "len", info.vnet_hdr_len);
