@@ -174,6 +174,67 @@ static int m_vale_interfaces(struct ctl_conn *c, json_t *params, json_t **ret,
 	return 0;
 }
 
+/* vale.polling.enable / vale.polling.disable on a VALE port or a kernel port. */
+static int set_polling(struct methods_ctx *ctx, json_t *params, bool on, json_t **ret,
+		       struct ctl_error *e)
+{
+	static const char *const known_on[] = {"name", "cpu", NULL}, *const known_off[] = {"name",
+											      NULL};
+	char sw[BDG_NAMSIZ], port[BDG_NAMSIZ], err[256];
+	struct att_entry *a;
+	struct reg_port *p;
+	const char *name;
+	int64_t cpu = -1;
+	int rc;
+
+	if (ctl_params_only(params, on ? known_on : known_off, e) ||
+	    ctl_param_string(params, "name", true, NULL, &name, e))
+		return -1;
+	if (on && json_object_get(params, "cpu")) {
+		uint64_t c;
+		if (ctl_param_uint(params, "cpu", false, 0, 1023, 0, &c, e))
+			return -1;
+		cpu = (int64_t)c;
+	}
+	if (bdg_parse_name(name, sw, port))
+		return ctl_fail(e, CTL_E_PARAMS, EINVAL, "'%s' is not a port name valeX:Y", name);
+	a = att_find(ctx->att, sw, port);
+	if (a) {
+		if (on == kport_polling(att_entry_kport(a)))
+			return ctl_fail(e, CTL_E_FAILED, on ? EALREADY : EINVAL,
+					on ? "%s is in polling mode already"
+					   : "%s is not in polling mode",
+					name);
+		rc = kport_set_polling(att_entry_kport(a), on, (int)cpu);
+		if (rc)
+			return ctl_fail(e, CTL_E_FAILED, -rc, "cannot set polling on %s: %s", name,
+					strerror(-rc));
+	} else {
+		p = reg_find(ctx->reg, name, &rc, err);
+		if (!p)
+			return att_err(e, rc, err);
+		rc = reg_set_polling(ctx->reg, p, on, (int)cpu, err);
+		if (rc)
+			return att_err(e, rc, err);
+	}
+	*ret = json_pack("{s:s, s:b, s:I}", "name", name, "polling", on, "cpu", (json_int_t)cpu);
+	return 0;
+}
+
+static int m_polling_enable(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
+			    struct ctl_error *e, void *arg)
+{
+	(void)c, (void)fds;
+	return set_polling(arg, params, true, ret, e);
+}
+
+static int m_polling_disable(struct ctl_conn *c, json_t *params, json_t **ret,
+			     struct ctl_fds *fds, struct ctl_error *e, void *arg)
+{
+	(void)c, (void)fds;
+	return set_polling(arg, params, false, ret, e);
+}
+
 int methods_nic_register(struct ctl_server *s, struct methods_ctx *ctx)
 {
 	const struct ctl_method methods[] = {
@@ -185,6 +246,9 @@ int methods_nic_register(struct ctl_server *s, struct methods_ctx *ctx)
 		{"vale.tap.delete", "delete a tap port", m_vale_tap_delete, ctx},
 		{"vale.interfaces", "kernel interfaces attached, their adapters and counters",
 		 m_vale_interfaces, ctx},
+		{"vale.polling.enable", "a port's own thread polls it without sleeping, on a CPU",
+		 m_polling_enable, ctx},
+		{"vale.polling.disable", "end polling mode of a port", m_polling_disable, ctx},
 	};
 
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {

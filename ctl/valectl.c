@@ -203,6 +203,10 @@ static const struct cmd cmds[] = {
 	{"detach", "vale.detach", "switch", true, print_done, "detach SWITCH IFNAME: give it back"},
 	{"interfaces", "vale.interfaces", NULL, false, print_interfaces,
 	 "interfaces: attached NICs, host ports, taps, their adapters"},
+	{"poll", "vale.polling.enable", "name", true, print_done,
+	 "poll PORT [--cpu N]: polling mode, a thread of its own (-p)"},
+	{"unpoll", "vale.polling.disable", "name", true, print_done,
+	 "unpoll PORT: end polling mode (-P)"},
 };
 
 static const struct cmd *find_cmd(const char *name)
@@ -282,7 +286,7 @@ static void usage(FILE *f)
 		   "  -C tx_slots,rx_slots,tx_rings,rx_rings    geometry for -n\n"
 		   "  -m MEMID     memory region for -n (0 only, for now)\n"
 		   "  -a valeX:IF  attach interface IF          -h valeX:IF  attach it with a host port\n"
-		   "  -d valeX:IF  detach it                     -p -P        polling: not supported yet\n"
+		   "  -d valeX:IF  detach it                     -p/-P PORT   polling mode on/off\n"
 		   "create valeX:Y --tap NAME [--netns NS] [--mac M] [--mtu N] [--queues Q]: a tap port\n"
 		   "environment: VALE_SOCKET (default %s)\n",
 		   CTL_DEFAULT_SOCKET);
@@ -319,7 +323,8 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"socket", required_argument, NULL, 'S'}, {"json", no_argument, NULL, 'J'},
-		{"help", no_argument, NULL, 'H'},	  {NULL, 0, NULL, 0},
+		{"help", no_argument, NULL, 'H'},	  {"cpu", required_argument, NULL, 'U'},
+		{NULL, 0, NULL, 0},
 	};
 	struct cli cli = {0};
 	const struct cmd *cmd = NULL;
@@ -378,13 +383,21 @@ int main(int argc, char **argv)
 			host = opt == 'h';
 			break;
 		}
+		case 'U': { /* --cpu N before the command, as -p NAME --cpu N */
+			char *end;
+			long n = strtol(optarg, &end, 10);
+			if (*end || end == optarg || n < 0)
+				return die("--cpu wants a CPU number, got '%s'", optarg);
+			if (!tap)
+				tap = json_object();
+			json_object_set_new(tap, "cpu", json_integer(n));
+			break;
+		}
 		case 'p':
 		case 'P':
-			json_decref(geometry);
-			fprintf(stderr, "valectl: -%c (polling mode) is not supported yet: run valed -P "
-					"instead\n",
-				opt);
-			return 1;
+			cmd = find_cmd(opt == 'p' ? "poll" : "unpoll");
+			arg = optarg;
+			break;
 		default:
 			usage(stderr);
 			json_decref(geometry);
@@ -418,13 +431,14 @@ int main(int argc, char **argv)
 			host = true;
 		} else if (strncmp(a, "--", 2) == 0 && v &&
 			   (!strcmp(a, "--tap") || !strcmp(a, "--netns") || !strcmp(a, "--mac") ||
-			    !strcmp(a, "--mode") || !strcmp(a, "--mtu") || !strcmp(a, "--queues"))) {
+			    !strcmp(a, "--mode") || !strcmp(a, "--mtu") || !strcmp(a, "--queues") ||
+			    !strcmp(a, "--cpu"))) {
 			char *end;
 			long n = strtol(v, &end, 10);
 			if (!tap)
 				tap = json_object();
-			if (!strcmp(a, "--mtu") || !strcmp(a, "--queues")) {
-				if (*end || end == v || n <= 0) {
+			if (!strcmp(a, "--mtu") || !strcmp(a, "--queues") || !strcmp(a, "--cpu")) {
+				if (*end || end == v || n < 0 || (n == 0 && strcmp(a, "--cpu"))) {
 					json_decref(tap);
 					json_decref(geometry);
 					return die("%s wants a positive number", a);
@@ -462,6 +476,16 @@ int main(int argc, char **argv)
 			json_object_set_new(params, "host", json_true());
 		if (tap && json_object_get(tap, "mode"))
 			json_object_set(params, "mode", json_object_get(tap, "mode"));
+		json_decref(tap);
+		rc = run(&cli, cmd, arg, params);
+	} else if (!strcmp(cmd->name, "poll") && tap) {
+		json_t *params = json_object();
+		if (!json_object_get(tap, "cpu") || json_object_size(tap) != 1) {
+			json_decref(params);
+			json_decref(tap);
+			return die("poll takes only --cpu N%s", "");
+		}
+		json_object_set(params, "cpu", json_object_get(tap, "cpu"));
 		json_decref(tap);
 		rc = run(&cli, cmd, arg, params);
 	} else if (tap) {

@@ -278,3 +278,8 @@ struct kport *att_entry_kport(const struct att_entry *e)
 {
 	return e->k;
 }
+
+struct att_entry *att_find(const struct att *a, const char *sw, const char *port)
+{
+	return find(a, sw, port);
+}

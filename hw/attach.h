@@ -48,6 +48,9 @@ int att_tap(struct att *a, const char *sw, const char *port, const struct tap_pa
 /* Delete the tap port sw:port: -ENOENT if there is none. */
 int att_tap_delete(struct att *a, const char *sw, const char *port, char *err);
 
+/* The entry of port sw:port, or NULL. */
+struct att_entry *att_find(const struct att *a, const char *sw, const char *port);
+
 /* Iterate entries in creation order. */
 struct att_entry *att_first(const struct att *a);
 struct att_entry *att_next(const struct att_entry *e);

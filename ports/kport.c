@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,8 @@ struct kport {
 	int stop_fd;
 	pthread_t thread;
 	bool started;
+	bool polling;  /* never sleep (relaxed atomic: set by the control thread) */
+	bool stopping; /* relaxed atomic: a polling thread's way out */
 	uint8_t *linear; /* a frame chained over several RX slots, made whole */
 	struct kport_stats stats;
 };
@@ -148,6 +151,11 @@ static void *kport_thread(void *arg)
 
 		if (moved)
 			continue;
+		if (__atomic_load_n(&k->polling, __ATOMIC_RELAXED)) {
+			if (__atomic_load_n(&k->stopping, __ATOMIC_RELAXED))
+				return NULL;
+			continue;
+		}
 		/* Idle: ask for a notification, then re-check before sleeping
 		 * (pairs with the switch's fence before it reads the flag). */
 		__atomic_store_n(&rcsb->atok.appl_need_kick, 1, __ATOMIC_RELAXED);
@@ -244,6 +252,7 @@ void kport_destroy(struct kport *k)
 		return;
 	if (k->started) {
 		uint64_t one = 1;
+		__atomic_store_n(&k->stopping, true, __ATOMIC_RELAXED);
 		(void)!write(k->stop_fd, &one, sizeof(one));
 		pthread_join(k->thread, NULL);
 		bdg_detach(vport_port(k->v));
@@ -257,6 +266,35 @@ void kport_destroy(struct kport *k)
 	vport_destroy(k->v);
 	free(k->linear);
 	free(k);
+}
+
+int kport_set_polling(struct kport *k, bool on, int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	if (on && cpu >= 0) {
+		if (cpu >= CPU_SETSIZE)
+			return -EINVAL;
+		CPU_SET(cpu, &set);
+	} else {
+		for (int i = 0; i < CPU_SETSIZE; i++)
+			CPU_SET(i, &set);
+	}
+	int e = pthread_setaffinity_np(k->thread, sizeof(set), &set);
+	if (e)
+		return -e;
+	__atomic_store_n(&k->polling, on, __ATOMIC_RELAXED);
+	if (!on) { /* wake it, so that it goes back to sleeping in epoll */
+		uint64_t zero_kick = 1;
+		(void)!write(vport_notify_fd(k->v), &zero_kick, sizeof(zero_kick));
+	}
+	return 0;
+}
+
+bool kport_polling(const struct kport *k)
+{
+	return __atomic_load_n(&k->polling, __ATOMIC_RELAXED);
 }
 
 struct bdg_port *kport_port(const struct kport *k)

@@ -22,6 +22,7 @@
 #ifndef VALE_PORTS_KPORT_H
 #define VALE_PORTS_KPORT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "bdg.h"
@@ -63,6 +64,14 @@ struct kport;
  */
 struct kport *kport_create(struct bdg *sw, const char *name, const struct kport_ops *ops,
 			   void *be, uint16_t hdr_len, uint32_t buf_size, char *err);
+
+/*
+ * Polling mode (netmap's VALE_POLLING): the kport's thread never sleeps and,
+ * with cpu >= 0, runs on that CPU only. Off: back to sleeping, on any CPU.
+ * 0, -EINVAL (cpu out of range) or the pthread_setaffinity_np error.
+ */
+int kport_set_polling(struct kport *k, bool on, int cpu);
+bool kport_polling(const struct kport *k);
 
 /* Stop the thread, detach, close the backend, free. Accepts NULL. */
 void kport_destroy(struct kport *k);

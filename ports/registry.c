@@ -22,6 +22,7 @@ struct reg_port {
 	bool exclusive; /* an exclusive registration holds it */
 	uint32_t users;
 	uint32_t worker;
+	struct worker *poller; /* polling mode: the worker dedicated to it, else NULL */
 	struct pipe *pipe;     /* a pipe end: the pipe (shared with peer), else NULL */
 	unsigned end;          /* a pipe end: 0 for '{', 1 for '}' */
 	struct reg_port *peer; /* a pipe end: the other end */
@@ -328,7 +329,8 @@ static void port_free(struct reg_port *p)
 		free(p);
 		return;
 	}
-	worker_remove(r->workers[p->worker], vport_port(p->v));
+	worker_remove(p->poller ? p->poller : r->workers[p->worker], vport_port(p->v));
+	worker_destroy(p->poller);
 	bdg_detach(vport_port(p->v));
 	vport_destroy(p->v);
 	if (bdg_port_count(p->sw) == 0)
@@ -962,4 +964,52 @@ uint32_t reg_worker_count(const struct reg *r)
 struct worker *reg_worker(const struct reg *r, uint32_t i)
 {
 	return i < r->n_workers ? r->workers[i] : NULL;
+}
+
+/* Serve p's TX rings from worker w. */
+static int serve(struct reg_port *p, struct worker *w)
+{
+	struct bdg_port *bp = vport_port(p->v);
+	return worker_add(w, bp, 0, bdg_port_tx_rings(bp), vport_kick_fd(p->v),
+			  vport_notify_fd(p->v));
+}
+
+int reg_set_polling(struct reg *r, struct reg_port *p, bool on, int cpu, char *err)
+{
+	struct worker *w;
+	int e;
+
+	if (p->pipe || p->monitored)
+		return fail(err, EOPNOTSUPP, "%s: polling applies to VALE and kernel ports", p->full);
+	if (!on) {
+		if (!p->poller)
+			return fail(err, EINVAL, "%s is not in polling mode", p->full);
+		worker_remove(p->poller, vport_port(p->v));
+		worker_destroy(p->poller);
+		p->poller = NULL;
+		e = serve(p, r->workers[p->worker]);
+		return e ? fail(err, -e, "cannot reschedule %s: %s", p->full, strerror(-e)) : 0;
+	}
+	if (p->poller)
+		return fail(err, EALREADY, "%s is in polling mode already", p->full);
+	struct worker_params wp = {.cpu = cpu, .poll_us = WORKER_POLL_FOREVER, .name = "vale-poll"};
+	w = worker_create(&wp);
+	if (!w)
+		return fail(err, errno, "cannot start a polling thread%s: %s",
+			    cpu >= 0 ? " on that CPU" : "", strerror(errno));
+	worker_remove(r->workers[p->worker], vport_port(p->v));
+	e = serve(p, w);
+	if (e) {
+		worker_destroy(w);
+		serve(p, r->workers[p->worker]);
+		return fail(err, -e, "cannot move %s to its polling thread: %s", p->full,
+			    strerror(-e));
+	}
+	p->poller = w;
+	return 0;
+}
+
+bool reg_port_polling(const struct reg_port *p)
+{
+	return p->poller != NULL;
 }

@@ -131,6 +131,15 @@ int reg_port_set_hdr(struct reg_port *p, uint32_t len, char *err);
 struct reg_port *reg_port_first(const struct reg *r);
 struct reg_port *reg_port_next(const struct reg *r, const struct reg_port *p);
 
+/*
+ * Polling mode (netmap's VALE_POLLING): a worker of its own forwards p's TX
+ * rings without ever sleeping, on CPU cpu (or any, -1). Off: back to the
+ * shared workers. -EALREADY, -EINVAL (not polling), -EOPNOTSUPP (pipes,
+ * monitors).
+ */
+int reg_set_polling(struct reg *r, struct reg_port *p, bool on, int cpu, char *err);
+bool reg_port_polling(const struct reg_port *p);
+
 /* Run the switches' housekeeping (aging) at now_s. */
 void reg_expire(struct reg *r, uint32_t now_s);
 
