@@ -226,6 +226,11 @@ static short port_revents(struct vale_port *p, short events, bool sync)
 
 	if (events & POLLIN_ANY) {
 		if (sync) {
+			/* As netmap's poll: TX rings are flushed too, unless the
+			 * port was opened with NR_NO_TX_POLL. */
+			if (!(events & POLLOUT_ANY) && !p->no_tx_poll && p->first_tx < p->last_tx &&
+			    vale_txsync(p))
+				rev |= POLLERR;
 			if (vale_rxsync(p))
 				rev |= POLLERR;
 		} else {

@@ -16,6 +16,7 @@
 
 #include <poll.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <vale/netmap.h>
@@ -40,6 +41,7 @@ struct vale_port {
 	/* The range this open covers, [first, last) per direction. */
 	uint32_t first_tx, last_tx;
 	uint32_t first_rx, last_rx;
+	bool no_tx_poll; /* vale_poll does not flush TX rings (netmap's NR_NO_TX_POLL) */
 	/* Every hardware ring of the region, by ring id (the range indexes it). */
 	struct lvring *tx;
 	struct lvring *rx;

@@ -214,6 +214,7 @@ struct vale_port *vale_open(const char *name, const struct vale_open_params *par
 	}
 	p->kick_fd = p->notify_fd = -1;
 	p->mem = MAP_FAILED;
+	p->no_tx_poll = params && params->no_tx_poll;
 
 	sock = params && params->socket ? params->socket : ctl_default_socket();
 	p->ctl = ctl_client_connect(sock);

@@ -53,6 +53,7 @@ struct vale_open_params {
 	bool exclusive;      /* as the "/x" suffix */
 	bool tx_only;        /* TX rings only (netmap's NR_TX_RINGS_ONLY) */
 	bool rx_only;        /* RX rings only (netmap's NR_RX_RINGS_ONLY) */
+	bool no_tx_poll;     /* vale_poll(POLLIN) does not flush TX (NR_NO_TX_POLL) */
 };
 
 /* Open a port. NULL + errno (ENOENT: no daemon; EBUSY: exclusive; ...). */
@@ -89,7 +90,9 @@ int vale_fd(const struct vale_port *p);
  * poll() with netmap meaning for the vale fds among fds[]: POLLIN when an RX
  * ring of the range has slots, POLLOUT when a TX ring has room; it syncs the
  * rings as netmap's poll does, arms notification before sleeping, and
- * passes other fds to poll() unchanged. Returns as poll().
+ * passes other fds to poll() unchanged. As netmap's poll, a POLLIN wait also
+ * flushes the TX rings (txsync) unless the port was opened no_tx_poll.
+ * Returns as poll().
  */
 int vale_poll(struct vale_port *p, struct pollfd *fds, unsigned int nfds, int timeout_ms);
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +16,11 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cmocka.h>
+
+struct valed valed_group;
+const uint8_t BCAST[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 static void fatal(const char *what)
 {
@@ -125,6 +131,20 @@ int valed_stop(struct valed *d)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+int valed_group_setup(void **state)
+{
+	(void)state;
+	valed_start(&valed_group, NULL);
+	return 0;
+}
+
+int valed_group_teardown(void **state)
+{
+	(void)state;
+	assert_int_equal(valed_stop(&valed_group), 0);
+	return 0;
+}
+
 int valectl(const struct valed *d, char *out, size_t size, ...)
 {
 	const char *argv[32] = {VALECTL_PATH, "--socket", d->sock};
@@ -189,6 +209,26 @@ ssize_t raw_request(const struct valed *d, const char *bytes, size_t len, char *
 	out[got] = '\0';
 	close(fd);
 	return (ssize_t)got;
+}
+
+bool listed(const struct valed *d, const char *text)
+{
+	char out[16384];
+
+	assert_int_equal(valectl(d, out, sizeof(out), "list", NULL), 0);
+	return strstr(out, text) != NULL;
+}
+
+bool eventually_listed(const struct valed *d, const char *text, bool want, int ms)
+{
+	uint64_t deadline = ms_now() + (uint64_t)ms;
+
+	while (listed(d, text) != want) {
+		if (ms_now() > deadline)
+			return false;
+		usleep(20000);
+	}
+	return true;
 }
 
 void frame_make(uint8_t *f, uint32_t len, const uint8_t dst[6], uint8_t src, uint32_t seq)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * harness - what the functional tests share: start and stop a real valed on
- * a private socket, run valectl, talk raw JSON to the socket, and build
- * frames. Paths to the binaries come from CMake (VALED_PATH, VALECTL_PATH).
+ * a private socket (or one valed per cmocka group), run valectl, talk raw
+ * JSON to the socket, and build frames. Paths to the binaries come from
+ * CMake (VALED_PATH, VALECTL_PATH).
  */
 #ifndef VALE_TESTS_HARNESS_H
 #define VALE_TESTS_HARNESS_H
@@ -28,6 +29,12 @@ int valed_stop(struct valed *d);
 /* True while the process is alive. */
 bool valed_alive(const struct valed *d);
 
+/* The valed of a cmocka test group: valed_group_setup starts it with no
+ * extra args, valed_group_teardown stops it and asserts exit status 0. */
+extern struct valed valed_group;
+int valed_group_setup(void **state);
+int valed_group_teardown(void **state);
+
 /* Run valectl with args (NULL-terminated) against d; returns its exit code
  * and, if out is given, its stdout (NUL-terminated, truncated to size). */
 int valectl(const struct valed *d, char *out, size_t size, ...);
@@ -36,6 +43,14 @@ int valectl(const struct valed *d, char *out, size_t size, ...);
  * Returns the reply length, 0 if the daemon closed the connection. */
 ssize_t raw_request(const struct valed *d, const char *bytes, size_t len, char *out,
 		    size_t size);
+
+/* Whether `valectl list` on d mentions text (asserts valectl succeeds). */
+bool listed(const struct valed *d, const char *text);
+/* Wait up to ms for listed(d, text) to become want; false on timeout. */
+bool eventually_listed(const struct valed *d, const char *text, bool want, int ms);
+
+/* The broadcast MAC. */
+extern const uint8_t BCAST[6];
 
 /* An Ethernet + IPv4 + UDP frame of len bytes from MAC 02:00:00:00:00:<src>,
  * carrying (src, seq) at offset 42. */

@@ -25,22 +25,6 @@
 
 #include "harness.h"
 
-static struct valed daemon_;
-
-static int setup(void **state)
-{
-	(void)state;
-	valed_start(&daemon_, NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	assert_int_equal(valed_stop(&daemon_), 0);
-	return 0;
-}
-
 /* Drop the blank after each key's colon, so compact and indented JSON compare. */
 static void squeeze(const char *in, char *out, size_t size)
 {
@@ -62,7 +46,7 @@ static void expect(const char *request, const char *const *want)
 	char line[65536 + 16], raw[16384], reply[16384], w[512];
 
 	snprintf(line, sizeof(line), "%s\n", request);
-	assert_true(raw_request(&daemon_, line, strlen(line), raw, sizeof(raw)) > 0);
+	assert_true(raw_request(&valed_group, line, strlen(line), raw, sizeof(raw)) > 0);
 	squeeze(raw, reply, sizeof(reply));
 	for (int i = 0; want[i]; i++) {
 		squeeze(want[i], w, sizeof(w));
@@ -95,10 +79,10 @@ static void test_oversized_line(void **state)
 	memset(big, 'x', n);
 	big[n] = '\n';
 	big[n + 1] = '\0';
-	raw_request(&daemon_, big, n + 1, reply, sizeof(reply));
+	raw_request(&valed_group, big, n + 1, reply, sizeof(reply));
 	free(big);
 	assert_non_null(strstr(reply, "EMSGSIZE"));
-	assert_true(valed_alive(&daemon_));
+	assert_true(valed_alive(&valed_group));
 	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"daemon.status\"}", "\"pid\"");
 }
 
@@ -213,7 +197,7 @@ static void test_method_errors(void **state)
 	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"vale.delif\",\"params\":{\"name\":\"vale8:"
 	       "p\"}}",
 	       "\"deleted\": true");
-	assert_true(valed_alive(&daemon_));
+	assert_true(valed_alive(&valed_group));
 }
 
 /* Pipelined requests in one write get their replies, in order. */
@@ -224,7 +208,7 @@ static void test_connection_survives(void **state)
 	(void)state;
 
 	/* raw_request reads the first line only: the parse error. */
-	assert_true(raw_request(&daemon_, two, strlen(two), reply, sizeof(reply)) > 0);
+	assert_true(raw_request(&valed_group, two, strlen(two), reply, sizeof(reply)) > 0);
 	assert_non_null(strstr(reply, "-32700"));
 	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"version\"}", "\"id\": 8");
 }
@@ -234,22 +218,22 @@ static void test_valectl_exit_codes(void **state)
 	char out[4096];
 	(void)state;
 
-	assert_int_equal(valectl(&daemon_, out, sizeof(out), "status", NULL), 0);
+	assert_int_equal(valectl(&valed_group, out, sizeof(out), "status", NULL), 0);
 	assert_non_null(strstr(out, "valed"));
-	assert_int_equal(valectl(&daemon_, out, sizeof(out), "--json", "status", NULL), 0);
+	assert_int_equal(valectl(&valed_group, out, sizeof(out), "--json", "status", NULL), 0);
 	assert_non_null(strstr(out, "\"pid\""));
-	assert_int_equal(valectl(&daemon_, NULL, 0, "info", "vale9:nope", NULL), 1);
-	assert_int_equal(valectl(&daemon_, NULL, 0, "bogus", NULL), 1);
-	assert_int_equal(valectl(&daemon_, NULL, 0, "-a", "vale0:nosuch0", NULL), 1); /* no such interface */
-	assert_int_equal(valectl(&daemon_, NULL, 0, "-a", "vale0", NULL), 1);         /* no IFNAME */
-	assert_int_equal(valectl(&daemon_, NULL, 0, "-n", "vale7:q", "-C", "256,256,2,2", NULL),
+	assert_int_equal(valectl(&valed_group, NULL, 0, "info", "vale9:nope", NULL), 1);
+	assert_int_equal(valectl(&valed_group, NULL, 0, "bogus", NULL), 1);
+	assert_int_equal(valectl(&valed_group, NULL, 0, "-a", "vale0:nosuch0", NULL), 1); /* no such interface */
+	assert_int_equal(valectl(&valed_group, NULL, 0, "-a", "vale0", NULL), 1);         /* no IFNAME */
+	assert_int_equal(valectl(&valed_group, NULL, 0, "-n", "vale7:q", "-C", "256,256,2,2", NULL),
 			 0);
-	assert_int_equal(valectl(&daemon_, out, sizeof(out), "-l", "vale7:q", NULL), 0);
+	assert_int_equal(valectl(&valed_group, out, sizeof(out), "-l", "vale7:q", NULL), 0);
 	assert_non_null(strstr(out, "tx 2x256"));
-	assert_int_equal(valectl(&daemon_, NULL, 0, "-C", "x", NULL), 1);
-	assert_int_equal(valectl(&daemon_, NULL, 0, "-r", "vale7:q", NULL), 0);
+	assert_int_equal(valectl(&valed_group, NULL, 0, "-C", "x", NULL), 1);
+	assert_int_equal(valectl(&valed_group, NULL, 0, "-r", "vale7:q", NULL), 0);
 	/* No daemon at all: a clear failure. */
-	struct valed none = daemon_;
+	struct valed none = valed_group;
 	strcpy(none.sock, "/tmp/vale-func-none.sock");
 	assert_int_equal(valectl(&none, NULL, 0, "status", NULL), 1);
 }
@@ -299,7 +283,7 @@ static void test_config_file(void **state)
 		assert_int_equal(WEXITSTATUS(status), 1);
 	}
 	unlink(path);
-	setenv("VALE_SOCKET", daemon_.sock, 1);
+	setenv("VALE_SOCKET", valed_group.sock, 1);
 }
 
 int main(void)
@@ -315,5 +299,5 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	if (getenv("TEST_FILTER"))
 		cmocka_set_test_filter(getenv("TEST_FILTER"));
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, valed_group_setup, valed_group_teardown);
 }

@@ -32,36 +32,10 @@
 
 #include <vale/vale.h>
 
+#include "client.h"
 #include "harness.h"
 
 #define ETH_TYPE_TEST 0x88b5 /* IEEE local experimental: tshark shows it as data */
-
-static struct valed daemon_;
-
-static int setup(void **state)
-{
-	(void)state;
-	valed_start(&daemon_, NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	assert_int_equal(valed_stop(&daemon_), 0);
-	return 0;
-}
-
-static struct vale_port *open_port(const char *name)
-{
-	struct vale_port *v = vale_open(name, NULL);
-
-	if (!v)
-		fprintf(stderr, "vale_open %s: %s (%s)\n", name, strerror(errno),
-			vale_last_error());
-	assert_non_null(v);
-	return v;
-}
 
 /* Frame seq of a test sequence: length 60..1514, dst/src MACs, a payload
  * that differs per frame. */
@@ -77,51 +51,6 @@ static uint32_t frame_seq(uint8_t *f, uint8_t src, uint8_t dst, uint32_t seq)
 		f[i] = (uint8_t)(seq * 31 + i * 7 + src);
 	memcpy(f + 14, &seq, 4);
 	return len;
-}
-
-static bool send_frame(struct vale_port *v, const uint8_t *f, uint32_t len)
-{
-	struct netmap_ring *r = NETMAP_TXRING(vale_nifp(v), 0);
-	uint64_t deadline = ms_now() + 5000;
-
-	while (nm_ring_space(r) == 0) {
-		struct pollfd pfd = {.fd = vale_fd(v), .events = POLLOUT};
-		if (ms_now() > deadline)
-			return false;
-		vale_poll(v, &pfd, 1, 50);
-	}
-	struct netmap_slot *slot = &r->slot[r->cur];
-	memcpy(NETMAP_BUF(r, slot->buf_idx), f, len);
-	slot->len = (uint16_t)len;
-	slot->flags = 0;
-	r->head = r->cur = nm_ring_next(r, r->cur);
-	return vale_txsync(v) == 0;
-}
-
-/* Next frame from any RX ring of v within timeout_ms: length (0: none). */
-static uint32_t recv_frame(struct vale_port *v, uint8_t *out, uint16_t *ret_flags, int timeout_ms)
-{
-	uint64_t deadline = ms_now() + (uint64_t)timeout_ms;
-
-	for (;;) {
-		for (uint32_t i = vale_first_rx_ring(v); i < vale_last_rx_ring(v); i++) {
-			struct netmap_ring *r = NETMAP_RXRING(vale_nifp(v), i);
-			if (nm_ring_empty(r))
-				continue;
-			struct netmap_slot *slot = &r->slot[r->cur];
-			uint32_t len = slot->len;
-			memcpy(out, NETMAP_BUF(r, slot->buf_idx), len);
-			if (ret_flags)
-				*ret_flags = slot->flags;
-			r->head = r->cur = nm_ring_next(r, r->cur);
-			vale_rxsync(v);
-			return len;
-		}
-		if ((int64_t)(deadline - ms_now()) <= 0)
-			return 0;
-		struct pollfd pfd = {.fd = vale_fd(v), .events = POLLIN};
-		vale_poll(v, &pfd, 1, 20);
-	}
 }
 
 /* The next frame of v is frame seq from src to dst, with flags. */
@@ -143,42 +72,35 @@ static void expect_nothing(struct vale_port *v)
 	assert_int_equal(recv_frame(v, got, NULL, 50), 0);
 }
 
-static bool list_has(const char *text)
-{
-	char out[16384];
-	assert_int_equal(valectl(&daemon_, out, sizeof(out), "list", NULL), 0);
-	return strstr(out, text) != NULL;
-}
-
 /* ---- copies of RX and TX --------------------------------------------------- */
 
 /* a sends to b; b/r and b/rt see b's RX, a/t and a/rt see a's TX, in order. */
 static void check_copies(const char *na, const char *nb)
 {
 	char name[64];
-	struct vale_port *a = open_port(na), *b = open_port(nb), *br, *brt, *at;
+	struct vale_port *a = open_port(na, NULL), *b = open_port(nb, NULL), *br, *brt, *at;
 	uint8_t f[2048];
 
 	snprintf(name, sizeof(name), "%s/r", nb);
-	br = open_port(name);
+	br = open_port(name, NULL);
 	snprintf(name, sizeof(name), "%s/rt", nb);
-	brt = open_port(name);
+	brt = open_port(name, NULL);
 	snprintf(name, sizeof(name), "%s/t", na);
-	at = open_port(name);
+	at = open_port(name, NULL);
 	/* Blocks of 100 (the rings hold 1023): a sends, everyone checks; then b
 	 * answers once, which b/rt sees as TX after the block. */
 	for (uint32_t blk = 0; blk < 6; blk++) {
 		uint32_t reply = 10000 + blk;
 
 		for (uint32_t seq = blk * 100; seq < blk * 100 + 100; seq++)
-			assert_true(send_frame(a, f, frame_seq(f, 0xa, 0xb, seq)));
+			assert_true(send_frame(a, f, frame_seq(f, 0xa, 0xb, seq), 5000));
 		for (uint32_t seq = blk * 100; seq < blk * 100 + 100; seq++) {
 			expect_frame(b, 0xa, 0xb, seq, 0);
 			expect_frame(br, 0xa, 0xb, seq, 0);
 			expect_frame(brt, 0xa, 0xb, seq, 0);
 			expect_frame(at, 0xa, 0xb, seq, NS_TXMON);
 		}
-		assert_true(send_frame(b, f, frame_seq(f, 0xb, 0xa, reply)));
+		assert_true(send_frame(b, f, frame_seq(f, 0xb, 0xa, reply), 5000));
 		expect_frame(a, 0xb, 0xa, reply, 0);
 		expect_frame(brt, 0xb, 0xa, reply, NS_TXMON);
 	}
@@ -201,11 +123,11 @@ static void test_copies_ephemeral(void **state)
 static void test_copies_persistent(void **state)
 {
 	(void)state;
-	assert_int_equal(valectl(&daemon_, NULL, 0, "create", "vale1:p", NULL), 0);
-	assert_int_equal(valectl(&daemon_, NULL, 0, "create", "vale1:q", NULL), 0);
+	assert_int_equal(valectl(&valed_group, NULL, 0, "create", "vale1:p", NULL), 0);
+	assert_int_equal(valectl(&valed_group, NULL, 0, "create", "vale1:q", NULL), 0);
 	check_copies("vale1:p", "vale1:q");
-	assert_int_equal(valectl(&daemon_, NULL, 0, "delete", "vale1:p", NULL), 0);
-	assert_int_equal(valectl(&daemon_, NULL, 0, "delete", "vale1:q", NULL), 0);
+	assert_int_equal(valectl(&valed_group, NULL, 0, "delete", "vale1:p", NULL), 0);
+	assert_int_equal(valectl(&valed_group, NULL, 0, "delete", "vale1:q", NULL), 0);
 }
 
 /* A pipe's ends, monitored, if valed serves both. */
@@ -228,7 +150,7 @@ static void test_copies_pipe(void **state)
 		return;
 	}
 	for (uint32_t seq = 0; seq < 100; seq++)
-		assert_true(send_frame(m, f, frame_seq(f, 1, 2, seq)));
+		assert_true(send_frame(m, f, frame_seq(f, 1, 2, seq), 5000));
 	for (uint32_t seq = 0; seq < 100; seq++) {
 		expect_frame(s, 1, 2, seq, 0);
 		expect_frame(mon, 1, 2, seq, 0);
@@ -251,29 +173,27 @@ static void test_rules(void **state)
 	assert_int_equal(errno, ENOENT);
 	assert_non_null(strstr(vale_last_error(), "no port vale0:nope"));
 	/* A monitor of a monitor: refused by libvale and by valed. */
-	e = open_port("vale0:e");
+	e = open_port("vale0:e", NULL);
 	assert_null(vale_open("vale0:e/r/t", NULL));
 	assert_int_equal(errno, EINVAL);
 	static const char req[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"port.register\","
 				  "\"params\":{\"name\":\"vale0:e/r/r\"}}\n";
-	raw_request(&daemon_, req, sizeof(req) - 1, out, sizeof(out));
+	raw_request(&valed_group, req, sizeof(req) - 1, out, sizeof(out));
 	assert_non_null(strstr(out, "EINVAL"));
 	assert_non_null(strstr(out, "cannot be monitored"));
 	/* Listed as a monitor; its port stays while it watches. */
-	me = open_port("vale0:e/t");
-	assert_true(list_has("vale0:e/t"));
-	assert_true(list_has("monitor of vale0:e"));
+	me = open_port("vale0:e/t", NULL);
+	assert_true(listed(&valed_group, "vale0:e/t"));
+	assert_true(listed(&valed_group, "monitor of vale0:e"));
 	vale_close(e);
 	usleep(100000);
-	assert_true(list_has("vale0:e "));
+	assert_true(listed(&valed_group, "vale0:e "));
 	vale_close(me);
-	for (int i = 0; i < 100 && list_has("vale0:e"); i++)
-		usleep(20000);
-	assert_false(list_has("vale0:e"));
+	assert_true(eventually_listed(&valed_group, "vale0:e", false, 2000));
 	/* /z is the copy monitor of both directions. */
-	e = open_port("vale0:e");
-	me = open_port("vale0:e/z");
-	assert_true(list_has("vale0:e/rt"));
+	e = open_port("vale0:e", NULL);
+	me = open_port("vale0:e/z", NULL);
+	assert_true(listed(&valed_group, "vale0:e/rt"));
 	vale_close(me);
 	vale_close(e);
 }
@@ -309,9 +229,7 @@ static void wait_monitor(const char *name)
 {
 	char text[80];
 	snprintf(text, sizeof(text), "monitor of %s", name);
-	for (int i = 0; i < 250 && !list_has(text); i++)
-		usleep(20000);
-	assert_true(list_has(text));
+	assert_true(eventually_listed(&valed_group, text, true, 5000));
 }
 
 /* Send CAPTURED frames a -> b and let b take them. */
@@ -320,7 +238,7 @@ static void send_sequence(struct vale_port *a, struct vale_port *b)
 	uint8_t f[2048];
 
 	for (uint32_t seq = 0; seq < CAPTURED; seq++)
-		assert_true(send_frame(a, f, frame_seq(f, 0xa, 0xb, seq)));
+		assert_true(send_frame(a, f, frame_seq(f, 0xa, 0xb, seq), 5000));
 	for (uint32_t seq = 0; seq < CAPTURED; seq++)
 		expect_frame(b, 0xa, 0xb, seq, 0);
 }
@@ -341,7 +259,7 @@ static void hex(const uint8_t *p, uint32_t n, char *out)
 static void test_capture_pcap(void **state)
 {
 	char file[128], cmd[256], line[8192], want[8192];
-	const char *argv[] = {VALECTL_PATH, "--socket", daemon_.sock, "capture", "vale0:cb/r",
+	const char *argv[] = {VALECTL_PATH, "--socket", valed_group.sock, "capture", "vale0:cb/r",
 			      "-w",	    file,	"-c",	      "40",	 NULL};
 	struct vale_port *a, *b;
 	uint32_t n = 0;
@@ -353,9 +271,9 @@ static void test_capture_pcap(void **state)
 		fprintf(stderr, "skip: tshark is not installed\n");
 		return;
 	}
-	snprintf(file, sizeof(file), "%s/cap.pcap", daemon_.dir);
-	a = open_port("vale0:ca");
-	b = open_port("vale0:cb");
+	snprintf(file, sizeof(file), "%s/cap.pcap", valed_group.dir);
+	a = open_port("vale0:ca", NULL);
+	b = open_port("vale0:cb", NULL);
 	pid = spawn(argv, -1);
 	wait_monitor("vale0:cb");
 	send_sequence(a, b);
@@ -404,12 +322,12 @@ static void test_capture_tcpdump(void **state)
 		fprintf(stderr, "skip: tcpdump is not installed\n");
 		return;
 	}
-	a = open_port("vale0:ta");
-	b = open_port("vale0:tb");
+	a = open_port("vale0:ta", NULL);
+	b = open_port("vale0:tb", NULL);
 	snprintf(cmd, sizeof(cmd),
 		 "%s --socket %s capture vale0:ta -w - -c %d 2>/dev/null | "
 		 "tcpdump -n -e -r - 2>/dev/null",
-		 VALECTL_PATH, daemon_.sock, CAPTURED);
+		 VALECTL_PATH, valed_group.sock, CAPTURED);
 	p = popen(cmd, "r");
 	assert_non_null(p);
 	wait_monitor("vale0:ta");
@@ -438,5 +356,5 @@ int main(void)
 	    cmocka_unit_test(test_copies_pipe),	     cmocka_unit_test(test_rules),
 	    cmocka_unit_test(test_capture_pcap),     cmocka_unit_test(test_capture_tcpdump),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, valed_group_setup, valed_group_teardown);
 }

@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,56 +28,8 @@
 
 #include <vale/vale.h>
 
+#include "client.h"
 #include "harness.h"
-
-static const uint8_t BCAST[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-
-static struct valed daemon_;
-
-static int setup(void **state)
-{
-	(void)state;
-	valed_start(&daemon_, NULL);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	assert_int_equal(valed_stop(&daemon_), 0);
-	return 0;
-}
-
-static struct vale_port *open_end(const char *name, const struct vale_open_params *p)
-{
-	struct vale_port *v = vale_open(name, p);
-
-	if (!v)
-		fprintf(stderr, "vale_open %s: %s (%s)\n", name, strerror(errno),
-			vale_last_error());
-	assert_non_null(v);
-	return v;
-}
-
-/* Queue one frame on TX ring 0, waiting up to timeout_ms for room; sync. */
-static bool send_frame(struct vale_port *v, const uint8_t *f, uint32_t len, int timeout_ms)
-{
-	struct netmap_ring *r = NETMAP_TXRING(vale_nifp(v), 0);
-	uint64_t deadline = ms_now() + (uint64_t)timeout_ms;
-
-	while (nm_ring_space(r) == 0) {
-		struct pollfd pfd = {.fd = vale_fd(v), .events = POLLOUT};
-		if (ms_now() > deadline)
-			return false;
-		vale_poll(v, &pfd, 1, 50);
-	}
-	struct netmap_slot *slot = &r->slot[r->cur];
-	memcpy(NETMAP_BUF(r, slot->buf_idx), f, len);
-	slot->len = (uint16_t)len;
-	slot->flags = 0;
-	r->head = r->cur = nm_ring_next(r, r->cur);
-	return vale_txsync(v) == 0;
-}
 
 /* Wait up to timeout_ms for RX ring 0 to hold at least want slots; returns
  * how many it holds. */
@@ -108,30 +59,12 @@ static uint32_t take_frame(struct vale_port *v, uint8_t *out, bool release)
 	return len;
 }
 
-static uint32_t recv_frame(struct vale_port *v, uint8_t *out, int timeout_ms)
-{
-	uint32_t len;
-
-	if (rx_wait(v, 1, timeout_ms) == 0)
-		return 0;
-	len = take_frame(v, out, true);
-	vale_rxsync(v);
-	return len;
-}
-
-static bool listed(const char *name)
-{
-	char out[8192];
-	assert_int_equal(valectl(&daemon_, out, sizeof(out), "list", NULL), 0);
-	return strstr(out, name) != NULL;
-}
-
 /* ---- one region, zero copy ------------------------------------------------ */
 
 static void test_same_region(void **state)
 {
-	struct vale_port *a = open_end("vale0:m{1", NULL), *b = open_end("vale0:m}1", NULL);
-	struct vale_port *c = open_end("vale0:m{2", NULL);
+	struct vale_port *a = open_port("vale0:m{1", NULL), *b = open_port("vale0:m}1", NULL);
+	struct vale_port *c = open_port("vale0:m{2", NULL);
 	char out[8192];
 	(void)state;
 
@@ -153,70 +86,32 @@ static void test_same_region(void **state)
 	assert_memory_equal(f, g, 60);
 	vale_rxsync(b);
 	/* Listed, with type "pipe", and its peer. */
-	assert_int_equal(valectl(&daemon_, out, sizeof(out), "--json", "list", NULL), 0);
+	assert_int_equal(valectl(&valed_group, out, sizeof(out), "--json", "list", NULL), 0);
 	assert_non_null(strstr(out, "\"pipe\""));
 	assert_non_null(strstr(out, "vale0:m}1"));
 	/* A plain X works too. */
-	struct vale_port *p = open_end("foo{3", NULL);
-	assert_true(listed("foo{3"));
+	struct vale_port *p = open_port("foo{3", NULL);
+	assert_true(listed(&valed_group, "foo{3"));
 	vale_close(p);
 	vale_close(c);
 	vale_close(a);
-	assert_true(listed("vale0:m{1")); /* b still holds the pipe */
+	assert_true(listed(&valed_group, "vale0:m{1")); /* b still holds the pipe */
 	vale_close(b);
 	usleep(100000);
-	assert_false(listed("vale0:m{1"));
-	assert_false(listed("foo{3"));
+	assert_false(listed(&valed_group, "vale0:m{1"));
+	assert_false(listed(&valed_group, "foo{3"));
 }
 
 /* ---- every packet, in order, across processes ----------------------------- */
 
 #define SEQ_PACKETS 300000
 
-static void sender_child(const char *name, uint32_t count)
-{
-	struct vale_port *v = vale_open(name, NULL);
-	uint8_t f[64];
-	prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a failed test */
-
-	if (!v)
-		_exit(10);
-	for (uint32_t seq = 0; seq < count; seq++) {
-		frame_make(f, 60, BCAST, 1, seq);
-		if (!send_frame(v, f, 60, 5000))
-			_exit(11);
-	}
-	struct netmap_ring *r = NETMAP_TXRING(vale_nifp(v), 0);
-	for (uint64_t end = ms_now() + 5000; nm_tx_pending(r) && ms_now() < end;) {
-		struct pollfd pfd = {.fd = vale_fd(v), .events = POLLOUT};
-		vale_poll(v, &pfd, 1, 50);
-		vale_txsync(v);
-	}
-	vale_close(v);
-	_exit(0);
-}
-
 static void test_every_packet_in_order(void **state)
 {
-	struct vale_port *b = open_end("vale0:s}1", NULL);
-	uint8_t f[2048], src;
-	uint32_t seq, next = 0;
-	int status;
-	pid_t pid;
+	struct vale_port *b = open_port("vale0:s}1", NULL);
 	(void)state;
 
-	pid = fork();
-	if (pid == 0)
-		sender_child("vale0:s{1", SEQ_PACKETS);
-	while (next < SEQ_PACKETS) {
-		assert_int_equal(recv_frame(b, f, 5000), 60);
-		frame_fields(f, &src, &seq);
-		assert_int_equal(seq, next);
-		next++;
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	assert_int_equal(recv_frame(b, f, 100), 0);
+	expect_sequence(b, "vale0:s{1", NULL, SEQ_PACKETS);
 	vale_close(b);
 }
 
@@ -224,7 +119,7 @@ static void test_every_packet_in_order(void **state)
 
 static void test_partial_read(void **state)
 {
-	struct vale_port *a = open_end("vale0:r{1", NULL), *b = open_end("vale0:r}1", NULL);
+	struct vale_port *a = open_port("vale0:r{1", NULL), *b = open_port("vale0:r}1", NULL);
 	uint8_t f[64], g[64], src;
 	uint32_t seq;
 	(void)state;
@@ -243,7 +138,7 @@ static void test_partial_read(void **state)
 	vale_rxsync(b);
 	assert_int_equal(rx_wait(b, 6, 100), 6);
 	for (uint32_t i = 4; i < 10; i++) {
-		assert_int_equal(recv_frame(b, g, 100), 60);
+		assert_int_equal(recv_frame(b, g, NULL, 100), 60);
 		frame_fields(g, &src, &seq);
 		assert_int_equal(seq, i);
 	}
@@ -255,17 +150,17 @@ static void test_partial_read(void **state)
 
 static void test_exclusive(void **state)
 {
-	struct vale_port *x = open_end("vale0:x{1/x", NULL), *y;
+	struct vale_port *x = open_port("vale0:x{1/x", NULL), *y;
 	(void)state;
 
 	y = vale_open("vale0:x{1", NULL);
 	assert_null(y);
 	assert_int_equal(errno, EBUSY);
 	/* The other end is another port: it opens. */
-	y = open_end("vale0:x}1/x", NULL);
+	y = open_port("vale0:x}1/x", NULL);
 	vale_close(y);
 	vale_close(x);
-	x = open_end("vale0:x{1", NULL);
+	x = open_port("vale0:x{1", NULL);
 	y = vale_open("vale0:x{1/x", NULL);
 	assert_null(y);
 	assert_int_equal(errno, EBUSY);
@@ -274,7 +169,7 @@ static void test_exclusive(void **state)
 
 static void test_close_reopen(void **state)
 {
-	struct vale_port *a = open_end("vale0:c{1", NULL), *b = open_end("vale0:c}1", NULL);
+	struct vale_port *a = open_port("vale0:c{1", NULL), *b = open_port("vale0:c}1", NULL);
 	uint8_t f[64], g[64], src;
 	uint32_t seq;
 	uint16_t mem = vale_mem_id(a);
@@ -282,21 +177,21 @@ static void test_close_reopen(void **state)
 
 	frame_make(f, 60, BCAST, 1, 1);
 	assert_true(send_frame(a, f, 60, 1000));
-	assert_int_equal(recv_frame(b, g, 2000), 60);
+	assert_int_equal(recv_frame(b, g, NULL, 2000), 60);
 	/* b goes; what a sends meanwhile waits in b's ring for the next b. */
 	vale_close(b);
 	frame_make(f, 60, BCAST, 1, 2);
 	assert_true(send_frame(a, f, 60, 1000));
 	usleep(50000);
-	b = open_end("vale0:c}1", NULL);
+	b = open_port("vale0:c}1", NULL);
 	assert_int_equal(vale_mem_id(b), mem); /* the same pipe */
-	assert_int_equal(recv_frame(b, g, 2000), 60);
+	assert_int_equal(recv_frame(b, g, NULL, 2000), 60);
 	frame_fields(g, &src, &seq);
 	assert_int_equal(seq, 2);
 	/* And the other way. */
 	frame_make(f, 60, BCAST, 2, 3);
 	assert_true(send_frame(b, f, 60, 1000));
-	assert_int_equal(recv_frame(a, g, 2000), 60);
+	assert_int_equal(recv_frame(a, g, NULL, 2000), 60);
 	frame_fields(g, &src, &seq);
 	assert_int_equal(seq, 3);
 	vale_close(a);
@@ -308,7 +203,7 @@ static void test_close_reopen(void **state)
 static void test_extra_bufs(void **state)
 {
 	struct vale_open_params o = {.extra_bufs = 20};
-	struct vale_port *a = open_end("vale0:e{1", &o);
+	struct vale_port *a = open_port("vale0:e{1", &o);
 	struct netmap_if *nifp = vale_nifp(a);
 	struct netmap_ring *r = NETMAP_TXRING(nifp, 0);
 	uint32_t seen[20], n = 0;
@@ -339,5 +234,5 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	if (getenv("TEST_FILTER"))
 		cmocka_set_test_filter(getenv("TEST_FILTER"));
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, valed_group_setup, valed_group_teardown);
 }
