@@ -16,6 +16,7 @@
 
 #define KPORT_BURST 256
 #define KPORT_SLOTS 1024
+#define KPORT_IOV_MAX 64
 #define KPORT_FRAME_MAX 65550 /* a 64 KiB GSO frame and its virtio-net header */
 
 struct kport {
@@ -42,12 +43,54 @@ static void count(uint64_t *c, uint64_t n)
 
 /* Kernel -> switch: copy what the backend received into our TX ring (long
  * frames as NS_MOREFRAG chains) and forward it. Returns frames moved. */
+/* Kernel -> switch for backends that read into buffers we give (rx_into):
+ * each frame lands in free TX slots directly, chained when long. */
+static uint32_t from_kernel_into(struct kport *k)
+{
+	struct netmap_ring *r = k->tx;
+	const uint32_t bsz = r->nr_buf_size;
+	const uint32_t max_slots = (KPORT_FRAME_MAX + bsz - 1) / bsz;
+	uint32_t n = 0;
+
+	csb_appl_update_tail(r, VALE_CSB(r));
+	while (n < KPORT_BURST && nm_ring_space(r) >= max_slots && max_slots <= KPORT_IOV_MAX) {
+		struct iovec iov[KPORT_IOV_MAX];
+		uint32_t i = r->head, used;
+		int len;
+
+		for (uint32_t j = 0; j < max_slots; j++, i = nm_ring_next(r, i))
+			iov[j] = (struct iovec){NETMAP_BUF(r, r->slot[i].buf_idx), bsz};
+		len = k->ops->rx_into(k->be, iov, max_slots);
+		if (len <= 0)
+			break;
+		used = ((uint32_t)len + bsz - 1) / bsz;
+		for (uint32_t j = 0; j < used; j++) {
+			struct netmap_slot *slot = &r->slot[r->head];
+			slot->len = (uint16_t)(j + 1 < used ? bsz : (uint32_t)len - j * bsz);
+			slot->flags = j + 1 < used ? NS_MOREFRAG : 0;
+			r->head = r->cur = nm_ring_next(r, r->head);
+		}
+		n++;
+	}
+	if (n == 0)
+		return 0;
+	count(&k->stats.rx_frames, n);
+	csb_appl_publish(r, VALE_CSB(r));
+	/* We own this TX ring: forward until the switch took it all. */
+	while (bdg_forward(kport_port(k), 0, k->scratch))
+		;
+	return n;
+}
+
 static uint32_t from_kernel(struct kport *k)
 {
 	struct kport_frame frames[KPORT_BURST];
 	struct netmap_ring *r = k->tx;
-	uint32_t n = k->ops->rx_burst(k->be, frames, KPORT_BURST), taken = 0;
+	uint32_t n, taken = 0;
 
+	if (k->ops->rx_into)
+		return from_kernel_into(k);
+	n = k->ops->rx_burst(k->be, frames, KPORT_BURST);
 	if (n == 0)
 		return 0;
 	csb_appl_update_tail(r, VALE_CSB(r));
@@ -89,11 +132,11 @@ static uint32_t to_kernel(struct kport *k)
 {
 	struct kport_frame frames[KPORT_BURST];
 	struct netmap_ring *r = k->rx;
-	uint32_t n = 0, sent;
+	uint32_t n = 0, total = 0, sent = 0;
 	size_t linear_used = 0;
 
 	csb_appl_update_tail(r, VALE_CSB(r));
-	while (n < KPORT_BURST && !nm_ring_empty(r)) {
+	while (total + n < KPORT_BURST && !nm_ring_empty(r)) {
 		struct netmap_slot *slot = &r->slot[r->cur];
 		uint32_t scan = r->cur, len = 0, nslots = 0;
 		bool whole = false;
@@ -113,6 +156,22 @@ static uint32_t to_kernel(struct kport *k)
 		if (nslots == 1) {
 			frames[n].data = (uint8_t *)NETMAP_BUF(r, slot->buf_idx);
 			frames[n].len = slot->len;
+			n++;
+		} else if (k->ops->tx_chain && nslots <= KPORT_IOV_MAX) {
+			/* Gather the chain straight from the slots, after what
+			 * came before it (order is kept). */
+			struct iovec iov[KPORT_IOV_MAX];
+
+			if (n) {
+				sent += k->ops->tx_burst(k->be, frames, n);
+				total += n;
+				n = 0;
+			}
+			for (uint32_t j = 0, i = r->cur; j < nslots; j++, i = nm_ring_next(r, i))
+				iov[j] = (struct iovec){NETMAP_BUF(r, r->slot[i].buf_idx),
+							r->slot[i].len};
+			sent += k->ops->tx_chain(k->be, iov, nslots);
+			total++;
 		} else {
 			if (linear_used + len > KPORT_FRAME_MAX * 2)
 				break; /* the join buffer is full: send what we have */
@@ -123,20 +182,23 @@ static uint32_t to_kernel(struct kport *k)
 				       r->slot[i].len);
 				linear_used += r->slot[i].len;
 			}
+			n++;
 		}
 		for (uint32_t j = 0; j < nslots; j++)
 			r->cur = nm_ring_next(r, r->cur);
-		n++;
 	}
-	if (n == 0)
+	if (n) {
+		sent += k->ops->tx_burst(k->be, frames, n);
+		total += n;
+	}
+	if (total == 0)
 		return 0;
-	sent = k->ops->tx_burst(k->be, frames, n);
 	count(&k->stats.tx_frames, sent);
-	count(&k->stats.tx_dropped, n - sent);
+	count(&k->stats.tx_dropped, total - sent);
 	/* Frames the kernel refused are dropped: a switch port never blocks. */
 	r->head = r->cur;
 	csb_appl_publish(r, VALE_CSB(r));
-	return n;
+	return total;
 }
 
 static void *kport_thread(void *arg)

@@ -11,44 +11,27 @@
 
 #include "flowhash.h"
 
-/* Room for one burst of reads: each read may need TAP_READ_ROOM bytes. */
-#define ARENA_SIZE (4u << 20)
-
 struct tapbe {
 	struct tap *t;
 	int epfd; /* all queue fds, for multi-queue taps */
 	uint32_t next_q;
-	uint8_t *arena;
 };
 
-static uint32_t tap_rx_burst(void *arg, struct kport_frame *frames, uint32_t max)
+static int tap_rx_into(void *arg, const struct iovec *iov, uint32_t n)
 {
 	struct tapbe *b = arg;
-	uint32_t nq = tap_queues(b->t), n = 0, idle = 0;
-	size_t used = 0;
+	uint32_t nq = tap_queues(b->t);
 
-	/* Round robin over the queues until all are empty or we are full. */
-	while (n < max && idle < nq && ARENA_SIZE - used >= TAP_READ_ROOM) {
+	/* Round robin over the queues: the first with a frame gives it. */
+	for (uint32_t tries = 0; tries < nq; tries++) {
 		uint32_t q = b->next_q;
-		ssize_t len = tap_read(b->t, q, b->arena + used, ARENA_SIZE - used);
+		ssize_t len = tap_readv(b->t, q, iov, (int)n);
 
 		b->next_q = q + 1 == nq ? 0 : q + 1;
-		if (len <= 0) {
-			idle++;
-			continue;
-		}
-		idle = 0;
-		frames[n].data = b->arena + used;
-		frames[n].len = (uint32_t)len;
-		used += ((size_t)len + 63) & ~(size_t)63;
-		n++;
+		if (len > 0)
+			return (int)len;
 	}
-	return n;
-}
-
-static void tap_rx_release(void *arg, uint32_t n)
-{
-	(void)arg, (void)n; /* the arena is reused by the next burst */
+	return 0;
 }
 
 static uint32_t tap_tx_burst(void *arg, const struct kport_frame *frames, uint32_t n)
@@ -69,6 +52,17 @@ static uint32_t tap_tx_burst(void *arg, const struct kport_frame *frames, uint32
 	return sent;
 }
 
+static uint32_t tap_tx_chain(void *arg, const struct iovec *iov, uint32_t n)
+{
+	struct tapbe *b = arg;
+	uint32_t nq = tap_queues(b->t), q = 0;
+
+	if (nq > 1 && iov[0].iov_len > TAP_VNET_HDR_LEN)
+		q = flowhash_frame((const uint8_t *)iov[0].iov_base + TAP_VNET_HDR_LEN,
+				   (uint32_t)iov[0].iov_len - TAP_VNET_HDR_LEN) % nq;
+	return tap_writev(b->t, q, iov, (int)n) > 0;
+}
+
 static int tap_be_fd(const void *arg)
 {
 	const struct tapbe *b = arg;
@@ -81,15 +75,14 @@ static void tap_be_close(void *arg)
 
 	tap_destroy(b->t);
 	close(b->epfd);
-	free(b->arena);
 	free(b);
 }
 
 static const struct kport_ops tap_ops = {
 	.kind = "tap",
-	.rx_burst = tap_rx_burst,
-	.rx_release = tap_rx_release,
+	.rx_into = tap_rx_into,
 	.tx_burst = tap_tx_burst,
+	.tx_chain = tap_tx_chain,
 	.fd = tap_be_fd,
 	.close = tap_be_close,
 };
@@ -107,10 +100,9 @@ struct kport *tapport_create(struct bdg *sw, const char *name, const struct tap_
 		return NULL;
 	}
 	b->epfd = -1;
-	b->arena = malloc(ARENA_SIZE);
 	b->t = tap_create(p, err);
-	if (!b->t || !b->arena) {
-		e = b->t ? ENOMEM : errno;
+	if (!b->t) {
+		e = errno;
 		goto err;
 	}
 	/* One pollable fd for all queues: an epoll set, itself pollable. */
@@ -137,7 +129,6 @@ err:
 	tap_destroy(b->t);
 	if (b->epfd >= 0)
 		close(b->epfd);
-	free(b->arena);
 	free(b);
 	errno = e;
 	return NULL;
