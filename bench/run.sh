@@ -115,7 +115,7 @@ bench_vale() {
 rate60() { # tx-port rx-port label [side-port]
 	local txp=$1 rxp=$2 label=$3 side=${4:-} t res r=() sidepid=
 	for t in $(seq "$trials"); do
-		$pg -i "$rxp" -f rx --duration "$T" --json >"$dir/rx.json" 2>/dev/null &
+		$pg -i "$rxp" -f rx "${geo[@]}" --duration "$T" --json >"$dir/rx.json" 2>/dev/null &
 		local rx=$!
 		sleep 0.3
 		if [ -n "$side" ]; then
@@ -123,7 +123,7 @@ rate60() { # tx-port rx-port label [side-port]
 			sidepid=$!
 			sleep 0.3
 		fi
-		$pg -i "$txp" -f tx -l 60 --duration $((T + 2)) >/dev/null 2>&1 &
+		$pg -i "$txp" -f tx -l 60 "${geo[@]}" --duration $((T + 2)) >/dev/null 2>&1 &
 		local tx=$!
 		wait $rx || true
 		kill -INT $tx 2>/dev/null; wait $tx 2>/dev/null || true
@@ -146,7 +146,10 @@ bench_pipe() {
 		pid=$!; for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done; }
 	stopd() { kill $pid; wait $pid 2>/dev/null || true; rm -f "$sock"; }
 	trap 'kill $pid 2>/dev/null; rm -rf "$dir"' EXIT
-	echo "bench pipe: 60-byte frames, ${T}s x $trials ($(nproc) cores), valed -w 1 -p ${BENCH_POLL_US:-50}"
+	# Pipes and ports alike get ${BENCH_SLOTS:-8192}-slot rings and 2048-packet
+	# bursts: with three busy threads on two cores, fewer larger batches win.
+	local geo=(-C "${BENCH_SLOTS:-8192}" -b 2048)
+	echo "bench pipe: 60-byte frames, ${T}s x $trials ($(nproc) cores), valed -w 1 -p ${BENCH_POLL_US:-50}, pktgen ${geo[*]}"
 	local vargs=(-w 1 -p "${BENCH_POLL_US:-50}")
 	startd
 	local pipe vale vale_mon mon=null rtt
