@@ -76,6 +76,26 @@ static void pipe_json(json_t *o, const struct reg_info *in)
 	json_object_set_new(o, "peer", json_string(in->peer));
 }
 
+/* "mem_id": 0 for a region of the port's own, or the shared region's id. */
+static int mem_id_param(struct methods_ctx *ctx, json_t *params, struct vport_params *vp,
+			struct ctl_error *e)
+{
+	struct mem_region *shared = reg_shared_mem(ctx->reg);
+	uint64_t id;
+
+	if (ctl_param_uint(params, "mem_id", false, 0, 65535, 0, &id, e))
+		return -1;
+	if (id == 0)
+		return 0;
+	if (id != mem_id(shared))
+		return ctl_fail(e, CTL_E_FAILED, ENOENT,
+				"no shared memory region %u: the shared region is %u (a port's own "
+				"region is never shared)",
+				(unsigned)id, mem_id(shared));
+	vp->shared_mem = shared;
+	return 0;
+}
+
 static json_t *info_json(const struct reg_info *in)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:I, s:i, s:i, s:i, s:i, s:i, s:i, "
@@ -151,7 +171,8 @@ static int m_port_register(struct ctl_conn *c, json_t *params, json_t **ret, str
 {
 	static const char *const known[] = {"name",	"mode",	"ring",	 "tx_rings",
 					    "rx_rings", "tx_slots", "rx_slots", "buf_size",
-					    "extra_bufs", "exclusive", "lossless", "rings", NULL};
+					    "extra_bufs", "exclusive", "lossless", "rings",
+					    "mem_id",	 NULL};
 	struct methods_ctx *ctx = arg;
 	struct reg_open o = {0};
 	const char *rings;
@@ -169,7 +190,7 @@ static int m_port_register(struct ctl_conn *c, json_t *params, json_t **ret, str
 	    ctl_param_bool(params, "exclusive", false, &o.exclusive, e) ||
 	    ctl_param_bool(params, "lossless", false, &o.lossless, e) ||
 	    ctl_param_string(params, "rings", false, "both", &rings, e) ||
-	    geometry_params(params, &o.vp, e))
+	    geometry_params(params, &o.vp, e) || mem_id_param(ctx, params, &o.vp, e))
 		return -1;
 	if (strcmp(rings, "tx") == 0)
 		o.tx_only = true;
@@ -275,14 +296,16 @@ static json_t *pipes_json(struct reg *r)
 	for (struct reg_port *p = reg_port_first(r); p; p = reg_port_next(r, p)) {
 		struct reg_info in;
 
-		if (!reg_port_pipe(p, NULL))
-			continue;
 		reg_port_info(p, &in);
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:b}",
-						   "name", in.name, "type", "pipe", "peer", in.peer,
-						   "users", in.users, "mem_id", in.mem_id,
-						   "tx_rings", in.vp.tx_rings, "rx_rings",
-						   in.vp.rx_rings, "exclusive", in.exclusive));
+		if (!in.pipe && !(in.monitor && !in.sw[0])) /* pipe ends and their monitors */
+			continue;
+		json_t *po = json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:b}", "name", in.name,
+				       "type", "pipe", "peer", in.peer, "users", in.users,
+				       "mem_id", in.mem_id, "tx_rings", in.vp.tx_rings,
+				       "rx_rings", in.vp.rx_rings, "exclusive", in.exclusive);
+		if (po && in.monitor)
+			monitor_json(po, &in); /* "type": "monitor" */
+		json_array_append_new(a, po);
 	}
 	return a;
 }
@@ -341,7 +364,7 @@ static int m_vale_newif(struct ctl_conn *c, json_t *params, json_t **ret, struct
 			struct ctl_error *e, void *arg)
 {
 	static const char *const known[] = {"name",	"tx_rings", "rx_rings", "tx_slots",
-					    "rx_slots", "buf_size", "extra_bufs", NULL};
+					    "rx_slots", "buf_size", "extra_bufs", "mem_id", NULL};
 	struct methods_ctx *ctx = arg;
 	struct vport_params vp;
 	struct reg_info info;
@@ -352,7 +375,7 @@ static int m_vale_newif(struct ctl_conn *c, json_t *params, json_t **ret, struct
 	(void)c, (void)fds;
 	if (ctl_params_only(params, known, e) ||
 	    ctl_param_string(params, "name", true, NULL, &name, e) ||
-	    geometry_params(params, &vp, e))
+	    geometry_params(params, &vp, e) || mem_id_param(ctx, params, &vp, e))
 		return -1;
 	rc = reg_newif(ctx->reg, name, &vp, err);
 	if (rc)
@@ -630,11 +653,12 @@ static int m_daemon_status(struct ctl_conn *c, json_t *params, json_t **ret, str
 		nports++;
 	for (struct bdg *b = bdg_first(); b; b = bdg_next(b))
 		nswitches++;
-	*ret = json_pack("{s:s, s:i, s:i, s:i, s:s, s:i, s:i, s:i, s:o}", "version", VALE_VERSION,
+	*ret = json_pack("{s:s, s:i, s:i, s:i, s:s, s:i, s:i, s:i, s:i, s:o}", "version", VALE_VERSION,
 			 "api", NETMAP_API, "pid", (int)getpid(), "uptime_s",
 			 (int)((now_ns() - ctx->started_ns) / 1000000000u), "socket", ctx->socket_path,
 			 "switches", nswitches, "ports", nports, "clients",
-			 (int)ctl_server_conn_count(ctx->server), "workers", workers);
+			 (int)ctl_server_conn_count(ctx->server), "shared_mem_id",
+			 mem_id(reg_shared_mem(ctx->reg)), "workers", workers);
 	return 0;
 }
 

@@ -98,10 +98,16 @@ static void print_list(json_t *r)
 			       jint(p, "tx_rings"), jint(p, "rx_rings"), jint(p, "users"));
 		}
 	}
-	json_array_foreach(json_object_get(r, "pipes"), i, p)
-		printf("%s pipe peer %s mem %ld rings %ld/%ld users %ld\n", jstr(p, "name"),
-		       jstr(p, "peer"), jint(p, "mem_id"), jint(p, "tx_rings"), jint(p, "rx_rings"),
-		       jint(p, "users"));
+	json_array_foreach(json_object_get(r, "pipes"), i, p) {
+		if (json_object_get(p, "monitors")) /* a monitor of a pipe end */
+			printf("%s monitor of %s mem %ld rings %ld/%ld users %ld\n",
+			       jstr(p, "name"), jstr(p, "monitors"), jint(p, "mem_id"),
+			       jint(p, "tx_rings"), jint(p, "rx_rings"), jint(p, "users"));
+		else
+			printf("%s pipe peer %s mem %ld rings %ld/%ld users %ld\n",
+			       jstr(p, "name"), jstr(p, "peer"), jint(p, "mem_id"),
+			       jint(p, "tx_rings"), jint(p, "rx_rings"), jint(p, "users"));
+	}
 }
 
 static void print_info(json_t *r)
@@ -144,11 +150,11 @@ static void print_stats(json_t *r)
 static void print_status(json_t *r)
 {
 	printf("valed %s (api %ld) pid %ld up %ld s on %s: %ld switches, %ld ports, %ld clients, "
-	       "%zu workers\n",
+	       "%zu workers, shared mem_id %ld\n",
 	       jstr(r, "version"), jint(r, "api"), jint(r, "pid"),
 	       jint(r, "uptime_s"), jstr(r, "socket"),
 	       jint(r, "switches"), jint(r, "ports"), jint(r, "clients"),
-	       json_array_size(json_object_get(r, "workers")));
+	       json_array_size(json_object_get(r, "workers")), jint(r, "shared_mem_id"));
 }
 
 static void print_done(json_t *r)
@@ -284,7 +290,7 @@ static void usage(FILE *f)
 		   "  -n valeX:Y   create a persistent port     -r valeX:Y   delete it\n"
 		   "  -l [valeX:Y] list ports (or one port)     -g valeX:Y   port info\n"
 		   "  -C tx_slots,rx_slots,tx_rings,rx_rings    geometry for -n\n"
-		   "  -m MEMID     memory region for -n (0 only, for now)\n"
+		   "  -m MEMID     for -n: the shared region's id (valectl status), 0 = own\n"
 		   "  -a valeX:IF  attach interface IF          -h valeX:IF  attach it with a host port\n"
 		   "  -d valeX:IF  detach it                     -p/-P PORT   polling mode on/off\n"
 		   "create valeX:Y --tap NAME [--netns NS] [--mac M] [--mtu N] [--queues Q]: a tap port\n"
@@ -357,19 +363,28 @@ int main(int argc, char **argv)
 			cmd = find_cmd(optarg ? "info" : "list");
 			arg = optarg;
 			break;
-		case 'C':
-			json_decref(geometry);
-			geometry = parse_geometry(optarg);
-			if (!geometry)
+		case 'C': {
+			json_t *g = parse_geometry(optarg);
+			if (!g)
 				return die("-C wants tx_slots,rx_slots,tx_rings,rx_rings, got '%s'",
 					   optarg);
+			if (!geometry)
+				geometry = json_object();
+			json_object_update(geometry, g); /* keeps an earlier -m */
+			json_decref(g);
 			break;
-		case 'm':
-			if (strcmp(optarg, "0") != 0)
-				return die("-m %s: sharing a memory region between ports is not "
-					   "supported yet",
-					   optarg);
+		}
+		case 'm': {
+			char *end;
+			long id = strtol(optarg, &end, 10);
+			if (*end || end == optarg || id < 0 || id > 65535)
+				return die("-m wants a memory region id, got '%s'", optarg);
+			if (!geometry)
+				geometry = json_object();
+			if (id)
+				json_object_set_new(geometry, "mem_id", json_integer(id));
 			break;
+		}
 		case 'a':
 		case 'h':
 		case 'd': {

@@ -170,9 +170,10 @@ static int parse_pipe(const char *name, size_t len, struct lvname *n, char *err,
 				    "(X: A-Z a-z 0-9 _ . - :, P: A-Z a-z 0-9 _ .)",
 				    name, name[i]);
 	}
-	if (n->monitor[0])
+	if (n->monitor[0] && n->ring >= 0)
 		return fail(err, errsize, EINVAL,
-			    "port name '%s': monitors of pipe ends are not served", name);
+			    "port name '%s': a monitor watches every ring of its port (no '-N')",
+			    name);
 	memcpy(n->base, name, len);
 	n->base[len] = '\0';
 	n->pipe = true;

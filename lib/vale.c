@@ -59,6 +59,8 @@ static json_t *register_params(const struct lvname *n, const struct vale_open_pa
 		err |= json_object_set_new(params, "lossless", json_true());
 	if (n->exclusive || (o && o->exclusive))
 		err |= json_object_set_new(params, "exclusive", json_true());
+	if (o && o->mem_id)
+		err |= json_object_set_new(params, "mem_id", json_integer(o->mem_id));
 	if (o && (o->tx_only || o->rx_only))
 		err |= json_object_set_new(params, "rings", json_string(o->tx_only ? "tx" : "rx"));
 	if (err) {

@@ -3,6 +3,7 @@
 #include "pipe.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +19,19 @@ struct pipe_end {
 	int notify_fd;    /* worker -> client */
 };
 
+struct pipe_mon {
+	struct bdg_port *mon;
+	unsigned end;   /* the end watched */
+	unsigned flags; /* BDG_MON_RX, BDG_MON_TX */
+};
+
 struct pipe {
 	struct mem_region *mem;
+	/* Monitors: changed under mon_lock exclusive, read under it shared.
+	 * n_mons is also read without the lock, as a hint (pipe_forward). */
+	pthread_rwlock_t mon_lock;
+	struct pipe_mon *mons;
+	uint32_t n_mons;
 	struct pipe_end end[2];
 	struct kring *krings; /* end 0 TX, end 0 RX, end 1 TX, end 1 RX */
 	uint32_t n_krings;    /* allocated */
@@ -128,12 +140,15 @@ struct pipe *pipe_create(const char *name, const struct vport_params *params)
 		return NULL;
 	for (unsigned e = 0; e < 2; e++)
 		p->end[e].kick_fd = p->end[e].notify_fd = -1;
+	err = -pthread_rwlock_init(&p->mon_lock, NULL);
+	if (err)
+		goto err_pipe;
 	a = &p->end[0].params;
 	b = &p->end[1].params;
 	*a = *params;
 	err = apply_defaults(a);
 	if (err)
-		goto err_pipe;
+		goto err_lock;
 	/* End 1 mirrors end 0: TX ring i of one end feeds RX ring i of the other. */
 	*b = *a;
 	b->tx_rings = a->rx_rings;
@@ -154,7 +169,7 @@ struct pipe *pipe_create(const char *name, const struct vport_params *params)
 	p->mem = mem_create(&mp);
 	if (!p->mem) {
 		err = -errno;
-		goto err_pipe;
+		goto err_lock;
 	}
 	p->n_krings = 2 * nrings;
 	p->krings = calloc(p->n_krings, sizeof(*p->krings));
@@ -182,6 +197,8 @@ err_built:
 	pipe_destroy(p);
 	errno = -err;
 	return NULL;
+err_lock:
+	pthread_rwlock_destroy(&p->mon_lock);
 err_pipe:
 	free(p);
 	errno = -err;
@@ -203,6 +220,8 @@ void pipe_destroy(struct pipe *p)
 		kring_fini(&p->krings[i]);
 	free(p->krings);
 	mem_destroy(p->mem);
+	free(p->mons);
+	pthread_rwlock_destroy(&p->mon_lock);
 	free(p);
 }
 
@@ -326,6 +345,62 @@ static void add(uint64_t *c, uint64_t n)
 		__atomic_fetch_add(c, n, __ATOMIC_RELAXED);
 }
 
+int pipe_monitor_attach(struct pipe *p, unsigned end, struct bdg_port *mon, unsigned flags)
+{
+	struct pipe_mon *mons;
+	int err = 0;
+
+	if (end > 1 || !(flags & (BDG_MON_RX | BDG_MON_TX)) || (flags & ~(BDG_MON_RX | BDG_MON_TX)))
+		return -EINVAL;
+	pthread_rwlock_wrlock(&p->mon_lock);
+	for (uint32_t k = 0; k < p->n_mons; k++)
+		if (p->mons[k].mon == mon)
+			err = -EBUSY;
+	mons = err ? NULL : realloc(p->mons, (p->n_mons + 1) * sizeof(*mons));
+	if (mons) {
+		p->mons = mons;
+		mons[p->n_mons] = (struct pipe_mon){.mon = mon, .end = end, .flags = flags};
+		__atomic_store_n(&p->n_mons, p->n_mons + 1, __ATOMIC_RELAXED);
+	} else if (!err) {
+		err = -ENOMEM;
+	}
+	pthread_rwlock_unlock(&p->mon_lock);
+	return err;
+}
+
+void pipe_monitor_detach(struct pipe *p, struct bdg_port *mon)
+{
+	pthread_rwlock_wrlock(&p->mon_lock);
+	for (uint32_t k = 0; k < p->n_mons; k++) {
+		if (p->mons[k].mon != mon)
+			continue;
+		p->mons[k] = p->mons[p->n_mons - 1];
+		__atomic_store_n(&p->n_mons, p->n_mons - 1, __ATOMIC_RELAXED);
+		break;
+	}
+	pthread_rwlock_unlock(&p->mon_lock);
+}
+
+/*
+ * Copy the slots [from, to) just swapped into rx (pkts packets), sent by end
+ * `src_end` on its ring `ring`, into src_end's TX and the peer's RX
+ * monitors. Before kring_sync_finalize: the reader cannot touch them yet.
+ */
+static void mon_copy(struct pipe *p, unsigned src_end, uint32_t ring, struct kring *rx,
+		     uint32_t from, uint32_t to, uint64_t pkts)
+{
+	pthread_rwlock_rdlock(&p->mon_lock);
+	for (uint32_t k = 0; k < p->n_mons; k++) {
+		const struct pipe_mon *m = &p->mons[k];
+
+		if (m->end == src_end && (m->flags & BDG_MON_TX))
+			bdg_monitor_copy(m->mon, ring, rx, from, to, pkts, NS_TXMON);
+		if (m->end != src_end && (m->flags & BDG_MON_RX))
+			bdg_monitor_copy(m->mon, ring, rx, from, to, pkts, 0);
+	}
+	pthread_rwlock_unlock(&p->mon_lock);
+}
+
 uint32_t pipe_forward(struct pipe *p, uint32_t i)
 {
 	struct kring *tx = pipe_src_kring(p, i), *rx = pipe_dst_kring(p, i);
@@ -374,6 +449,9 @@ uint32_t pipe_forward(struct pipe *p, uint32_t i)
 		j = kring_next(rx, j);
 	}
 	if (j != rx->hwtail) {
+		/* A hint: an attach racing with this batch copies from the next. */
+		if (__builtin_expect(__atomic_load_n(&p->n_mons, __ATOMIC_RELAXED) != 0, 0))
+			mon_copy(p, pipe_src_end(p, i), rx->ringid, rx, rx->hwtail, j, pkts);
 		rx->hwtail = j;
 		kring_sync_finalize(rx); /* release: the swapped slots before hwtail */
 		add(&rx->stats.packets, pkts);

@@ -39,6 +39,15 @@
  * pipe. pipe_forward() is called by the one forwarding worker that serves
  * the pipe; it alone writes the pipe's krings, so the RX krings take no
  * lease and no lock.
+ *
+ * Monitors (pipe_monitor_attach): copy monitors of an end, as a VALE port's
+ * (switch/bdg.h). In pipe_forward from end A to end B the packets moved are
+ * A's TX and B's RX: after the swap and before B's RX slots are published,
+ * they are copied (bdg_monitor_copy) into A's TX monitors, flagged
+ * NS_TXMON, and B's RX monitors. A full monitor drops, never the pipe. The
+ * list is under the pipe's rwlock: pipe_forward takes it shared for a batch
+ * only when some monitor is attached (one relaxed load otherwise); attach
+ * and detach take it exclusive, from the control thread.
  */
 #ifndef VALE_PORTS_PIPE_H
 #define VALE_PORTS_PIPE_H
@@ -48,6 +57,7 @@
 
 #include <vale/netmap.h>
 
+#include "bdg.h"
 #include "kring.h"
 #include "mem.h"
 #include "vport.h"
@@ -95,6 +105,16 @@ unsigned pipe_src_end(const struct pipe *p, uint32_t i);
  * Returns the TX slots consumed. Forwarding thread only.
  */
 uint32_t pipe_forward(struct pipe *p, uint32_t i);
+
+/*
+ * mon (a detached port, not a monitor of anything else) watches end `end`
+ * in the directions of flags (BDG_MON_RX, BDG_MON_TX). 0, -EINVAL (no
+ * flags, bad end), -EBUSY (mon already watches this pipe), -ENOMEM.
+ * pipe_monitor_detach accepts a mon that does not watch the pipe; after it
+ * returns no copy into mon is running or will start.
+ */
+int pipe_monitor_attach(struct pipe *p, unsigned end, struct bdg_port *mon, unsigned flags);
+void pipe_monitor_detach(struct pipe *p, struct bdg_port *mon);
 
 /* Spare buffers left (for tests and stats). */
 uint32_t pipe_spares_left(const struct pipe *p);

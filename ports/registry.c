@@ -42,6 +42,7 @@ struct reg {
 	struct worker **workers;
 	uint32_t n_workers;
 	struct reg_port *ports; /* in creation order */
+	struct mem_region *shared; /* see reg_shared_mem */
 };
 
 static int fail(char *err, int e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -78,6 +79,23 @@ struct reg *reg_create(const struct reg_params *p, char *err)
 	if (!r || !(r->workers = calloc(p->workers, sizeof(*r->workers))))
 		goto err_alloc;
 	r->params = *p;
+	struct mem_params sp = {
+		.if_num = REG_SHARED_RINGS / 2,
+		.if_size = (uint32_t)(sizeof(struct netmap_if) + 2 * BDG_MAXRINGS * sizeof(ssize_t)),
+		.ring_num = REG_SHARED_RINGS,
+		.ring_size = (uint32_t)vale_ring_size(REG_SHARED_SLOTS),
+		.buf_num = MEM_BUF_RESERVED + (p->shared_bufs ? p->shared_bufs : REG_SHARED_BUFS),
+		.buf_size = MEM_BUF_SIZE_DEFAULT,
+	};
+	r->shared = mem_create(&sp); /* a memfd: pages come when touched */
+	if (!r->shared) {
+		int e = errno;
+		fail(err, e, "cannot create the shared memory region: %s", strerror(e));
+		free(r->workers);
+		free(r);
+		errno = e;
+		return NULL;
+	}
 	for (r->n_workers = 0; r->n_workers < p->workers; r->n_workers++) {
 		char name[24];
 		struct worker_params wp = {.cpu = -1, .poll_us = p->poll_us, .name = name};
@@ -112,7 +130,13 @@ void reg_destroy(struct reg *r)
 	for (uint32_t i = 0; i < r->n_workers; i++)
 		worker_destroy(r->workers[i]);
 	free(r->workers);
+	mem_destroy(r->shared); /* after the ports that used it */
 	free(r);
+}
+
+struct mem_region *reg_shared_mem(const struct reg *r)
+{
+	return r->shared;
 }
 
 /*
@@ -299,6 +323,8 @@ static int port_create(struct reg *r, const char *full, const char *swname, cons
 }
 
 static void pipe_free(struct reg_port *p);
+static bool is_pipe_name(const char *base);
+static int check_pipe_name(const char *base, unsigned *ret_end, char *err);
 
 static void port_free(struct reg_port *p)
 {
@@ -323,7 +349,10 @@ static void port_free(struct reg_port *p)
 		}
 	}
 	if (p->monitored) { /* not attached, no worker, never the last of a switch */
-		bdg_monitor_detach(vport_port(p->v));
+		if (p->monitored->pipe)
+			pipe_monitor_detach(p->monitored->pipe, vport_port(p->v));
+		else
+			bdg_monitor_detach(vport_port(p->v));
 		p->monitored->monitors--;
 		vport_destroy(p->v);
 		free(p);
@@ -390,7 +419,14 @@ static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_hand
 	if (o->one_ring)
 		return fail(err, EINVAL, "'%s': a monitor watches every ring of its port",
 			    o->name);
-	e = split_name(base, sw, port, err);
+	if (is_pipe_name(base)) {
+		unsigned end;
+		e = check_pipe_name(base, &end, err);
+		/* The monitor's own (informative) port name: the end's id. */
+		snprintf(port, sizeof(port), "%s", strpbrk(base, "{}") + 1);
+	} else {
+		e = split_name(base, sw, port, err);
+	}
 	if (e)
 		return e;
 	if (snprintf(full, sizeof(full), "%s/%s%s", base, flags & BDG_MON_RX ? "r" : "",
@@ -401,17 +437,22 @@ static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_hand
 			break;
 	if (!t)
 		return fail(err, ENOENT, "no port %s to monitor: open or create it first", base);
-	tp = vport_port(t->v);
-	if (!bdg_port_switch(tp))
+	tp = t->pipe ? NULL : vport_port(t->v);
+	if (tp && !bdg_port_switch(tp))
 		return fail(err, EOPNOTSUPP, "%s cannot be monitored: it is not on a switch",
 			    base);
 	vp.name = port;
-	vp.buf_size = vport_params(t->v)->buf_size;
+	vp.buf_size = t->pipe ? pipe_params(t->pipe, t->end)->buf_size : vport_params(t->v)->buf_size;
 	vp.rx_rings = 1;
-	if ((flags & BDG_MON_RX) && bdg_port_rx_rings(tp) > vp.rx_rings)
-		vp.rx_rings = bdg_port_rx_rings(tp);
-	if ((flags & BDG_MON_TX) && bdg_port_tx_rings(tp) > vp.rx_rings)
-		vp.rx_rings = bdg_port_tx_rings(tp);
+	{
+		uint32_t n_rx = t->pipe ? pipe_params(t->pipe, t->end)->rx_rings : bdg_port_rx_rings(tp);
+		uint32_t n_tx = t->pipe ? pipe_params(t->pipe, t->end)->tx_rings : bdg_port_tx_rings(tp);
+
+		if ((flags & BDG_MON_RX) && n_rx > vp.rx_rings)
+			vp.rx_rings = n_rx;
+		if ((flags & BDG_MON_TX) && n_tx > vp.rx_rings)
+			vp.rx_rings = n_tx;
+	}
 	m = calloc(1, sizeof(*m));
 	h = calloc(1, sizeof(*h));
 	if (!m || !h) {
@@ -425,7 +466,10 @@ static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_hand
 			 strerror(en));
 		goto err_alloc;
 	}
-	e = bdg_monitor_attach(tp, vport_port(m->v), flags);
+	if (t->pipe)
+		e = pipe_monitor_attach(t->pipe, t->end, vport_port(m->v), flags);
+	else
+		e = bdg_monitor_attach(tp, vport_port(m->v), flags);
 	if (e) {
 		fail(err, -e, "cannot monitor %s: %s", base, strerror(-e));
 		goto err_vport;
@@ -587,6 +631,13 @@ static void pipe_free(struct reg_port *p)
 	struct reg *r = p->r;
 	struct reg_port *end[2] = {p->end ? p->peer : p, p->end ? p : p->peer};
 
+	/* Monitors point at the ends: they go first. */
+	for (struct reg_port *m = r->ports; (end[0]->monitors || end[1]->monitors) && m;) {
+		struct reg_port *next = m->next;
+		if (m->monitored == end[0] || m->monitored == end[1])
+			port_free(m);
+		m = next;
+	}
 	for (struct reg_port **pp = &r->ports; *pp;) {
 		if (*pp == end[0] || *pp == end[1])
 			*pp = (*pp)->next;
@@ -667,10 +718,11 @@ static int pipe_open(struct reg *r, const struct reg_open *o, const char *base, 
 	return 0;
 }
 
-/* reg_close for a pipe end: the pipe goes with the last user of both ends. */
+/* reg_close for a pipe end: the pipe goes with the last user and the last
+ * monitor of both ends. */
 static void pipe_close(struct reg_port *p)
 {
-	if (p->users == 0 && p->peer->users == 0)
+	if (p->users == 0 && p->peer->users == 0 && p->monitors == 0 && p->peer->monitors == 0)
 		pipe_free(p);
 }
 
@@ -796,7 +848,9 @@ void reg_close(struct reg_handle *h)
 		struct reg_port *t = p->monitored;
 		port_free(p);
 		/* The last monitor of a port its clients left takes it along. */
-		if (t && t->users == 0 && !t->persistent && t->monitors == 0)
+		if (t && t->pipe)
+			pipe_close(t);
+		else if (t && t->users == 0 && !t->persistent && t->monitors == 0)
 			port_free(t);
 	}
 }
@@ -818,7 +872,8 @@ void reg_port_info(const struct reg_port *p, struct reg_info *ret)
 
 	memset(ret, 0, sizeof(*ret));
 	memcpy(ret->name, p->full, strlen(p->full) + 1);
-	memcpy(ret->sw, bdg_name(p->sw), strlen(bdg_name(p->sw)) + 1);
+	if (p->sw) /* a monitor of a pipe end has no switch */
+		memcpy(ret->sw, bdg_name(p->sw), strlen(bdg_name(p->sw)) + 1);
 	memcpy(ret->port, bdg_port_name(bp), strlen(bdg_port_name(bp)) + 1);
 	ret->index = bdg_port_index(bp);
 	ret->mem_id = mem_id(m);
@@ -838,7 +893,8 @@ void reg_port_info(const struct reg_port *p, struct reg_info *ret)
 		ret->monitor = true;
 		ret->mon_rx = p->mon_flags & BDG_MON_RX;
 		ret->mon_tx = p->mon_flags & BDG_MON_TX;
-		ret->vnet_hdr_len = bdg_port_vnet_hdr_len(vport_port(p->monitored->v));
+		ret->vnet_hdr_len =
+			p->monitored->pipe ? 0 : bdg_port_vnet_hdr_len(vport_port(p->monitored->v));
 		memcpy(ret->monitored, p->monitored->full, strlen(p->monitored->full) + 1);
 	}
 }

@@ -35,7 +35,13 @@ struct reg_params {
 	uint32_t poll_us; /* their busy-poll time before sleeping */
 	uint32_t fdb_max; /* learning table size of new switches */
 	uint32_t fdb_age; /* aging time of new switches, seconds */
+	uint32_t shared_bufs; /* buffers of the shared region (0: REG_SHARED_BUFS) */
 };
+
+/* The shared region, netmap's global allocator: ports opt in by its mem_id. */
+#define REG_SHARED_BUFS 16384
+#define REG_SHARED_RINGS 64
+#define REG_SHARED_SLOTS 4096 /* largest ring it holds */
 
 struct reg_open {
 	const char *name;     /* "valeX:Y", optionally with "-N" and/or "/x" */
@@ -142,6 +148,13 @@ bool reg_port_polling(const struct reg_port *p);
 
 /* Run the switches' housekeeping (aging) at now_s. */
 void reg_expire(struct reg *r, uint32_t now_s);
+
+/*
+ * The region ports share when they ask for its mem_id (netmap's nr_mem_id of
+ * the global allocator): created with the registry, freed with it. Ports'
+ * own regions are never shared (a port's memory stays its client's).
+ */
+struct mem_region *reg_shared_mem(const struct reg *r);
 
 uint32_t reg_worker_count(const struct reg *r);
 struct worker *reg_worker(const struct reg *r, uint32_t i);

@@ -40,6 +40,16 @@ static int apply_defaults(struct vport_params *p)
 }
 
 /* Create ring i (TX first) with its slots' buffers, and its kring. */
+/* Return ring r's slot buffers (those still valid) and the ring to the
+ * region: a shared region outlives the port. */
+static void ring_release(struct vport *v, struct netmap_ring *ring, uint32_t slots)
+{
+	for (uint32_t j = 0; j < slots; j++)
+		if (ring->slot[j].buf_idx)
+			mem_buf_free(v->mem, ring->slot[j].buf_idx); /* checked: -EINVAL if bogus */
+	mem_ring_free(v->mem, ring);
+}
+
 static int ring_create(struct vport *v, uint32_t i)
 {
 	const struct vport_params *p = &v->params;
@@ -53,15 +63,56 @@ static int ring_create(struct vport *v, uint32_t i)
 	v->nifp->ring_ofs[i] = (char *)ring - (char *)v->nifp;
 	for (uint32_t j = 0; j < slots; j++) {
 		ring->slot[j].buf_idx = mem_buf_alloc(v->mem);
-		if (!ring->slot[j].buf_idx)
-			return -ENOMEM; /* the region goes with its rings: no per-buffer undo */
+		if (!ring->slot[j].buf_idx) {
+			ring_release(v, ring, j);
+			return -ENOMEM;
+		}
 	}
 	err = kring_init(&v->krings[i], ring, tx ? NR_TX : NR_RX,
 			 (uint16_t)(tx ? i : i - p->tx_rings), slots,
-			 mem_buf(v->mem, 0), p->buf_size, mem_params(v->mem)->buf_num);
-	if (err)
+			 mem_buf(v->mem, 0), mem_params(v->mem)->buf_size, mem_params(v->mem)->buf_num);
+	if (err) {
+		ring_release(v, ring, slots);
 		return err;
+	}
 	v->n_krings++;
+	return 0;
+}
+
+/* A region of its own, sized for this port exactly. */
+static struct mem_region *private_region(const struct vport_params *p)
+{
+	uint32_t nrings = p->tx_rings + p->rx_rings;
+	uint32_t max_slots = p->tx_slots > p->rx_slots ? p->tx_slots : p->rx_slots;
+	struct mem_params mp = {
+		.if_num = 1,
+		.if_size = (uint32_t)(sizeof(struct netmap_if) + nrings * sizeof(ssize_t)),
+		.ring_num = nrings,
+		.ring_size = (uint32_t)vale_ring_size(max_slots),
+		.buf_num = MEM_BUF_RESERVED + p->tx_rings * p->tx_slots + p->rx_rings * p->rx_slots +
+			   p->extra_bufs,
+		.buf_size = p->buf_size,
+		.hugetlb = p->hugetlb,
+	};
+	return mem_create(&mp);
+}
+
+/* Can a shared region hold this port's objects? 0 or -EINVAL/-ENOMEM. */
+static int shared_fits(const struct vport_params *p, const struct mem_region *m)
+{
+	const struct mem_params *mp = mem_params(m);
+	uint32_t nrings = p->tx_rings + p->rx_rings;
+	uint32_t max_slots = p->tx_slots > p->rx_slots ? p->tx_slots : p->rx_slots;
+	uint64_t bufs = (uint64_t)p->tx_rings * p->tx_slots + (uint64_t)p->rx_rings * p->rx_slots +
+			p->extra_bufs;
+
+	if (sizeof(struct netmap_if) + nrings * sizeof(ssize_t) > mp->if_size ||
+	    vale_ring_size(max_slots) > mp->ring_size)
+		return -EINVAL;
+	if (mem_pool_free_count(m, MEM_POOL_IF) < 1 ||
+	    mem_pool_free_count(m, MEM_POOL_RING) < nrings ||
+	    mem_pool_free_count(m, MEM_POOL_BUF) < bufs)
+		return -ENOMEM;
 	return 0;
 }
 
@@ -95,8 +146,7 @@ static void rx_notify(struct bdg_port *port, uint32_t ring, void *arg)
 struct vport *vport_create(const struct vport_params *params)
 {
 	struct vport *v;
-	struct mem_params mp = {0};
-	uint32_t nrings, max_slots;
+	uint32_t nrings;
 	int err;
 
 	v = calloc(1, sizeof(*v));
@@ -111,19 +161,18 @@ struct vport *vport_create(const struct vport_params *params)
 	v->params.name = v->name;
 
 	nrings = v->params.tx_rings + v->params.rx_rings;
-	max_slots = v->params.tx_slots > v->params.rx_slots ? v->params.tx_slots : v->params.rx_slots;
-	mp.if_num = 1;
-	mp.if_size = (uint32_t)(sizeof(struct netmap_if) + nrings * sizeof(ssize_t));
-	mp.ring_num = nrings;
-	mp.ring_size = (uint32_t)vale_ring_size(max_slots);
-	mp.buf_num = MEM_BUF_RESERVED + v->params.tx_rings * v->params.tx_slots +
-		     v->params.rx_rings * v->params.rx_slots + v->params.extra_bufs;
-	mp.buf_size = v->params.buf_size;
-	mp.hugetlb = v->params.hugetlb;
-	v->mem = mem_create(&mp);
-	if (!v->mem) {
-		err = -errno;
-		goto err_params;
+	if (v->params.shared_mem) {
+		v->params.buf_size = mem_params(v->params.shared_mem)->buf_size;
+		err = shared_fits(&v->params, v->params.shared_mem);
+		if (err)
+			goto err_params;
+		v->mem = v->params.shared_mem;
+	} else {
+		v->mem = private_region(&v->params);
+		if (!v->mem) {
+			err = -errno;
+			goto err_params;
+		}
 	}
 	v->nifp = mem_if_alloc(v->mem);
 	v->krings = calloc(nrings, sizeof(*v->krings));
@@ -133,7 +182,7 @@ struct vport *vport_create(const struct vport_params *params)
 	}
 	memcpy(v->nifp->ni_name, v->name, strlen(v->name)); /* < BDG_NAMSIZ: fits, zeroed */
 	v->nifp->ni_version = NETMAP_API;
-	v->nifp->ni_flags = NI_PRIV_MEM;
+	v->nifp->ni_flags = v->params.shared_mem ? 0 : NI_PRIV_MEM;
 	v->nifp->ni_tx_rings = v->params.tx_rings;
 	v->nifp->ni_rx_rings = v->params.rx_rings;
 	for (uint32_t i = 0; i < nrings; i++) {
@@ -184,10 +233,23 @@ void vport_destroy(struct vport *v)
 		close(v->notify_fd);
 	if (v->kick_fd >= 0)
 		close(v->kick_fd);
-	for (uint32_t i = 0; i < v->n_krings; i++)
+	for (uint32_t i = 0; i < v->n_krings; i++) {
+		if (v->params.shared_mem)
+			ring_release(v, v->krings[i].ring, v->krings[i].num_slots);
 		kring_fini(&v->krings[i]);
+	}
 	free(v->krings);
-	mem_destroy(v->mem);
+	if (v->params.shared_mem) {
+		/* Everything back to the region, which stays. A client that
+		 * moved buffers between its rings and its extra list loses at
+		 * most what it moved (frees are checked, never double). */
+		if (v->nifp) {
+			mem_extra_bufs_free(v->mem, v->nifp->ni_bufs_head);
+			mem_if_free(v->mem, v->nifp);
+		}
+	} else {
+		mem_destroy(v->mem);
+	}
 	free(v);
 }
 

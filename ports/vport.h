@@ -50,6 +50,13 @@ struct vport_params {
 	uint32_t buf_size;   /* MEM_BUF_SIZE_MIN..MAX; 0 means the default */
 	uint32_t extra_bufs; /* spare buffers listed from ni_bufs_head */
 	bool hugetlb;        /* back the region with hugepages */
+	/*
+	 * NULL: the port gets a region of its own. Else the port's netmap_if,
+	 * rings and buffers are taken from this region (netmap's nr_mem_id), which
+	 * the caller keeps alive longer than the port; they go back to it when the
+	 * port is destroyed. Its buffer size wins over buf_size.
+	 */
+	struct mem_region *shared_mem;
 };
 
 struct vport;

@@ -212,6 +212,19 @@ void bdg_monitor_detach(struct bdg_port *mon);
 struct bdg_port *bdg_monitor_target(const struct bdg_port *mon);
 
 /*
+ * Copy the slots [from, to) of kring src (npkts whole packets; the caller
+ * owns them and their client cannot touch them yet) into RX ring `ring`
+ * modulo its ring count of monitor mon, slot for slot, each copy's flags
+ * its NS_MOREFRAG plus flags (NS_TXMON for TX copies). What does not fit
+ * after one re-read of the monitor client's head is dropped at a packet
+ * boundary and counted in mon's RX drops; never waits. For adapters whose
+ * data path is not bdg_forward (pipes); the caller keeps mon alive while
+ * it copies. Several threads may copy into one monitor (leases).
+ */
+void bdg_monitor_copy(struct bdg_port *mon, uint32_t ring, struct kring *src, uint32_t from,
+		      uint32_t to, uint64_t npkts, uint16_t flags);
+
+/*
  * Per-thread scratch space for bdg_forward (about 100 KiB). NULL + errno.
  */
 struct bdg_scratch *bdg_scratch_create(void);

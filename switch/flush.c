@@ -704,6 +704,46 @@ static inline uint32_t mon_slot(struct kring *kr, uint32_t pos, const uint8_t *s
 	return kring_next(kr, pos);
 }
 
+void bdg_monitor_copy(struct bdg_port *m, uint32_t ring, struct kring *src, uint32_t from,
+		      uint32_t to, uint64_t npkts, uint16_t flags)
+{
+	const uint32_t n = kring_dist(src, from, to);
+	struct kring *kr = &m->rx[ring % m->n_rx];
+	uint32_t space, take = n, id = 0, start = 0, pos, p = from;
+	uint64_t pkts = 0, bytes = 0;
+
+	if (!n)
+		return;
+	kring_lock(kr);
+	space = mon_space(kr, n);
+	if (space < n) { /* the longest run of whole packets that fits */
+		take = 0;
+		for (uint32_t j = 0, q = from; j < space; j++, q = kring_next(src, q))
+			if (!(src->ring->slot[q].flags & NS_MOREFRAG))
+				take = j + 1;
+	}
+	if (take)
+		id = kring_lease(kr, take, &start);
+	kring_unlock(kr);
+	if (!take) {
+		__atomic_fetch_add(&kr->stats.drops, npkts, __ATOMIC_RELAXED);
+		return;
+	}
+	pos = start;
+	for (uint32_t j = 0; j < take; j++, p = kring_next(src, p)) {
+		const struct netmap_slot *ss = &src->ring->slot[p];
+		uint32_t len = ss->len;
+		uint16_t fl = ss->flags & NS_MOREFRAG;
+
+		/* We wrote this slot, but it lies in the client's memory: its
+		 * index may have been changed, rx_slot_buf checks it. */
+		pos = mon_slot(kr, pos, rx_slot_buf(src, ss), len, src->buf_size, fl | flags);
+		bytes += len;
+		pkts += !fl;
+	}
+	mon_publish(m, ring % m->n_rx, kr, id, pos, pkts, bytes, npkts > pkts ? npkts - pkts : 0);
+}
+
 /*
  * RX copies: the slots [from, to) of src (RX ring `ring` of a monitored
  * port, npkts packets) were just written under a lease not yet completed,
@@ -712,43 +752,8 @@ static inline uint32_t mon_slot(struct kring *kr, uint32_t pos, const uint8_t *s
 static void mon_copy_rx(struct bdg_port *port, uint32_t ring, struct kring *src, uint32_t from,
 			uint32_t to, uint64_t npkts)
 {
-	const uint32_t n = kring_dist(src, from, to);
-
-	for (struct bdg_port *m = port->mon_rx; m; m = m->mon_next_rx) {
-		struct kring *kr = &m->rx[ring % m->n_rx];
-		uint32_t space, take = n, id = 0, start = 0, pos, p = from;
-		uint64_t pkts = 0, bytes = 0;
-
-		kring_lock(kr);
-		space = mon_space(kr, n);
-		if (space < n) { /* the longest run of whole packets that fits */
-			take = 0;
-			for (uint32_t j = 0, q = from; j < space; j++, q = kring_next(src, q))
-				if (!(src->ring->slot[q].flags & NS_MOREFRAG))
-					take = j + 1;
-		}
-		if (take)
-			id = kring_lease(kr, take, &start);
-		kring_unlock(kr);
-		if (!take) {
-			__atomic_fetch_add(&kr->stats.drops, npkts, __ATOMIC_RELAXED);
-			continue;
-		}
-		pos = start;
-		for (uint32_t j = 0; j < take; j++, p = kring_next(src, p)) {
-			const struct netmap_slot *ss = &src->ring->slot[p];
-			uint32_t len = ss->len;
-			uint16_t fl = ss->flags & NS_MOREFRAG;
-
-			/* We wrote this slot, but it lies in the client's memory: its
-			 * index may have been changed, rx_slot_buf checks it. */
-			pos = mon_slot(kr, pos, rx_slot_buf(src, ss), len, src->buf_size, fl);
-			bytes += len;
-			pkts += !fl;
-		}
-		mon_publish(m, ring % m->n_rx, kr, id, pos, pkts, bytes,
-			    npkts > pkts ? npkts - pkts : 0);
-	}
+	for (struct bdg_port *m = port->mon_rx; m; m = m->mon_next_rx)
+		bdg_monitor_copy(m, ring, src, from, to, npkts, 0);
 }
 
 /* TX copies: packets [0, cut) of TX ring `ring` of src, but those dropped

@@ -54,6 +54,7 @@ struct vale_open_params {
 	bool tx_only;        /* TX rings only (netmap's NR_TX_RINGS_ONLY) */
 	bool rx_only;        /* RX rings only (netmap's NR_RX_RINGS_ONLY) */
 	bool no_tx_poll;     /* vale_poll(POLLIN) does not flush TX (NR_NO_TX_POLL) */
+	uint16_t mem_id;     /* create the port in valed's shared region (nr_mem_id) */
 };
 
 /* Open a port. NULL + errno (ENOENT: no daemon; EBUSY: exclusive; ...). */

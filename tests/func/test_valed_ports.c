@@ -382,6 +382,46 @@ static void test_poll_flushes_tx(void **state)
 	vale_close(c);
 }
 
+/* Ports in valed's shared region (nr_mem_id): same region, traffic flows,
+ * and an unknown or private region id is refused. */
+static void test_shared_mem(void **state)
+{
+	char out[4096];
+	const char *id;
+	struct vale_open_params p = {0};
+	struct vale_port *a, *b;
+	uint8_t f[2048];
+	(void)state;
+
+	assert_int_equal(valectl(&valed_group, out, sizeof(out), "--json", "status", NULL), 0);
+	id = strstr(out, "\"shared_mem_id\": ");
+	assert_non_null(id);
+	p.mem_id = (uint16_t)atoi(id + strlen("\"shared_mem_id\": "));
+	assert_true(p.mem_id > 0);
+	a = open_port("vale9:sa", &p);
+	b = open_port("vale9:sb", &p);
+	assert_int_equal(vale_mem_id(a), p.mem_id);
+	assert_int_equal(vale_mem_id(b), p.mem_id);
+	frame_make(f, 60, BCAST, 3, 7);
+	assert_true(send_frame(a, f, 60, 1000));
+	assert_int_equal(recv_frame(b, f, NULL, 2000), 60);
+	/* A persistent port there too, by valectl -m. */
+	snprintf(out, sizeof(out), "%u", p.mem_id);
+	assert_int_equal(valectl(&valed_group, NULL, 0, "-n", "vale9:sc", "-m", out, NULL), 0);
+	assert_int_equal(valectl(&valed_group, out, sizeof(out), "-g", "vale9:sc", NULL), 0);
+	char want[32];
+	snprintf(want, sizeof(want), "mem_id %u ", p.mem_id);
+	assert_non_null(strstr(out, want));
+	assert_int_equal(valectl(&valed_group, NULL, 0, "-r", "vale9:sc", NULL), 0);
+	vale_close(a);
+	vale_close(b);
+	/* Only the shared region can be named. */
+	p.mem_id = (uint16_t)(p.mem_id + 1000);
+	assert_null(vale_open("vale9:sd", &p));
+	assert_int_equal(errno, ENOENT);
+	assert_non_null(strstr(vale_last_error(), "shared"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -394,6 +434,7 @@ int main(void)
 		cmocka_unit_test(test_netmap_program),
 		cmocka_unit_test(test_direction_only),
 		cmocka_unit_test(test_poll_flushes_tx),
+		cmocka_unit_test(test_shared_mem),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	if (getenv("TEST_FILTER"))

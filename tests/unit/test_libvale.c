@@ -127,6 +127,15 @@ static void test_name_pipes(void **state)
 	assert_string_equal(n.base, "p}3");
 	assert_int_equal(n.ring, 0);
 	assert_true(n.exclusive);
+	/* Monitors of pipe ends: "/z" is "/rt". */
+	assert_int_equal(lvname_parse("vale0:a{1/r", &n, NULL, 0), 0);
+	assert_true(n.pipe);
+	assert_string_equal(n.base, "vale0:a{1");
+	assert_string_equal(n.monitor, "r");
+	assert_int_equal(lvname_parse("p}2/t", &n, NULL, 0), 0);
+	assert_string_equal(n.monitor, "t");
+	assert_int_equal(lvname_parse("p}2/z", &n, NULL, 0), 0);
+	assert_string_equal(n.monitor, "rt");
 	assert_int_equal(lvname_parse("vale0:a-b}x_1.2", &n, NULL, 0), 0);
 	assert_string_equal(n.base, "vale0:a-b}x_1.2");
 }
@@ -145,7 +154,7 @@ static void test_name_refused(void **state)
 	name_bad("vale0:a}", EINVAL, "no pipe number");
 	name_bad("p{1{2", EINVAL, "character '{'");
 	name_bad("p{a-b", EINVAL, "character '-'");
-	name_bad("p{1/r", EINVAL, "monitors of pipe ends");
+	name_bad("p{1-0/r", EINVAL, "every ring");
 	name_bad("vale0:a*", EINVAL, "host rings");
 	name_bad("vale0:a^", EINVAL, "host rings");
 	name_bad("vale0:a@2", EINVAL, "options");

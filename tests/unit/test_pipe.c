@@ -14,6 +14,7 @@
 
 #include "csb.h"
 #include "pipe.h"
+#include "vport.h"
 #include "worker.h"
 
 /* The client's side of one ring, done in-process as libvale does it. */
@@ -311,6 +312,131 @@ static void test_worker(void **state)
 	pipe_destroy(p);
 }
 
+/* ---- monitors ------------------------------------------------------------- */
+
+static struct vport *make_mon(uint32_t slots)
+{
+	struct vport_params vp = {.name = "m", .tx_slots = 2, .rx_slots = slots};
+	struct vport *v = vport_create(&vp);
+
+	assert_non_null(v);
+	return v;
+}
+
+/* Read every frame the monitor has (up to max), releasing them: seq and
+ * flags of each. */
+static uint32_t mon_recv(struct vport *v, uint32_t max, uint32_t *seq, uint16_t *flags)
+{
+	struct kring *k = bdg_port_rx_kring(vport_port(v), 0);
+	struct netmap_ring *r = k->ring;
+	uint32_t i;
+
+	csb_appl_update_tail(r, k->csb);
+	for (i = 0; i < max && r->head != r->tail; i++) {
+		struct netmap_slot *s = &r->slot[r->head];
+
+		assert_int_equal(s->len, 60);
+		memcpy(&seq[i], mem_buf(vport_mem(v), s->buf_idx), sizeof(seq[i]));
+		flags[i] = s->flags;
+		r->head = r->cur = nm_ring_next(r, r->head);
+	}
+	csb_appl_publish(r, k->csb);
+	return i;
+}
+
+/* Copies of an end's TX (NS_TXMON) and of its peer's RX are exact, in order. */
+static void test_monitor_copies(void **state)
+{
+	struct pipe *p = make(64);
+	struct vport *t0 = make_mon(128), *r1 = make_mon(128), *rt0 = make_mon(128);
+	uint32_t seq[128];
+	uint16_t fl[128];
+	(void)state;
+
+	assert_int_equal(pipe_monitor_attach(p, 0, vport_port(t0), BDG_MON_TX), 0);
+	assert_int_equal(pipe_monitor_attach(p, 1, vport_port(r1), BDG_MON_RX), 0);
+	assert_int_equal(pipe_monitor_attach(p, 0, vport_port(rt0), BDG_MON_RX | BDG_MON_TX), 0);
+	assert_int_equal(pipe_monitor_attach(p, 0, vport_port(rt0), BDG_MON_RX), -EBUSY);
+	assert_int_equal(pipe_monitor_attach(p, 0, vport_port(rt0), 0), -EINVAL);
+	for (uint32_t round = 0; round < 3; round++) {
+		uint32_t base = round * 100;
+
+		/* 0 -> 1: end 0's TX and end 1's RX; then 1 -> 0. */
+		assert_int_equal(send(p, 0, 40, base, NULL), 40);
+		assert_int_equal(pipe_forward(p, 0), 40);
+		assert_int_equal(recv(p, 1, 64, 64, seq, NULL), 40);
+		assert_int_equal(send(p, 1, 10, base + 50, NULL), 10);
+		assert_int_equal(pipe_forward(p, 1), 10);
+		assert_int_equal(recv(p, 0, 64, 64, seq, NULL), 10);
+
+		assert_int_equal(mon_recv(t0, 128, seq, fl), 40);
+		for (uint32_t i = 0; i < 40; i++) {
+			assert_int_equal(seq[i], base + i);
+			assert_int_equal(fl[i], NS_TXMON);
+		}
+		assert_int_equal(mon_recv(r1, 128, seq, fl), 40);
+		for (uint32_t i = 0; i < 40; i++) {
+			assert_int_equal(seq[i], base + i);
+			assert_int_equal(fl[i], 0);
+		}
+		assert_int_equal(mon_recv(rt0, 128, seq, fl), 50);
+		for (uint32_t i = 0; i < 50; i++) {
+			assert_int_equal(seq[i], i < 40 ? base + i : base + 50 + i - 40);
+			assert_int_equal(fl[i], i < 40 ? NS_TXMON : 0);
+		}
+	}
+	/* Detached monitors get nothing more; the others carry on. */
+	pipe_monitor_detach(p, vport_port(t0));
+	pipe_monitor_detach(p, vport_port(t0)); /* not attached: nothing happens */
+	pipe_monitor_detach(p, vport_port(rt0));
+	assert_int_equal(send(p, 0, 5, 7, NULL), 5);
+	assert_int_equal(pipe_forward(p, 0), 5);
+	assert_int_equal(mon_recv(t0, 128, seq, fl), 0);
+	assert_int_equal(mon_recv(rt0, 128, seq, fl), 0);
+	assert_int_equal(mon_recv(r1, 128, seq, fl), 5);
+	assert_int_equal(seq[4], 11);
+	pipe_monitor_detach(p, vport_port(r1));
+	pipe_destroy(p);
+	vport_destroy(rt0);
+	vport_destroy(r1);
+	vport_destroy(t0);
+}
+
+/* A full monitor drops (counted on it) while the pipe moves everything. */
+static void test_monitor_full(void **state)
+{
+	struct pipe *p = make(64);
+	struct vport *m = make_mon(8); /* holds 7 */
+	struct kring *mk = bdg_port_rx_kring(vport_port(m), 0);
+	uint32_t seq[64], got[64];
+	uint16_t fl[64];
+	(void)state;
+
+	assert_int_equal(pipe_monitor_attach(p, 1, vport_port(m), BDG_MON_RX), 0);
+	assert_int_equal(send(p, 0, 60, 0, NULL), 60);
+	assert_int_equal(pipe_forward(p, 0), 60);
+	assert_int_equal(recv(p, 1, 64, 64, got, NULL), 60);
+	for (uint32_t i = 0; i < 60; i++)
+		assert_int_equal(got[i], i);
+	assert_int_equal(mk->stats.drops, 53);
+	/* Full and unread: the pipe still moves every packet, the monitor drops. */
+	assert_int_equal(send(p, 0, 60, 60, NULL), 60);
+	assert_int_equal(pipe_forward(p, 0), 60);
+	assert_int_equal(recv(p, 1, 64, 64, got, NULL), 60);
+	assert_int_equal(mk->stats.drops, 113);
+	assert_int_equal(mon_recv(m, 64, seq, fl), 7);
+	for (uint32_t i = 0; i < 7; i++)
+		assert_int_equal(seq[i], i);
+	/* Read: it gets copies again, the oldest that fit. */
+	assert_int_equal(send(p, 0, 3, 500, NULL), 3);
+	assert_int_equal(pipe_forward(p, 0), 3);
+	assert_int_equal(mon_recv(m, 64, seq, fl), 3);
+	assert_int_equal(seq[0], 500);
+	assert_int_equal(seq[2], 502);
+	pipe_destroy(p); /* with a monitor attached: the pipe lets it go */
+	vport_destroy(m);
+}
+
 static void test_create_errors(void **state)
 {
 	struct vport_params vp = {.tx_slots = 1};
@@ -339,6 +465,7 @@ int main(void)
 		cmocka_unit_test(test_partial_read), cmocka_unit_test(test_fragments),
 		cmocka_unit_test(test_garbage),      cmocka_unit_test(test_worker),
 		cmocka_unit_test(test_create_errors),
+		cmocka_unit_test(test_monitor_copies), cmocka_unit_test(test_monitor_full),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -176,9 +176,66 @@ static void test_eventfds(void **state)
 	bdg_scratch_destroy(s);
 }
 
+/* Two ports in one shared region (netmap's nr_mem_id): distinct objects,
+ * everything back to the region when they go, and a clear refusal when the
+ * region cannot hold a port. */
+static void test_shared_region(void **state)
+{
+	struct mem_params mp = {.if_num = 4, .if_size = 256, .ring_num = 8,
+				.ring_size = (uint32_t)vale_ring_size(256), .buf_num = 2 + 4 * 256,
+				.buf_size = 2048};
+	struct mem_region *m = mem_create(&mp);
+	struct vport_params pa = {.name = "a", .tx_slots = 256, .rx_slots = 256, .shared_mem = m};
+	struct vport_params pb = pa;
+	struct vport *a, *b;
+	uint8_t *seen;
+	(void)state;
+
+	assert_non_null(m);
+	pb.name = "b";
+	a = vport_create(&pa);
+	b = vport_create(&pb);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_ptr_equal(vport_mem(a), m);
+	assert_ptr_equal(vport_mem(b), m);
+	assert_int_not_equal(vport_if_offset(a), vport_if_offset(b));
+	assert_int_equal(vport_if(a)->ni_flags & NI_PRIV_MEM, 0);
+	assert_int_equal(mem_pool_free_count(m, MEM_POOL_BUF), 0);
+	/* No buffer is in two rings. */
+	seen = calloc(mp.buf_num, 1);
+	for (int k = 0; k < 2; k++) {
+		struct netmap_if *nifp = vport_if(k ? b : a);
+		for (uint32_t i = 0; i < 2; i++) {
+			struct netmap_ring *r = i ? NETMAP_RXRING(nifp, 0) : NETMAP_TXRING(nifp, 0);
+			for (uint32_t j = 0; j < r->num_slots; j++) {
+				assert_false(seen[r->slot[j].buf_idx]);
+				seen[r->slot[j].buf_idx] = 1;
+			}
+		}
+	}
+	free(seen);
+	/* Full: a third port does not fit, and nothing leaks from trying. */
+	pb.name = "c";
+	assert_null(vport_create(&pb));
+	assert_int_equal(errno, ENOMEM);
+	/* Rings larger than the region's ring objects cannot fit at all. */
+	pb.tx_slots = 1024;
+	assert_null(vport_create(&pb));
+	assert_int_equal(errno, EINVAL);
+	vport_destroy(a);
+	assert_int_equal(mem_pool_free_count(m, MEM_POOL_BUF), 2 * 256);
+	vport_destroy(b);
+	assert_int_equal(mem_pool_free_count(m, MEM_POOL_BUF), 4 * 256);
+	assert_int_equal(mem_pool_free_count(m, MEM_POOL_RING), 8);
+	assert_int_equal(mem_pool_free_count(m, MEM_POOL_IF), 4);
+	mem_destroy(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_shared_region),
 		cmocka_unit_test(test_client_view),
 		cmocka_unit_test(test_bad_params),
 		cmocka_unit_test(test_eventfds),
