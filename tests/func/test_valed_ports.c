@@ -125,6 +125,73 @@ static void test_exclusive(void **state)
 	assert_null(y);
 	assert_int_equal(errno, EBUSY);
 	vale_close(x);
+	/* The same on a persistent port, which stays after it all. */
+	assert_int_equal(valectl(&valed_group, NULL, 0, "create", "vale3:p", NULL), 0);
+	x = open_port("vale3:p/x", NULL);
+	assert_null(vale_open("vale3:p", NULL));
+	assert_int_equal(errno, EBUSY);
+	vale_close(x);
+	y = open_port("vale3:p", NULL);
+	vale_close(y);
+	assert_int_equal(valectl(&valed_group, NULL, 0, "delete", "vale3:p", NULL), 0);
+}
+
+/* Extra buffers (nr_extra_bufs): the list from ni_bufs_head holds that many
+ * distinct valid buffers, on an ephemeral and on a persistent port, and a
+ * client can swap one into a TX slot and send from it (NS_BUF_CHANGED). */
+static void extra_bufs_on(const char *name, const char *peer)
+{
+	struct vale_open_params p = {.extra_bufs = 8};
+	struct vale_port *v = open_port(name, &p), *w = open_port(peer, NULL);
+	struct netmap_if *nifp = vale_nifp(v);
+	struct netmap_ring *tx = NETMAP_TXRING(nifp, 0);
+	uint32_t idx = nifp->ni_bufs_head, n = 0, first = idx, seen[8];
+	uint8_t f[2048];
+
+	while (idx && n < 9) {
+		assert_true(idx >= 2);
+		for (uint32_t i = 0; i < n; i++)
+			assert_int_not_equal(seen[i], idx);
+		for (uint32_t j = 0; j < tx->num_slots; j++)
+			assert_int_not_equal(tx->slot[j].buf_idx, idx); /* not in a ring */
+		seen[n++] = idx;
+		memcpy(&idx, NETMAP_BUF(tx, idx), sizeof(idx));
+	}
+	assert_int_equal(n, 8);
+	/* Send from an extra buffer: swap it into the slot at cur. */
+	struct netmap_slot *slot = &tx->slot[tx->cur];
+	uint32_t old = slot->buf_idx;
+	memcpy(&nifp->ni_bufs_head, NETMAP_BUF(tx, first), sizeof(uint32_t)); /* pop it */
+	frame_make((uint8_t *)NETMAP_BUF(tx, first), 60, BCAST, 6, 99);
+	slot->buf_idx = first;
+	slot->len = 60;
+	slot->flags = NS_BUF_CHANGED;
+	memcpy(NETMAP_BUF(tx, old), &nifp->ni_bufs_head, sizeof(uint32_t)); /* push the old */
+	nifp->ni_bufs_head = old;
+	tx->head = tx->cur = nm_ring_next(tx, tx->cur);
+	assert_int_equal(vale_txsync(v), 0);
+	assert_int_equal(recv_frame(w, f, NULL, 2000), 60);
+	uint8_t src;
+	uint32_t seq;
+	frame_fields(f, &src, &seq);
+	assert_int_equal(src, 6);
+	assert_int_equal(seq, 99);
+	vale_close(v);
+	vale_close(w);
+}
+
+static void test_extra_bufs(void **state)
+{
+	(void)state;
+	extra_bufs_on("vale3:e", "vale3:f");
+	/* A persistent port gets its extra buffers when it is created. */
+	const char *req = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"vale.newif\","
+			  "\"params\":{\"name\":\"vale3:q\",\"extra_bufs\":8}}\n";
+	char reply[4096];
+	assert_true(raw_request(&valed_group, req, strlen(req), reply, sizeof(reply)) > 0);
+	assert_non_null(strstr(reply, "\"persistent\""));
+	extra_bufs_on("vale3:q", "vale3:g");
+	assert_int_equal(valectl(&valed_group, NULL, 0, "delete", "vale3:q", NULL), 0);
 }
 
 /* ---- a client killed mid-stream ------------------------------------------- */
@@ -429,6 +496,7 @@ int main(void)
 		cmocka_unit_test(test_learning),
 		cmocka_unit_test(test_persistent_and_ephemeral),
 		cmocka_unit_test(test_exclusive),
+		cmocka_unit_test(test_extra_bufs),
 		cmocka_unit_test(test_sigkill_client),
 		cmocka_unit_test(test_scribbler),
 		cmocka_unit_test(test_netmap_program),
