@@ -44,17 +44,7 @@ struct pipe {
 static int apply_defaults(struct vport_params *p)
 {
 	p->name = NULL;
-	p->tx_rings = p->tx_rings ? p->tx_rings : 1;
-	p->rx_rings = p->rx_rings ? p->rx_rings : 1;
-	p->tx_slots = p->tx_slots ? p->tx_slots : VPORT_SLOTS_DEFAULT;
-	p->rx_slots = p->rx_slots ? p->rx_slots : VPORT_SLOTS_DEFAULT;
-	p->buf_size = p->buf_size ? p->buf_size : MEM_BUF_SIZE_DEFAULT;
-	if (p->tx_rings > BDG_MAXRINGS || p->rx_rings > BDG_MAXRINGS || p->tx_slots < 2 ||
-	    p->rx_slots < 2 || p->tx_slots > VPORT_SLOTS_MAX || p->rx_slots > VPORT_SLOTS_MAX ||
-	    p->buf_size < MEM_BUF_SIZE_MIN || p->buf_size > MEM_BUF_SIZE_MAX ||
-	    p->extra_bufs > VPORT_SLOTS_MAX * BDG_MAXRINGS)
-		return -EINVAL;
-	return 0;
+	return vport_geometry_defaults(p);
 }
 
 /* Create ring `ring` of end e's direction dir, with a buffer per slot, and its kring. */

@@ -66,6 +66,25 @@ static void limit_direction(struct reg_handle *h, const struct reg_open *o)
 		h->first_tx = h->last_tx = 0;
 }
 
+/* Make h a registration of p: one more user, its ring range (ring >= 0:
+ * that ring only, else all ntx/nrx), exclusive or not. */
+static void bind_handle(struct reg_handle *h, struct reg_port *p, const struct reg_open *o,
+			bool excl, int ring, uint32_t ntx, uint32_t nrx)
+{
+	p->users++;
+	p->exclusive = excl;
+	h->p = p;
+	h->exclusive = excl;
+	if (ring >= 0) {
+		h->first_tx = h->first_rx = (uint32_t)ring;
+		h->last_tx = h->last_rx = (uint32_t)ring + 1;
+	} else {
+		h->last_tx = ntx;
+		h->last_rx = nrx;
+	}
+	limit_direction(h, o);
+}
+
 struct reg *reg_create(const struct reg_params *p, char *err)
 {
 	struct reg *r;
@@ -702,18 +721,7 @@ static int pipe_open(struct reg *r, const struct reg_open *o, const char *base, 
 		p = ends[end];
 	}
 	vp = pipe_params(p->pipe, end);
-	p->users++;
-	p->exclusive = excl;
-	h->p = p;
-	h->exclusive = excl;
-	if (ring >= 0) {
-		h->first_tx = h->first_rx = (uint32_t)ring;
-		h->last_tx = h->last_rx = (uint32_t)ring + 1;
-	} else {
-		h->last_tx = vp->tx_rings;
-		h->last_rx = vp->rx_rings;
-	}
-	limit_direction(h, o);
+	bind_handle(h, p, o, excl, ring, vp->tx_rings, vp->rx_rings);
 	*ret_h = h;
 	return 0;
 }
@@ -816,18 +824,8 @@ int reg_open(struct reg *r, const struct reg_open *o, struct reg_handle **ret_h,
 	}
 	if (o->lossless)
 		bdg_port_set_lossless(vport_port(p->v), true);
-	p->users++;
-	p->exclusive = excl;
-	h->p = p;
-	h->exclusive = excl;
-	if (ring >= 0) {
-		h->first_tx = h->first_rx = (uint32_t)ring;
-		h->last_tx = h->last_rx = (uint32_t)ring + 1;
-	} else {
-		h->last_tx = bdg_port_tx_rings(vport_port(p->v));
-		h->last_rx = bdg_port_rx_rings(vport_port(p->v));
-	}
-	limit_direction(h, o);
+	bind_handle(h, p, o, excl, ring, bdg_port_tx_rings(vport_port(p->v)),
+		    bdg_port_rx_rings(vport_port(p->v)));
 	*ret_h = h;
 	return 0;
 }

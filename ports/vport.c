@@ -20,12 +20,8 @@ struct vport {
 	int notify_fd; /* switch -> client */
 };
 
-static int apply_defaults(struct vport_params *p)
+int vport_geometry_defaults(struct vport_params *p)
 {
-	if (!p->name)
-		return -EINVAL;
-	if (strlen(p->name) >= BDG_NAMSIZ)
-		return -ENAMETOOLONG;
 	p->tx_rings = p->tx_rings ? p->tx_rings : 1;
 	p->rx_rings = p->rx_rings ? p->rx_rings : 1;
 	p->tx_slots = p->tx_slots ? p->tx_slots : VPORT_SLOTS_DEFAULT;
@@ -39,7 +35,15 @@ static int apply_defaults(struct vport_params *p)
 	return 0;
 }
 
-/* Create ring i (TX first) with its slots' buffers, and its kring. */
+static int apply_defaults(struct vport_params *p)
+{
+	if (!p->name)
+		return -EINVAL;
+	if (strlen(p->name) >= BDG_NAMSIZ)
+		return -ENAMETOOLONG;
+	return vport_geometry_defaults(p);
+}
+
 /* Return ring r's slot buffers (those still valid) and the ring to the
  * region: a shared region outlives the port. */
 static void ring_release(struct vport *v, struct netmap_ring *ring, uint32_t slots)
@@ -50,6 +54,7 @@ static void ring_release(struct vport *v, struct netmap_ring *ring, uint32_t slo
 	mem_ring_free(v->mem, ring);
 }
 
+/* Create ring i (TX first) with its slots' buffers, and its kring. */
 static int ring_create(struct vport *v, uint32_t i)
 {
 	const struct vport_params *p = &v->params;

@@ -61,6 +61,13 @@ struct vport_params {
 
 struct vport;
 
+/*
+ * Fill zero geometry fields of p with the defaults and check the limits
+ * (rings, slots, buffer size, extra buffers): 0 or -EINVAL. Every kind of
+ * port built on these parameters (VALE ports, pipes) accepts the same.
+ */
+int vport_geometry_defaults(struct vport_params *p);
+
 /* Create a port (detached). NULL + errno: EINVAL, ENAMETOOLONG, ENOMEM... */
 struct vport *vport_create(const struct vport_params *p);
 
