@@ -17,8 +17,8 @@
 /* A registry error (-errno, sentence) as a JSON-RPC error. */
 static int reg_fail(struct ctl_error *e, int neg_errno, const char *detail)
 {
-	int code = (neg_errno == -EINVAL || neg_errno == -ENAMETOOLONG) ? CTL_E_PARAMS
-									: CTL_E_FAILED;
+	int code =
+	    (neg_errno == -EINVAL || neg_errno == -ENAMETOOLONG) ? CTL_E_PARAMS : CTL_E_FAILED;
 	return ctl_fail(e, code, -neg_errno, "%s", detail);
 }
 
@@ -31,8 +31,8 @@ static uint64_t now_ns(void)
 
 static void mac_text(const uint8_t mac[6], char out[18])
 {
-	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
-		 mac[4], mac[5]);
+	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+		 mac[5]);
 }
 
 /* The port geometry parameters shared by port.register and vale.newif. */
@@ -67,6 +67,7 @@ static void monitor_json(json_t *o, const struct reg_info *in)
 	json_object_set_new(o, "monitors", json_string(in->monitored));
 	json_object_set_new(o, "monitor_rx", json_boolean(in->mon_rx));
 	json_object_set_new(o, "monitor_tx", json_boolean(in->mon_tx));
+	json_object_set_new(o, "zero_copy", json_boolean(in->mon_zcopy));
 }
 
 /* A pipe end's extra keys: "type" and the other end's name. */
@@ -98,18 +99,17 @@ static int mem_id_param(struct methods_ctx *ctx, json_t *params, struct vport_pa
 
 static json_t *info_json(const struct reg_info *in)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:I, s:i, s:i, s:i, s:i, s:i, s:i, "
-			 "s:i, s:i, s:i, s:i, s:i, s:b, s:b, s:b, s:i, s:i, s:i}",
-			 "name", in->name, "switch", in->sw, "port", in->port, "index", in->index,
-			 "mem_id", in->mem_id, "mem_size", (json_int_t)in->mem_size, "if_offset",
-			 (json_int_t)in->if_offset, "tx_rings", in->vp.tx_rings, "rx_rings",
-			 in->vp.rx_rings, "tx_slots", in->vp.tx_slots, "rx_slots", in->vp.rx_slots,
-			 "buf_size", in->vp.buf_size, "extra_bufs", in->vp.extra_bufs,
-			 "first_tx_ring", in->first_tx, "last_tx_ring", in->last_tx,
-			 "first_rx_ring", in->first_rx, "last_rx_ring", in->last_rx, "vnet_hdr_len",
-			 in->vnet_hdr_len, "persistent", in->persistent, "lossless", in->lossless,
-			 "exclusive", in->exclusive, "users", in->users, "worker", in->worker,
-			 "api", NETMAP_API);
+	json_t *o = json_pack(
+	    "{s:s, s:s, s:s, s:i, s:i, s:I, s:I, s:i, s:i, s:i, s:i, s:i, s:i, "
+	    "s:i, s:i, s:i, s:i, s:i, s:b, s:b, s:b, s:i, s:i, s:i}",
+	    "name", in->name, "switch", in->sw, "port", in->port, "index", in->index, "mem_id",
+	    in->mem_id, "mem_size", (json_int_t)in->mem_size, "if_offset",
+	    (json_int_t)in->if_offset, "tx_rings", in->vp.tx_rings, "rx_rings", in->vp.rx_rings,
+	    "tx_slots", in->vp.tx_slots, "rx_slots", in->vp.rx_slots, "buf_size", in->vp.buf_size,
+	    "extra_bufs", in->vp.extra_bufs, "first_tx_ring", in->first_tx, "last_tx_ring",
+	    in->last_tx, "first_rx_ring", in->first_rx, "last_rx_ring", in->last_rx, "vnet_hdr_len",
+	    in->vnet_hdr_len, "persistent", in->persistent, "lossless", in->lossless, "exclusive",
+	    in->exclusive, "users", in->users, "worker", in->worker, "api", NETMAP_API);
 
 	if (o && in->monitor)
 		monitor_json(o, in);
@@ -153,8 +153,8 @@ static struct bdg *switch_param(json_t *params, struct ctl_error *e)
 		return NULL;
 	b = bdg_lookup(name);
 	if (!b)
-		ctl_fail(e, CTL_E_FAILED, ENOENT, "no switch %s (a switch exists while it has ports)",
-			 name);
+		ctl_fail(e, CTL_E_FAILED, ENOENT,
+			 "no switch %s (a switch exists while it has ports)", name);
 	return b;
 }
 
@@ -169,10 +169,9 @@ static void unregister_on_close(struct ctl_conn *c, void *arg)
 static int m_port_register(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
 			   struct ctl_error *e, void *arg)
 {
-	static const char *const known[] = {"name",	"mode",	"ring",	 "tx_rings",
-					    "rx_rings", "tx_slots", "rx_slots", "buf_size",
-					    "extra_bufs", "exclusive", "lossless", "rings",
-					    "mem_id",	 NULL};
+	static const char *const known[] = {
+	    "name",	"mode",	      "ring",	   "tx_rings", "rx_rings", "tx_slots", "rx_slots",
+	    "buf_size", "extra_bufs", "exclusive", "lossless", "rings",	   "mem_id",   NULL};
 	struct methods_ctx *ctx = arg;
 	struct reg_open o = {0};
 	const char *rings;
@@ -300,9 +299,9 @@ static json_t *pipes_json(struct reg *r)
 		if (!in.pipe && !(in.monitor && !in.sw[0])) /* pipe ends and their monitors */
 			continue;
 		json_t *po = json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:b}", "name", in.name,
-				       "type", "pipe", "peer", in.peer, "users", in.users,
-				       "mem_id", in.mem_id, "tx_rings", in.vp.tx_rings,
-				       "rx_rings", in.vp.rx_rings, "exclusive", in.exclusive);
+				       "type", "pipe", "peer", in.peer, "users", in.users, "mem_id",
+				       in.mem_id, "tx_rings", in.vp.tx_rings, "rx_rings",
+				       in.vp.rx_rings, "exclusive", in.exclusive);
 		if (po && in.monitor)
 			monitor_json(po, &in); /* "type": "monitor" */
 		json_array_append_new(a, po);
@@ -341,18 +340,17 @@ static int m_vale_list(struct ctl_conn *c, json_t *params, json_t **ret, struct 
 			reg_port_info(p, &in);
 			if (strcmp(in.sw, bdg_name(b)) != 0)
 				continue;
-			json_t *po = json_pack("{s:s, s:s, s:i, s:s, s:b, s:b, s:i, s:i, s:i}",
-					       "name", in.name, "port", in.port, "index", in.index,
-					       "type", "vale", "persistent", in.persistent,
-					       "lossless", in.lossless, "users", in.users,
-					       "tx_rings", in.vp.tx_rings, "rx_rings",
-					       in.vp.rx_rings);
+			json_t *po = json_pack(
+			    "{s:s, s:s, s:i, s:s, s:b, s:b, s:i, s:i, s:i}", "name", in.name,
+			    "port", in.port, "index", in.index, "type", "vale", "persistent",
+			    in.persistent, "lossless", in.lossless, "users", in.users, "tx_rings",
+			    in.vp.tx_rings, "rx_rings", in.vp.rx_rings);
 			if (po && in.monitor)
 				monitor_json(po, &in);
 			json_array_append_new(ports, po);
 		}
-		json_array_append_new(switches, json_pack("{s:s, s:o}", "name", bdg_name(b),
-							  "ports", ports));
+		json_array_append_new(switches,
+				      json_pack("{s:s, s:o}", "name", bdg_name(b), "ports", ports));
 	}
 	*ret = json_pack("{s:o}", "switches", switches);
 	if (*ret && !only)
@@ -363,8 +361,9 @@ static int m_vale_list(struct ctl_conn *c, json_t *params, json_t **ret, struct 
 static int m_vale_newif(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
 			struct ctl_error *e, void *arg)
 {
-	static const char *const known[] = {"name",	"tx_rings", "rx_rings", "tx_slots",
-					    "rx_slots", "buf_size", "extra_bufs", "mem_id", NULL};
+	static const char *const known[] = {"name",	  "tx_rings", "rx_rings",
+					    "tx_slots",	  "rx_slots", "buf_size",
+					    "extra_bufs", "mem_id",   NULL};
 	struct methods_ctx *ctx = arg;
 	struct vport_params vp;
 	struct reg_info info;
@@ -483,9 +482,9 @@ static int m_switch_fdb(struct ctl_conn *c, json_t *params, json_t **ret, struct
 						     "age", ents[i].age_s));
 	}
 	free(ents);
-	*ret = json_pack("{s:s, s:o, s:i, s:i, s:{s:I, s:I, s:I, s:I, s:I}}", "switch",
-			 bdg_name(b), "entries", arr, "max_entries", fdb_max_entries(t), "age",
-			 fdb_age(t), "counters", "learned", (json_int_t)st.learned, "moved",
+	*ret = json_pack("{s:s, s:o, s:i, s:i, s:{s:I, s:I, s:I, s:I, s:I}}", "switch", bdg_name(b),
+			 "entries", arr, "max_entries", fdb_max_entries(t), "age", fdb_age(t),
+			 "counters", "learned", (json_int_t)st.learned, "moved",
 			 (json_int_t)st.moved, "evicted", (json_int_t)st.evicted, "expired",
 			 (json_int_t)st.expired, "full", (json_int_t)st.full);
 	return 0;
@@ -531,21 +530,21 @@ static json_t *pipe_stats_json(struct reg_port *p)
 	for (int dir = 0; dir < 2; dir++) {
 		uint32_t n = dir ? in.vp.rx_rings : in.vp.tx_rings;
 		for (uint32_t i = 0; i < n; i++) {
-			struct kring *k = dir ? pipe_rx_kring(pp, end, i) : pipe_tx_kring(pp, end, i);
-			uint64_t c[5] = {
-				__atomic_load_n(&k->stats.packets, __ATOMIC_RELAXED),
-				__atomic_load_n(&k->stats.bytes, __ATOMIC_RELAXED),
-				__atomic_load_n(&k->stats.drops, __ATOMIC_RELAXED),
-				__atomic_load_n(&k->stats.reinits, __ATOMIC_RELAXED),
-				__atomic_load_n(&k->stats.bad_slots, __ATOMIC_RELAXED)};
+			struct kring *k =
+			    dir ? pipe_rx_kring(pp, end, i) : pipe_tx_kring(pp, end, i);
+			uint64_t c[5] = {__atomic_load_n(&k->stats.packets, __ATOMIC_RELAXED),
+					 __atomic_load_n(&k->stats.bytes, __ATOMIC_RELAXED),
+					 __atomic_load_n(&k->stats.drops, __ATOMIC_RELAXED),
+					 __atomic_load_n(&k->stats.reinits, __ATOMIC_RELAXED),
+					 __atomic_load_n(&k->stats.bad_slots, __ATOMIC_RELAXED)};
 			for (int j = 0; j < 5; j++)
 				v[dir][j] += c[j];
 			json_array_append_new(
-				rings, json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:I}", "dir",
-						 dir ? "rx" : "tx", "ring", i, "packets",
-						 (json_int_t)c[0], "bytes", (json_int_t)c[1], "drops",
-						 (json_int_t)c[2], "reinits", (json_int_t)c[3],
-						 "bad_slots", (json_int_t)c[4]));
+			    rings,
+			    json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:I}", "dir",
+				      dir ? "rx" : "tx", "ring", i, "packets", (json_int_t)c[0],
+				      "bytes", (json_int_t)c[1], "drops", (json_int_t)c[2],
+				      "reinits", (json_int_t)c[3], "bad_slots", (json_int_t)c[4]));
 		}
 	}
 	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "name", in.name,
@@ -573,23 +572,20 @@ static json_t *port_stats_json(struct reg_port *p)
 		for (uint32_t i = 0; i < n; i++) {
 			struct kring *k = dir ? bdg_port_rx_kring(bp, i) : bdg_port_tx_kring(bp, i);
 			json_array_append_new(
-				rings,
-				json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:I}", "dir",
-					  dir ? "rx" : "tx", "ring", i, "packets",
-					  (json_int_t)__atomic_load_n(&k->stats.packets,
-								      __ATOMIC_RELAXED),
-					  "bytes",
-					  (json_int_t)__atomic_load_n(&k->stats.bytes,
-								      __ATOMIC_RELAXED),
-					  "drops",
-					  (json_int_t)__atomic_load_n(&k->stats.drops,
-								      __ATOMIC_RELAXED),
-					  "reinits",
-					  (json_int_t)__atomic_load_n(&k->stats.reinits,
-								      __ATOMIC_RELAXED),
-					  "bad_slots",
-					  (json_int_t)__atomic_load_n(&k->stats.bad_slots,
-								      __ATOMIC_RELAXED)));
+			    rings,
+			    json_pack(
+				"{s:s, s:i, s:I, s:I, s:I, s:I, s:I}", "dir", dir ? "rx" : "tx",
+				"ring", i, "packets",
+				(json_int_t)__atomic_load_n(&k->stats.packets, __ATOMIC_RELAXED),
+				"bytes",
+				(json_int_t)__atomic_load_n(&k->stats.bytes, __ATOMIC_RELAXED),
+				"drops",
+				(json_int_t)__atomic_load_n(&k->stats.drops, __ATOMIC_RELAXED),
+				"reinits",
+				(json_int_t)__atomic_load_n(&k->stats.reinits, __ATOMIC_RELAXED),
+				"bad_slots",
+				(json_int_t)__atomic_load_n(&k->stats.bad_slots,
+							    __ATOMIC_RELAXED)));
 		}
 	}
 	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "name", in.name,
@@ -643,20 +639,19 @@ static int m_daemon_status(struct ctl_conn *c, json_t *params, json_t **ret, str
 	for (uint32_t i = 0; i < reg_worker_count(ctx->reg); i++) {
 		struct worker_stats st;
 		worker_get_stats(reg_worker(ctx->reg, i), &st);
-		json_array_append_new(workers,
-				      json_pack("{s:i, s:i, s:I, s:I, s:I}", "id", i, "ports",
-						st.ports, "batches", (json_int_t)st.batches,
-						"sleeps", (json_int_t)st.sleeps, "kicks",
-						(json_int_t)st.kicks));
+		json_array_append_new(
+		    workers, json_pack("{s:i, s:i, s:I, s:I, s:I}", "id", i, "ports", st.ports,
+				       "batches", (json_int_t)st.batches, "sleeps",
+				       (json_int_t)st.sleeps, "kicks", (json_int_t)st.kicks));
 	}
 	for (struct reg_port *p = reg_port_first(ctx->reg); p; p = reg_port_next(ctx->reg, p))
 		nports++;
 	for (struct bdg *b = bdg_first(); b; b = bdg_next(b))
 		nswitches++;
-	*ret = json_pack("{s:s, s:i, s:i, s:i, s:s, s:i, s:i, s:i, s:i, s:o}", "version", VALE_VERSION,
-			 "api", NETMAP_API, "pid", (int)getpid(), "uptime_s",
-			 (int)((now_ns() - ctx->started_ns) / 1000000000u), "socket", ctx->socket_path,
-			 "switches", nswitches, "ports", nports, "clients",
+	*ret = json_pack("{s:s, s:i, s:i, s:i, s:s, s:i, s:i, s:i, s:i, s:o}", "version",
+			 VALE_VERSION, "api", NETMAP_API, "pid", (int)getpid(), "uptime_s",
+			 (int)((now_ns() - ctx->started_ns) / 1000000000u), "socket",
+			 ctx->socket_path, "switches", nswitches, "ports", nports, "clients",
 			 (int)ctl_server_conn_count(ctx->server), "shared_mem_id",
 			 mem_id(reg_shared_mem(ctx->reg)), "workers", workers);
 	return 0;
@@ -665,21 +660,19 @@ static int m_daemon_status(struct ctl_conn *c, json_t *params, json_t **ret, str
 int methods_register(struct ctl_server *s, struct methods_ctx *ctx)
 {
 	const struct ctl_method methods[] = {
-		{"port.register", "open a port; returns its memory and eventfds", m_port_register,
-		 ctx},
-		{"port.info", "describe a port: rings, slots, memory, users", m_port_info, ctx},
-		{"pools.info", "the memory pools of a port's region", m_pools_info, ctx},
-		{"vale.list", "list switches and their ports", m_vale_list, ctx},
-		{"vale.newif", "create a persistent port", m_vale_newif, ctx},
-		{"vale.delif", "delete a persistent port", m_vale_delif, ctx},
-		{"port.hdr.set", "set a port's virtio-net header length (0, 10, 12)",
-		 m_port_hdr_set, ctx},
-		{"port.hdr.get", "get a port's virtio-net header length", m_port_hdr_get, ctx},
-		{"switch.fdb", "the MAC table of a switch", m_switch_fdb, ctx},
-		{"switch.flush", "forget learned MACs of a switch or of one port", m_switch_flush,
-		 ctx},
-		{"stats.get", "counters of one port or of all", m_stats_get, ctx},
-		{"daemon.status", "version, uptime, workers, ports", m_daemon_status, ctx},
+	    {"port.register", "open a port; returns its memory and eventfds", m_port_register, ctx},
+	    {"port.info", "describe a port: rings, slots, memory, users", m_port_info, ctx},
+	    {"pools.info", "the memory pools of a port's region", m_pools_info, ctx},
+	    {"vale.list", "list switches and their ports", m_vale_list, ctx},
+	    {"vale.newif", "create a persistent port", m_vale_newif, ctx},
+	    {"vale.delif", "delete a persistent port", m_vale_delif, ctx},
+	    {"port.hdr.set", "set a port's virtio-net header length (0, 10, 12)", m_port_hdr_set,
+	     ctx},
+	    {"port.hdr.get", "get a port's virtio-net header length", m_port_hdr_get, ctx},
+	    {"switch.fdb", "the MAC table of a switch", m_switch_fdb, ctx},
+	    {"switch.flush", "forget learned MACs of a switch or of one port", m_switch_flush, ctx},
+	    {"stats.get", "counters of one port or of all", m_stats_get, ctx},
+	    {"daemon.status", "version, uptime, workers, ports", m_daemon_status, ctx},
 	};
 
 	ctx->server = s;

@@ -74,28 +74,30 @@ static int check_part(const char *name, const char *what, const char *s, size_t 
 	return 0;
 }
 
-/* A monitor suffix ("r", "t", "rt", "tr", "z", maybe with "x"): 0 and the
- * normalised letters in ret, or -1 if flags is not one. */
-static int parse_monitor(const char *flags, char ret[3])
+/* A monitor suffix ("r", "t", "rt", "tr", "z", "zr", "zt", maybe with "x"):
+ * 0 and its canonical form in ret ("z" watches both directions), or -1. */
+static int parse_monitor(const char *flags, char ret[4])
 {
-	bool rx = false, tx = false;
+	bool rx = false, tx = false, zcopy = false;
 
 	for (const char *f = flags; *f; f++) {
-		if (*f == 'r' || *f == 'z')
-			rx = true;
-		if (*f == 't' || *f == 'z')
-			tx = true;
+		rx |= *f == 'r';
+		tx |= *f == 't';
+		zcopy |= *f == 'z';
 		if (!strchr("rtzx", *f))
 			return -1;
 	}
-	if (!rx && !tx)
+	if (!rx && !tx && !zcopy)
 		return -1;
-	snprintf(ret, 3, "%s%s", rx ? "r" : "", tx ? "t" : "");
+	if (zcopy)
+		snprintf(ret, 4, "z%s", rx == tx ? "" : rx ? "r" : "t");
+	else
+		snprintf(ret, 4, "%s%s", rx ? "r" : "", tx ? "t" : "");
 	return 0;
 }
 
 /* The "/flags" suffix: "x", or a monitor. */
-static int parse_flags(const char *name, const char *flags, bool *ret_excl, char ret_mon[3],
+static int parse_flags(const char *name, const char *flags, bool *ret_excl, char ret_mon[4],
 		       char *err, size_t errsize)
 {
 	if (strcmp(flags, "x") == 0) {
@@ -151,8 +153,9 @@ static int parse_pipe(const char *name, size_t len, struct lvname *n, char *err,
 	size_t xlen = (size_t)(brace - name), idlen = len - xlen - 1;
 
 	if (xlen == 0)
-		return fail(err, errsize, EINVAL, "port name '%s': a pipe needs a name before '%c' (%s)",
-			    name, *brace, PIPE_SYNTAX);
+		return fail(err, errsize, EINVAL,
+			    "port name '%s': a pipe needs a name before '%c' (%s)", name, *brace,
+			    PIPE_SYNTAX);
 	if (idlen == 0)
 		return fail(err, errsize, EINVAL, "port name '%s': no pipe number after '%c' (%s)",
 			    name, *brace, PIPE_SYNTAX);

@@ -14,16 +14,17 @@
  * "vale0:a-1" is ring 1 of port "a", "vale0:a-b" is port "a-b".
  *
  * "/r", "/t", "/rt" open a copy monitor of the port's received, sent or
- * both packets; "/z" (netmap's zero-copy monitor) is served as a copy
- * monitor of both directions (valed keeps monitors in a region of their
- * own). A monitor takes no "-N".
+ * both packets; "/z" a zero-copy monitor of both (netmap's), "/zr" and
+ * "/zt" of one direction: it takes the port's buffers, in the port's
+ * region. A monitor takes no "-N".
  *
  * Pipes: X is any port name string of [A-Za-z0-9_.:-] (a VALE name or a
  * plain one such as "p": valed uses it only as a namespace), P is 1..15
  * characters of [A-Za-z0-9_.]; '-' cannot be in P, so "p{1-0" is ring 0
  * of end "p{1". sw and port stay empty for a pipe; base is the end's name.
  *
- * Anything else netmap accepts but libvale does not serve yet (host rings "*" "^", memory and options "@...", direction flags
+ * Anything else netmap accepts but libvale does not serve yet (host rings "*" "^", memory and
+ * options "@...", direction flags
  * "/R /T", "netmap:" NIC names) is refused with EINVAL and a sentence that
  * names it.
  */
@@ -44,7 +45,7 @@ struct lvname {
 	int32_t ring;			/* -1: all rings; else the N of "-N" */
 	bool exclusive;			/* "/x" */
 	bool pipe;			/* a pipe end */
-	char monitor[3];		/* "r", "t", "rt" (also for "/z"), or "" */
+	char monitor[4];		/* "r", "t", "rt", "z", "zr", "zt", or "" */
 };
 
 /*

@@ -15,13 +15,13 @@ struct pipe_end {
 	struct netmap_if *nifp;
 	struct kring *tx; /* params.tx_rings krings */
 	struct kring *rx; /* params.rx_rings krings */
-	int kick_fd;      /* client -> worker */
-	int notify_fd;    /* worker -> client */
+	int kick_fd;	  /* client -> worker */
+	int notify_fd;	  /* worker -> client */
 };
 
 struct pipe_mon {
 	struct bdg_port *mon;
-	unsigned end;   /* the end watched */
+	unsigned end;	/* the end watched */
 	unsigned flags; /* BDG_MON_RX, BDG_MON_TX */
 };
 
@@ -64,8 +64,8 @@ static int ring_create(struct pipe *p, unsigned e, uint16_t dir, uint32_t ring, 
 		if (!r->slot[j].buf_idx)
 			return -ENOMEM; /* the region goes with its rings: no per-buffer undo */
 	}
-	err = kring_init(k, r, dir, (uint16_t)ring, slots, mem_buf(p->mem, 0),
-			 pe->params.buf_size, mem_params(p->mem)->buf_num);
+	err = kring_init(k, r, dir, (uint16_t)ring, slots, mem_buf(p->mem, 0), pe->params.buf_size,
+			 mem_params(p->mem)->buf_num);
 	if (err)
 		return err;
 	p->n_init++;
@@ -152,10 +152,13 @@ struct pipe *pipe_create(const char *name, const struct vport_params *params)
 	mp.if_size = (uint32_t)(sizeof(struct netmap_if) + nrings * sizeof(ssize_t));
 	mp.ring_num = 2 * nrings;
 	mp.ring_size = (uint32_t)vale_ring_size(max_slots);
-	mp.buf_num = MEM_BUF_RESERVED + 2 * (a->tx_rings * a->tx_slots + a->rx_rings * a->rx_slots) +
+	mp.buf_num = MEM_BUF_RESERVED +
+		     2 * (a->tx_rings * a->tx_slots + a->rx_rings * a->rx_slots) +
 		     2 * a->extra_bufs + PIPE_SPARES;
 	mp.buf_size = a->buf_size;
 	mp.hugetlb = a->hugetlb;
+	vport_zmon_room(a, &mp); /* a zero-copy monitor of each end */
+	vport_zmon_room(b, &mp);
 	p->mem = mem_create(&mp);
 	if (!p->mem) {
 		err = -errno;
@@ -335,13 +338,45 @@ static void add(uint64_t *c, uint64_t n)
 		__atomic_fetch_add(c, n, __ATOMIC_RELAXED);
 }
 
+/*
+ * The RX rings a zero-copy monitor of end `end` takes its buffers from: the
+ * end's own (what it received) and the peer's (what the end sent).
+ */
+static int zmon_hook(struct pipe *p, unsigned end, struct bdg_port *mon, unsigned flags)
+{
+	const struct pipe_end *own = &p->end[end], *peer = &p->end[!end];
+
+	for (uint32_t i = 0; (flags & BDG_MON_RX) && i < own->params.rx_rings; i++)
+		if (own->rx[i].on_release)
+			return -EBUSY;
+	for (uint32_t i = 0; (flags & BDG_MON_TX) && i < peer->params.rx_rings; i++)
+		if (peer->rx[i].on_release)
+			return -EBUSY;
+	for (uint32_t i = 0; (flags & BDG_MON_RX) && i < own->params.rx_rings; i++)
+		kring_set_release(&own->rx[i], bdg_zmon_release_rx, mon);
+	for (uint32_t i = 0; (flags & BDG_MON_TX) && i < peer->params.rx_rings; i++)
+		kring_set_release(&peer->rx[i], bdg_zmon_release_tx, mon);
+	return 0;
+}
+
+static void zmon_unhook(struct pipe *p, struct bdg_port *mon)
+{
+	for (unsigned e = 0; e < 2; e++)
+		for (uint32_t i = 0; i < p->end[e].params.rx_rings; i++)
+			if (p->end[e].rx[i].release_arg == mon)
+				kring_set_release(&p->end[e].rx[i], NULL, NULL);
+}
+
 int pipe_monitor_attach(struct pipe *p, unsigned end, struct bdg_port *mon, unsigned flags)
 {
 	struct pipe_mon *mons;
 	int err = 0;
 
-	if (end > 1 || !(flags & (BDG_MON_RX | BDG_MON_TX)) || (flags & ~(BDG_MON_RX | BDG_MON_TX)))
+	if (end > 1 || !(flags & (BDG_MON_RX | BDG_MON_TX)) ||
+	    (flags & ~(BDG_MON_RX | BDG_MON_TX | BDG_MON_ZCOPY)))
 		return -EINVAL;
+	if ((flags & BDG_MON_ZCOPY) && bdg_port_rx_kring(mon, 0)->buf0 != p->end[0].rx[0].buf0)
+		return -EXDEV;
 	pthread_rwlock_wrlock(&p->mon_lock);
 	for (uint32_t k = 0; k < p->n_mons; k++)
 		if (p->mons[k].mon == mon)
@@ -349,6 +384,10 @@ int pipe_monitor_attach(struct pipe *p, unsigned end, struct bdg_port *mon, unsi
 	mons = err ? NULL : realloc(p->mons, (p->n_mons + 1) * sizeof(*mons));
 	if (mons) {
 		p->mons = mons;
+		if (flags & BDG_MON_ZCOPY)
+			err = zmon_hook(p, end, mon, flags);
+	}
+	if (mons && !err) {
 		mons[p->n_mons] = (struct pipe_mon){.mon = mon, .end = end, .flags = flags};
 		__atomic_store_n(&p->n_mons, p->n_mons + 1, __ATOMIC_RELAXED);
 	} else if (!err) {
@@ -364,6 +403,8 @@ void pipe_monitor_detach(struct pipe *p, struct bdg_port *mon)
 	for (uint32_t k = 0; k < p->n_mons; k++) {
 		if (p->mons[k].mon != mon)
 			continue;
+		if (p->mons[k].flags & BDG_MON_ZCOPY)
+			zmon_unhook(p, mon);
 		p->mons[k] = p->mons[p->n_mons - 1];
 		__atomic_store_n(&p->n_mons, p->n_mons - 1, __ATOMIC_RELAXED);
 		break;
@@ -383,6 +424,8 @@ static void mon_copy(struct pipe *p, unsigned src_end, uint32_t ring, struct kri
 	for (uint32_t k = 0; k < p->n_mons; k++) {
 		const struct pipe_mon *m = &p->mons[k];
 
+		if (m->flags & BDG_MON_ZCOPY)
+			continue; /* served when the reader returns the slots */
 		if (m->end == src_end && (m->flags & BDG_MON_TX))
 			bdg_monitor_copy(m->mon, ring, rx, from, to, pkts, NS_TXMON);
 		if (m->end != src_end && (m->flags & BDG_MON_RX))
@@ -400,8 +443,11 @@ uint32_t pipe_forward(struct pipe *p, uint32_t i)
 	n = kring_txsync_begin(tx); /* validates head/cur; reinits tx on garbage */
 	if (n == 0)
 		return 0;
-	/* The reader's returned slots; garbage reinits its ring, hwcur stays. */
+	/* The reader's returned slots; garbage reinits its ring, hwcur stays.
+	 * Locked only for the release hook, which a monitor attach changes. */
+	kring_lock(rx);
 	kring_rxsync(rx);
+	kring_unlock(rx);
 	room = rx->num_slots - 1 - kring_dist(rx, rx->hwcur, rx->hwtail);
 	m = whole_packets(tx, n < room ? n : room, room == rx->num_slots - 1);
 	k = tx->hwcur;

@@ -48,6 +48,13 @@
  * list is under the pipe's rwlock: pipe_forward takes it shared for a batch
  * only when some monitor is attached (one relaxed load otherwise); attach
  * and detach take it exclusive, from the control thread.
+ *
+ * Zero-copy monitors (BDG_MON_ZCOPY, rings in the pipe's region): a pipe
+ * moves A's TX buffers into B's RX ring, so there is no moment when A's sent
+ * buffers could go to a monitor. Both directions are taken when the reader
+ * returns them instead: A's RX monitor from A's RX slots, A's TX monitor
+ * from B's RX slots (NS_TXMON), through the release hooks of those RX krings
+ * (kring_rxsync, which pipe_forward calls under the ring lock for this).
  */
 #ifndef VALE_PORTS_PIPE_H
 #define VALE_PORTS_PIPE_H
@@ -108,8 +115,10 @@ uint32_t pipe_forward(struct pipe *p, uint32_t i);
 
 /*
  * mon (a detached port, not a monitor of anything else) watches end `end`
- * in the directions of flags (BDG_MON_RX, BDG_MON_TX). 0, -EINVAL (no
- * flags, bad end), -EBUSY (mon already watches this pipe), -ENOMEM.
+ * in the directions of flags (BDG_MON_RX, BDG_MON_TX, BDG_MON_ZCOPY). 0,
+ * -EINVAL (no direction, bad end), -EBUSY (mon already watches this pipe,
+ * or a zero-copy monitor already takes one of the RX rings it needs),
+ * -EXDEV (zero copy, but mon's rings are not in the pipe's region), -ENOMEM.
  * pipe_monitor_detach accepts a mon that does not watch the pipe; after it
  * returns no copy into mon is running or will start.
  */

@@ -22,13 +22,25 @@ struct reg_port {
 	bool exclusive; /* an exclusive registration holds it */
 	uint32_t users;
 	uint32_t worker;
-	struct worker *poller; /* polling mode: the worker dedicated to it, else NULL */
-	struct pipe *pipe;     /* a pipe end: the pipe (shared with peer), else NULL */
-	unsigned end;          /* a pipe end: 0 for '{', 1 for '}' */
-	struct reg_port *peer; /* a pipe end: the other end */
+	struct worker *poller;	    /* polling mode: the worker dedicated to it, else NULL */
+	struct pipe *pipe;	    /* a pipe end: the pipe (shared with peer), else NULL */
+	unsigned end;		    /* a pipe end: 0 for '{', 1 for '}' */
+	struct reg_port *peer;	    /* a pipe end: the other end */
 	struct reg_port *monitored; /* a monitor: the port it watches, else NULL */
-	unsigned mon_flags;         /* a monitor: BDG_MON_RX, BDG_MON_TX */
-	uint32_t monitors;          /* monitors watching this port */
+	unsigned mon_flags;	    /* a monitor: BDG_MON_RX, BDG_MON_TX, BDG_MON_ZCOPY */
+	uint32_t monitors;	    /* monitors watching this port */
+	struct zmon_src *zsrc;	    /* a zero-copy monitor: the rings it takes from */
+};
+
+/*
+ * The RX rings whose returned slots a zero-copy monitor takes. The worker
+ * that serves the monitored port also polls them (kring_rxsync_locked): it
+ * polls the port's kick fds too, which the port's client writes when it
+ * returns RX slots while that worker sleeps (kern_need_kick on these rings).
+ */
+struct zmon_src {
+	uint32_t n;
+	struct kring *rx[2 * BDG_MAXRINGS];
 };
 
 struct reg_handle {
@@ -41,7 +53,7 @@ struct reg {
 	struct reg_params params;
 	struct worker **workers;
 	uint32_t n_workers;
-	struct reg_port *ports; /* in creation order */
+	struct reg_port *ports;	   /* in creation order */
 	struct mem_region *shared; /* see reg_shared_mem */
 };
 
@@ -99,12 +111,12 @@ struct reg *reg_create(const struct reg_params *p, char *err)
 		goto err_alloc;
 	r->params = *p;
 	struct mem_params sp = {
-		.if_num = REG_SHARED_RINGS / 2,
-		.if_size = (uint32_t)(sizeof(struct netmap_if) + 2 * BDG_MAXRINGS * sizeof(ssize_t)),
-		.ring_num = REG_SHARED_RINGS,
-		.ring_size = (uint32_t)vale_ring_size(REG_SHARED_SLOTS),
-		.buf_num = MEM_BUF_RESERVED + (p->shared_bufs ? p->shared_bufs : REG_SHARED_BUFS),
-		.buf_size = MEM_BUF_SIZE_DEFAULT,
+	    .if_num = REG_SHARED_RINGS / 2,
+	    .if_size = (uint32_t)(sizeof(struct netmap_if) + 2 * BDG_MAXRINGS * sizeof(ssize_t)),
+	    .ring_num = REG_SHARED_RINGS,
+	    .ring_size = (uint32_t)vale_ring_size(REG_SHARED_SLOTS),
+	    .buf_num = MEM_BUF_RESERVED + (p->shared_bufs ? p->shared_bufs : REG_SHARED_BUFS),
+	    .buf_size = MEM_BUF_SIZE_DEFAULT,
 	};
 	r->shared = mem_create(&sp); /* a memfd: pages come when touched */
 	if (!r->shared) {
@@ -123,7 +135,8 @@ struct reg *reg_create(const struct reg_params *p, char *err)
 		r->workers[r->n_workers] = worker_create(&wp);
 		if (!r->workers[r->n_workers]) {
 			int e = errno;
-			fail(err, e, "cannot start forwarding thread %u: %s", r->n_workers, strerror(e));
+			fail(err, e, "cannot start forwarding thread %u: %s", r->n_workers,
+			     strerror(e));
 			reg_destroy(r);
 			errno = e;
 			return NULL;
@@ -163,8 +176,8 @@ struct mem_region *reg_shared_mem(const struct reg *r)
  * ("-N") and flags ("/x"). Monitors and host rings are refused here with a
  * reason.
  */
-static int parse_name(const char *name, char base[BDG_FULLNAMSIZ], int *ret_ring,
-		      bool *ret_excl, char *err)
+static int parse_name(const char *name, char base[BDG_FULLNAMSIZ], int *ret_ring, bool *ret_excl,
+		      char *err)
 {
 	size_t len = strnlen(name, BDG_FULLNAMSIZ);
 	const char *slash, *dash;
@@ -188,8 +201,8 @@ static int parse_name(const char *name, char base[BDG_FULLNAMSIZ], int *ret_ring
 					    "monitors ('/%c' in '%s') are not supported yet", *f,
 					    name);
 			else
-				return fail(err, EINVAL, "unknown flag '/%c' in '%s': valid is '/x'",
-					    *f, name);
+				return fail(err, EINVAL,
+					    "unknown flag '/%c' in '%s': valid is '/x'", *f, name);
 		}
 		len = (size_t)(slash - name);
 	}
@@ -221,9 +234,10 @@ static int split_name(const char *base, char sw[BDG_NAMSIZ], char port[BDG_NAMSI
 	int e = bdg_parse_name(base, sw, port);
 
 	if (e == -ENAMETOOLONG)
-		return fail(err, ENAMETOOLONG,
-			    "'%s' is too long: switch and port names are at most %d characters each",
-			    base, BDG_NAMSIZ - 1);
+		return fail(
+		    err, ENAMETOOLONG,
+		    "'%s' is too long: switch and port names are at most %d characters each", base,
+		    BDG_NAMSIZ - 1);
 	if (e)
 		return fail(err, EINVAL,
 			    "'%s' is not a VALE port name: expected valeX:Y, with X and Y made of "
@@ -341,6 +355,81 @@ static int port_create(struct reg *r, const char *full, const char *swname, cons
 	return 0;
 }
 
+static uint32_t zmon_poll(void *arg, uint32_t i, struct bdg_scratch *scratch)
+{
+	(void)scratch;
+	return kring_rxsync_locked(((struct zmon_src *)arg)->rx[i]);
+}
+
+static bool never_lossless(void *arg)
+{
+	(void)arg;
+	return false;
+}
+
+/* The worker serving p's rings (a pipe end's: its pipe's). */
+static struct worker *port_worker(const struct reg_port *p)
+{
+	return p->poller ? p->poller : p->r->workers[p->worker];
+}
+
+static int zmon_serve(struct reg_port *m)
+{
+	struct worker_ring ring[2 * BDG_MAXRINGS];
+	struct worker_src s = {.key = m->zsrc,
+			       .forward = zmon_poll,
+			       .lossless = never_lossless,
+			       .arg = m->zsrc,
+			       .kick_fd = {-1, -1}, /* the port's, which its worker polls */
+			       .ring = ring};
+
+	if (!m->zsrc || !m->zsrc->n)
+		return 0;
+	s.n_rings = m->zsrc->n;
+	for (uint32_t i = 0; i < s.n_rings; i++)
+		ring[i] = (struct worker_ring){.idx = i, .src = m->zsrc->rx[i], .notify_fd = -1};
+	return worker_add_src(port_worker(m->monitored), &s);
+}
+
+static void zmon_unserve(struct reg_port *m)
+{
+	if (m->zsrc && m->zsrc->n)
+		worker_remove_src(port_worker(m->monitored), m->zsrc);
+}
+
+/* Apply fn (zmon_serve, zmon_unserve) to the zero-copy monitors of p. */
+static void each_zmon(struct reg_port *p, void (*fn)(struct reg_port *))
+{
+	for (struct reg_port *m = p->r->ports; p->monitors && m; m = m->next)
+		if (m->monitored == p && m->zsrc)
+			fn(m);
+}
+
+static void zmon_resume(struct reg_port *m)
+{
+	(void)zmon_serve(m); /* only -ENOMEM: the monitor then sees returns late */
+}
+
+/* Does a zero-copy monitor take buffers t's one with flags would take? On
+ * a pipe, the RX monitor of one end and the TX one of the other take the
+ * same ring's. */
+static bool zmon_taken(const struct reg_port *t, unsigned flags)
+{
+	for (const struct reg_port *m = t->r->ports; m; m = m->next) {
+		unsigned mf = m->mon_flags;
+
+		if (!m->zsrc)
+			continue;
+		if (m->monitored == t && (mf & flags & (BDG_MON_RX | BDG_MON_TX)))
+			return true;
+		if (t->pipe && m->monitored == t->peer &&
+		    (((mf & BDG_MON_RX) && (flags & BDG_MON_TX)) ||
+		     ((mf & BDG_MON_TX) && (flags & BDG_MON_RX))))
+			return true;
+	}
+	return false;
+}
+
 static void pipe_free(struct reg_port *p);
 static bool is_pipe_name(const char *base);
 static int check_pipe_name(const char *base, unsigned *ret_end, char *err);
@@ -368,12 +457,14 @@ static void port_free(struct reg_port *p)
 		}
 	}
 	if (p->monitored) { /* not attached, no worker, never the last of a switch */
+		zmon_unserve(p);
 		if (p->monitored->pipe)
 			pipe_monitor_detach(p->monitored->pipe, vport_port(p->v));
 		else
 			bdg_monitor_detach(vport_port(p->v));
 		p->monitored->monitors--;
 		vport_destroy(p->v);
+		free(p->zsrc);
 		free(p);
 		return;
 	}
@@ -398,10 +489,12 @@ static unsigned monitor_suffix(const char *name)
 }
 
 /*
- * Open a new monitor (reg_open with "/r", "/t", "/rt", "/z"). The monitor is
- * a VALE port region of its own, never attached to the switch: one RX ring
- * per ring of the port in the watched directions, and a TX ring nobody
- * reads. Its RX slots are the caller's rx_slots, its buffers the port's size.
+ * Open a new monitor (reg_open with "/r", "/t", "/rt", "/z", "/zr", "/zt").
+ * The monitor is a VALE port never attached to the switch: one RX ring per
+ * ring of the port in the watched directions, and a TX ring nobody reads.
+ * A copy monitor has a region of its own, with the caller's rx_slots and
+ * the port's buffer size; a zero-copy one lives in the port's region, with
+ * the geometry of vport_zmon_params.
  */
 static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_handle **ret_h,
 			char *err)
@@ -424,20 +517,22 @@ static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_hand
 			flags |= BDG_MON_RX;
 		else if (*f == 't')
 			flags |= BDG_MON_TX;
-		else if (*f == 'z') /* no zero copy across regions: copy both ways */
-			flags |= BDG_MON_RX | BDG_MON_TX;
+		else if (*f == 'z')
+			flags |= BDG_MON_ZCOPY;
 		else if (*f == '/')
 			return fail(err, EINVAL, "'%s': a monitor cannot be monitored", o->name);
 		else if (*f != 'x') /* "/x": a monitor is private to its client anyway */
 			return fail(err, EINVAL,
-				    "unknown flag '/%c' in '%s': monitors take '/r', '/t', '/rt'",
+				    "unknown flag '/%c' in '%s': monitors take '/r', '/t', '/rt', "
+				    "'/z', '/zr', '/zt'",
 				    *f, o->name);
 	}
+	if (!(flags & (BDG_MON_RX | BDG_MON_TX))) /* "/z": both ways */
+		flags |= BDG_MON_RX | BDG_MON_TX;
 	memcpy(base, o->name, blen);
 	base[blen] = '\0';
 	if (o->one_ring)
-		return fail(err, EINVAL, "'%s': a monitor watches every ring of its port",
-			    o->name);
+		return fail(err, EINVAL, "'%s': a monitor watches every ring of its port", o->name);
 	if (is_pipe_name(base)) {
 		unsigned end;
 		e = check_pipe_name(base, &end, err);
@@ -448,8 +543,12 @@ static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_hand
 	}
 	if (e)
 		return e;
-	if (snprintf(full, sizeof(full), "%s/%s%s", base, flags & BDG_MON_RX ? "r" : "",
-		     flags & BDG_MON_TX ? "t" : "") >= (int)sizeof(full))
+	const unsigned dirs = flags & (BDG_MON_RX | BDG_MON_TX);
+	if (snprintf(full, sizeof(full), "%s/%s%s", base, flags & BDG_MON_ZCOPY ? "z" : "",
+		     dirs == BDG_MON_RX	     ? "r"
+		     : dirs == BDG_MON_TX    ? "t"
+		     : flags & BDG_MON_ZCOPY ? ""
+					     : "rt") >= (int)sizeof(full))
 		return fail(err, ENAMETOOLONG, "'%s' is too long for a monitor name", base);
 	for (t = r->ports; t; t = t->next)
 		if (strcmp(t->full, base) == 0)
@@ -458,31 +557,44 @@ static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_hand
 		return fail(err, ENOENT, "no port %s to monitor: open or create it first", base);
 	tp = t->pipe ? NULL : vport_port(t->v);
 	if (tp && !bdg_port_switch(tp))
-		return fail(err, EOPNOTSUPP, "%s cannot be monitored: it is not on a switch",
-			    base);
-	vp.name = port;
-	vp.buf_size = t->pipe ? pipe_params(t->pipe, t->end)->buf_size : vport_params(t->v)->buf_size;
-	vp.rx_rings = 1;
-	{
-		uint32_t n_rx = t->pipe ? pipe_params(t->pipe, t->end)->rx_rings : bdg_port_rx_rings(tp);
-		uint32_t n_tx = t->pipe ? pipe_params(t->pipe, t->end)->tx_rings : bdg_port_tx_rings(tp);
-
-		if ((flags & BDG_MON_RX) && n_rx > vp.rx_rings)
-			vp.rx_rings = n_rx;
-		if ((flags & BDG_MON_TX) && n_tx > vp.rx_rings)
-			vp.rx_rings = n_tx;
+		return fail(err, EOPNOTSUPP, "%s cannot be monitored: it is not on a switch", base);
+	const struct vport_params *tvp =
+	    t->pipe ? pipe_params(t->pipe, t->end) : vport_params(t->v);
+	if (flags & BDG_MON_ZCOPY && zmon_taken(t, flags))
+		return fail(err, EBUSY,
+			    "%s already has a zero-copy monitor of that direction%s: only one can "
+			    "take its buffers; a copy monitor (/r /t /rt) can watch it too",
+			    base, t->pipe ? " (an end's TX ones are its peer's RX ones)" : "");
+	if (flags & BDG_MON_ZCOPY) {
+		vport_zmon_params(tvp, &vp);
+		vp.shared_mem = reg_port_mem(t);
+	} else {
+		vp.buf_size = tvp->buf_size;
+		vp.rx_rings = 1;
+		if ((flags & BDG_MON_RX) && tvp->rx_rings > vp.rx_rings)
+			vp.rx_rings = tvp->rx_rings;
+		if ((flags & BDG_MON_TX) && tvp->tx_rings > vp.rx_rings)
+			vp.rx_rings = tvp->tx_rings;
 	}
+	vp.name = port;
 	m = calloc(1, sizeof(*m));
 	h = calloc(1, sizeof(*h));
-	if (!m || !h) {
+	if (!m || !h || ((flags & BDG_MON_ZCOPY) && !(m->zsrc = calloc(1, sizeof(*m->zsrc))))) {
 		e = fail(err, ENOMEM, "out of memory");
 		goto err_alloc;
 	}
 	m->v = vport_create(&vp);
 	if (!m->v) {
 		int en = errno;
-		e = fail(err, en, "cannot create the memory of a monitor of %s: %s", base,
-			 strerror(en));
+		if (flags & BDG_MON_ZCOPY)
+			e = fail(err, en == EINVAL ? ENOMEM : en,
+				 "no room for a zero-copy monitor in the memory region of %s: "
+				 "one at a time fits in a port's own region, none on hugepages; "
+				 "a copy monitor (/r /t /rt) always works",
+				 base);
+		else
+			e = fail(err, en, "cannot create the memory of a monitor of %s: %s", base,
+				 strerror(en));
 		goto err_alloc;
 	}
 	if (t->pipe)
@@ -493,12 +605,26 @@ static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_hand
 		fail(err, -e, "cannot monitor %s: %s", base, strerror(-e));
 		goto err_vport;
 	}
+	if (m->zsrc) {
+		/* The RX rings it takes from (bdg.h, pipe.h). */
+		const unsigned peer = t->pipe ? !t->end : 0;
+		for (uint32_t i = 0; (flags & BDG_MON_RX) && i < tvp->rx_rings; i++)
+			m->zsrc->rx[m->zsrc->n++] =
+			    t->pipe ? pipe_rx_kring(t->pipe, t->end, i) : bdg_port_rx_kring(tp, i);
+		for (uint32_t i = 0; t->pipe && (flags & BDG_MON_TX) && i < tvp->tx_rings; i++)
+			m->zsrc->rx[m->zsrc->n++] = pipe_rx_kring(t->pipe, peer, i);
+	}
 	m->r = r;
 	m->sw = t->sw;
 	m->monitored = t;
 	m->mon_flags = flags;
 	m->users = 1;
 	memcpy(m->full, full, sizeof(full));
+	e = zmon_serve(m);
+	if (e) {
+		fail(err, -e, "cannot serve a zero-copy monitor of %s: %s", base, strerror(-e));
+		goto err_attached;
+	}
 	t->monitors++;
 	struct reg_port **pp = &r->ports;
 	while (*pp)
@@ -511,10 +637,17 @@ static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_hand
 	*ret_h = h;
 	return 0;
 
+err_attached:
+	if (t->pipe)
+		pipe_monitor_detach(t->pipe, vport_port(m->v));
+	else
+		bdg_monitor_detach(vport_port(m->v));
 err_vport:
 	vport_destroy(m->v);
 err_alloc:
 	free(h);
+	if (m)
+		free(m->zsrc);
 	free(m);
 	return e;
 }
@@ -546,10 +679,11 @@ static int check_pipe_name(const char *base, unsigned *ret_end, char *err)
 			    base, BDG_NAMSIZ - 1);
 	for (size_t i = 0; i < xlen + 1 + idlen; i++)
 		if (base + i != brace && !pipe_char_ok(base[i], base + i > brace))
-			return fail(err, EINVAL,
-				    "'%s': character '%c' is not allowed in a pipe name (X: A-Z a-z "
-				    "0-9 _ . - :, N: A-Z a-z 0-9 _ .)",
-				    base, base[i]);
+			return fail(
+			    err, EINVAL,
+			    "'%s': character '%c' is not allowed in a pipe name (X: A-Z a-z "
+			    "0-9 _ . - :, N: A-Z a-z 0-9 _ .)",
+			    base, base[i]);
 	memcpy(x, base, xlen);
 	x[xlen] = '\0';
 	/* X with a ':' claims to be a VALE name: hold it to that. */
@@ -577,10 +711,11 @@ static int pipe_schedule(struct reg *r, struct pipe *pp, uint32_t wi)
 			       .ring = ring};
 
 	for (uint32_t i = 0; i < s.n_rings; i++)
-		ring[i] = (struct worker_ring){.idx = i,
-					       .src = pipe_src_kring(pp, i),
-					       .room = pipe_dst_kring(pp, i),
-					       .notify_fd = pipe_notify_fd(pp, pipe_src_end(pp, i))};
+		ring[i] =
+		    (struct worker_ring){.idx = i,
+					 .src = pipe_src_kring(pp, i),
+					 .room = pipe_dst_kring(pp, i),
+					 .notify_fd = pipe_notify_fd(pp, pipe_src_end(pp, i))};
 	return worker_add_src(r->workers[wi], &s);
 }
 
@@ -671,8 +806,8 @@ static void pipe_free(struct reg_port *p)
 }
 
 /* reg_open for a pipe end; base, ring and excl as parse_name gave them. */
-static int pipe_open(struct reg *r, const struct reg_open *o, const char *base, int ring,
-		     bool excl, struct reg_handle **ret_h, char *err)
+static int pipe_open(struct reg *r, const struct reg_open *o, const char *base, int ring, bool excl,
+		     struct reg_handle **ret_h, char *err)
 {
 	struct reg_port *p, *ends[2];
 	const struct vport_params *vp;
@@ -891,8 +1026,9 @@ void reg_port_info(const struct reg_port *p, struct reg_info *ret)
 		ret->monitor = true;
 		ret->mon_rx = p->mon_flags & BDG_MON_RX;
 		ret->mon_tx = p->mon_flags & BDG_MON_TX;
+		ret->mon_zcopy = p->mon_flags & BDG_MON_ZCOPY;
 		ret->vnet_hdr_len =
-			p->monitored->pipe ? 0 : bdg_port_vnet_hdr_len(vport_port(p->monitored->v));
+		    p->monitored->pipe ? 0 : bdg_port_vnet_hdr_len(vport_port(p->monitored->v));
 		memcpy(ret->monitored, p->monitored->full, strlen(p->monitored->full) + 1);
 	}
 }
@@ -986,8 +1122,10 @@ int reg_port_set_hdr(struct reg_port *p, uint32_t len, char *err)
 		return fail(err, EINVAL, "virtio-net header length must be 0, 10 or 12, got %u",
 			    len);
 	if (p->pipe)
-		return fail(err, EOPNOTSUPP, "%s is a pipe end: buffers move as they are, no "
-					     "virtio-net header to convert", p->full);
+		return fail(err, EOPNOTSUPP,
+			    "%s is a pipe end: buffers move as they are, no "
+			    "virtio-net header to convert",
+			    p->full);
 	return bdg_port_set_vnet_hdr_len(vport_port(p->v), (uint16_t)len);
 }
 
@@ -1034,14 +1172,17 @@ int reg_set_polling(struct reg *r, struct reg_port *p, bool on, int cpu, char *e
 	int e;
 
 	if (p->pipe || p->monitored)
-		return fail(err, EOPNOTSUPP, "%s: polling applies to VALE and kernel ports", p->full);
+		return fail(err, EOPNOTSUPP, "%s: polling applies to VALE and kernel ports",
+			    p->full);
 	if (!on) {
 		if (!p->poller)
 			return fail(err, EINVAL, "%s is not in polling mode", p->full);
+		each_zmon(p, zmon_unserve);
 		worker_remove(p->poller, vport_port(p->v));
 		worker_destroy(p->poller);
 		p->poller = NULL;
 		e = serve(p, r->workers[p->worker]);
+		each_zmon(p, zmon_resume);
 		return e ? fail(err, -e, "cannot reschedule %s: %s", p->full, strerror(-e)) : 0;
 	}
 	if (p->poller)
@@ -1051,15 +1192,19 @@ int reg_set_polling(struct reg *r, struct reg_port *p, bool on, int cpu, char *e
 	if (!w)
 		return fail(err, errno, "cannot start a polling thread%s: %s",
 			    cpu >= 0 ? " on that CPU" : "", strerror(errno));
+	/* Its zero-copy monitors' RX polling goes along (zmon_src). */
+	each_zmon(p, zmon_unserve);
 	worker_remove(r->workers[p->worker], vport_port(p->v));
 	e = serve(p, w);
 	if (e) {
 		worker_destroy(w);
 		serve(p, r->workers[p->worker]);
+		each_zmon(p, zmon_resume);
 		return fail(err, -e, "cannot move %s to its polling thread: %s", p->full,
 			    strerror(-e));
 	}
 	p->poller = w;
+	each_zmon(p, zmon_resume);
 	return 0;
 }
 

@@ -31,10 +31,10 @@ struct reg_port;
 struct reg_handle;
 
 struct reg_params {
-	uint32_t workers; /* forwarding threads, >= 1 */
-	uint32_t poll_us; /* their busy-poll time before sleeping */
-	uint32_t fdb_max; /* learning table size of new switches */
-	uint32_t fdb_age; /* aging time of new switches, seconds */
+	uint32_t workers;     /* forwarding threads, >= 1 */
+	uint32_t poll_us;     /* their busy-poll time before sleeping */
+	uint32_t fdb_max;     /* learning table size of new switches */
+	uint32_t fdb_age;     /* aging time of new switches, seconds */
 	uint32_t shared_bufs; /* buffers of the shared region (0: REG_SHARED_BUFS) */
 };
 
@@ -44,13 +44,13 @@ struct reg_params {
 #define REG_SHARED_SLOTS 4096 /* largest ring it holds */
 
 struct reg_open {
-	const char *name;     /* "valeX:Y", optionally with "-N" and/or "/x" */
-	bool one_ring;        /* only ring `ring` (as "-N") */
+	const char *name; /* "valeX:Y", optionally with "-N" and/or "/x" */
+	bool one_ring;	  /* only ring `ring` (as "-N") */
 	uint32_t ring;
-	bool exclusive;       /* as "/x" */
-	bool tx_only;         /* TX rings only (netmap's NR_TX_RINGS_ONLY) */
-	bool rx_only;         /* RX rings only (netmap's NR_RX_RINGS_ONLY) */
-	bool lossless;        /* set the port lossless */
+	bool exclusive;		/* as "/x" */
+	bool tx_only;		/* TX rings only (netmap's NR_TX_RINGS_ONLY) */
+	bool rx_only;		/* RX rings only (netmap's NR_RX_RINGS_ONLY) */
+	bool lossless;		/* set the port lossless */
 	struct vport_params vp; /* used when the port is created by this open */
 };
 
@@ -71,11 +71,12 @@ struct reg_info {
 	uint32_t users;
 	uint32_t worker;
 	uint16_t vnet_hdr_len;
-	bool pipe;                          /* a pipe end ("X{N", "X}N"): sw is "" */
-	char peer[BDG_FULLNAMSIZ];          /* a pipe end: the other end's name */
-	bool monitor;                       /* a monitor ("valeX:Y/r", "/t", "/rt") */
-	bool mon_rx, mon_tx;                /* what it copies */
-	char monitored[BDG_FULLNAMSIZ];     /* the port it watches */
+	bool pipe;			/* a pipe end ("X{N", "X}N"): sw is "" */
+	char peer[BDG_FULLNAMSIZ];	/* a pipe end: the other end's name */
+	bool monitor;			/* a monitor ("valeX:Y/r", "/t", "/rt") */
+	bool mon_rx, mon_tx;		/* what it copies */
+	bool mon_zcopy;			/* a zero-copy monitor ("/z") */
+	char monitored[BDG_FULLNAMSIZ]; /* the port it watches */
 };
 
 struct reg *reg_create(const struct reg_params *p, char *err);
@@ -85,10 +86,14 @@ void reg_destroy(struct reg *r); /* closes every port; accepts NULL */
  * Open a port for a client. On success *ret_h is the registration.
  * A name with "/r", "/t" or "/rt" opens a new monitor of an existing port
  * (netmap's copy monitor, switch/bdg.h) for this registration alone: its
- * own region with RX rings the switch fills with copies; "/z" (netmap's
- * zero-copy monitor) is the same copy monitor of both directions, since a
- * monitor cannot share the monitored port's memory. -ENOENT if the port
- * does not exist, -EINVAL for a monitor of a monitor or with "-N". A
+ * own region with RX rings the switch fills with copies. "/z" (both ways),
+ * "/zr" or "/zt" open netmap's zero-copy monitor instead: its rings are in
+ * the port's region (which keeps room for one, vport.h) and take the port's
+ * buffers (BDG_MON_ZCOPY); the port's worker also polls the RX rings it
+ * takes from, so the monitor sees returned slots without waiting for the
+ * next packet. -ENOENT if the port does not exist, -EINVAL for a monitor of
+ * a monitor or with "-N", -EBUSY for a second zero-copy monitor of a
+ * direction, -ENOMEM when the region has no room left for one. A
  * monitored port stays while its monitors do, as netmap's adapter does.
  */
 int reg_open(struct reg *r, const struct reg_open *o, struct reg_handle **ret_h, char *err);

@@ -74,8 +74,8 @@ static int ring_create(struct vport *v, uint32_t i)
 		}
 	}
 	err = kring_init(&v->krings[i], ring, tx ? NR_TX : NR_RX,
-			 (uint16_t)(tx ? i : i - p->tx_rings), slots,
-			 mem_buf(v->mem, 0), mem_params(v->mem)->buf_size, mem_params(v->mem)->buf_num);
+			 (uint16_t)(tx ? i : i - p->tx_rings), slots, mem_buf(v->mem, 0),
+			 mem_params(v->mem)->buf_size, mem_params(v->mem)->buf_num);
 	if (err) {
 		ring_release(v, ring, slots);
 		return err;
@@ -84,21 +84,48 @@ static int ring_create(struct vport *v, uint32_t i)
 	return 0;
 }
 
-/* A region of its own, sized for this port exactly. */
+void vport_zmon_params(const struct vport_params *port, struct vport_params *ret)
+{
+	*ret = (struct vport_params){
+	    .name = port->name,
+	    .tx_rings = 1,
+	    .tx_slots = 2,
+	    .rx_rings = port->tx_rings > port->rx_rings ? port->tx_rings : port->rx_rings,
+	    .rx_slots = port->tx_slots > port->rx_slots ? port->tx_slots : port->rx_slots,
+	    .buf_size = port->buf_size,
+	};
+}
+
+void vport_zmon_room(const struct vport_params *port, struct mem_params *mp)
+{
+	struct vport_params z;
+
+	if (port->hugetlb)
+		return;
+	vport_zmon_params(port, &z);
+	mp->if_num += 1;
+	mp->ring_num += z.tx_rings + z.rx_rings;
+	mp->buf_num += z.tx_rings * z.tx_slots + z.rx_rings * z.rx_slots;
+}
+
+/* A region of its own, sized for this port and one zero-copy monitor of it
+ * (untouched pages of a memfd cost nothing). */
 static struct mem_region *private_region(const struct vport_params *p)
 {
 	uint32_t nrings = p->tx_rings + p->rx_rings;
 	uint32_t max_slots = p->tx_slots > p->rx_slots ? p->tx_slots : p->rx_slots;
 	struct mem_params mp = {
-		.if_num = 1,
-		.if_size = (uint32_t)(sizeof(struct netmap_if) + nrings * sizeof(ssize_t)),
-		.ring_num = nrings,
-		.ring_size = (uint32_t)vale_ring_size(max_slots),
-		.buf_num = MEM_BUF_RESERVED + p->tx_rings * p->tx_slots + p->rx_rings * p->rx_slots +
-			   p->extra_bufs,
-		.buf_size = p->buf_size,
-		.hugetlb = p->hugetlb,
+	    .if_num = 1,
+	    .if_size = (uint32_t)(sizeof(struct netmap_if) + nrings * sizeof(ssize_t)),
+	    .ring_num = nrings,
+	    .ring_size = (uint32_t)vale_ring_size(max_slots),
+	    .buf_num = MEM_BUF_RESERVED + p->tx_rings * p->tx_slots + p->rx_rings * p->rx_slots +
+		       p->extra_bufs,
+	    .buf_size = p->buf_size,
+	    .hugetlb = p->hugetlb,
 	};
+
+	vport_zmon_room(p, &mp);
 	return mem_create(&mp);
 }
 

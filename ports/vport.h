@@ -49,7 +49,7 @@ struct vport_params {
 	uint32_t rx_slots;   /* 2..VPORT_SLOTS_MAX; 0 means the default */
 	uint32_t buf_size;   /* MEM_BUF_SIZE_MIN..MAX; 0 means the default */
 	uint32_t extra_bufs; /* spare buffers listed from ni_bufs_head */
-	bool hugetlb;        /* back the region with hugepages */
+	bool hugetlb;	     /* back the region with hugepages */
 	/*
 	 * NULL: the port gets a region of its own. Else the port's netmap_if,
 	 * rings and buffers are taken from this region (netmap's nr_mem_id), which
@@ -67,6 +67,18 @@ struct vport;
  * port built on these parameters (VALE ports, pipes) accepts the same.
  */
 int vport_geometry_defaults(struct vport_params *p);
+
+/*
+ * Zero-copy monitors ("/z") take their rings and buffers from the region of
+ * the port they watch. vport_zmon_params: the geometry of such a monitor of
+ * a port with geometry port (one RX ring per ring of the port's busier
+ * direction, as many slots as its larger rings, a 2-slot TX ring nobody
+ * uses). vport_zmon_room: add the room of one such monitor to mp, which a
+ * region for that port is being sized with; a private region keeps it, but
+ * not on hugepages, which would be reserved for nothing.
+ */
+void vport_zmon_params(const struct vport_params *port, struct vport_params *ret);
+void vport_zmon_room(const struct vport_params *port, struct mem_params *mp);
 
 /* Create a port (detached). NULL + errno: EINVAL, ENAMETOOLONG, ENOMEM... */
 struct vport *vport_create(const struct vport_params *p);

@@ -201,9 +201,31 @@ int kring_rxsync(struct kring *k)
 		kring_reinit(k);
 		return -EINVAL;
 	}
+	if (k->on_release && head != k->hwcur)
+		k->on_release(k->release_arg, k, k->hwcur, head);
 	k->hwcur = head;
 	__atomic_store_n(&k->csb->ktoa.hwcur, k->hwcur, __ATOMIC_RELEASE);
 	return 0;
+}
+
+uint32_t kring_rxsync_locked(struct kring *k)
+{
+	uint32_t before;
+
+	kring_lock(k);
+	before = k->hwcur;
+	kring_rxsync(k);
+	kring_unlock(k);
+	return kring_dist(k, before, k->hwcur);
+}
+
+void kring_set_release(struct kring *k, void (*fn)(void *, struct kring *, uint32_t, uint32_t),
+		       void *arg)
+{
+	kring_lock(k);
+	k->on_release = fn;
+	k->release_arg = fn ? arg : NULL;
+	kring_unlock(k);
 }
 
 uint32_t kring_lease(struct kring *k, uint32_t n, uint32_t *ret_start)

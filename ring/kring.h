@@ -47,20 +47,20 @@
 
 struct kring_stats {
 	uint64_t packets;   /* packets through this ring */
-	uint64_t bytes;     /* bytes through this ring */
-	uint64_t drops;     /* RX: packets dropped because the ring was full */
+	uint64_t bytes;	    /* bytes through this ring */
+	uint64_t drops;	    /* RX: packets dropped because the ring was full */
 	uint64_t reinits;   /* prologue failures and sanitised slots */
 	uint64_t bad_slots; /* slots with an invalid buf_idx or len, dropped */
 };
 
 struct kring {
 	struct netmap_ring *ring; /* shared with the client */
-	struct vale_csb *csb;     /* shared with the client */
-	char *buf0;               /* the daemon's address of buffer 0 */
+	struct vale_csb *csb;	  /* shared with the client */
+	char *buf0;		  /* the daemon's address of buffer 0 */
 	uint32_t num_slots;
 	uint32_t buf_size;
 	uint32_t buf_num; /* valid buffer indices are below this */
-	uint16_t dir;     /* NR_TX or NR_RX */
+	uint16_t dir;	  /* NR_TX or NR_RX */
 	uint16_t ringid;
 
 	/* Trusted state (see the header comment). */
@@ -70,6 +70,14 @@ struct kring {
 	uint32_t rcur;
 	uint32_t rtail;
 	bool need_reinit; /* a bad slot was seen: reinit at the next sync */
+	/*
+	 * RX: called by kring_rxsync (lock held) with the slots [hwcur, head)
+	 * the client just returned, before hwcur moves past them, so their
+	 * buffers are still the packets the client read. A zero-copy monitor
+	 * (switch/bdg.h) takes them here. Set and cleared under the lock.
+	 */
+	void (*on_release)(void *arg, struct kring *k, uint32_t from, uint32_t to);
+	void *release_arg;
 
 	/* Leases (RX). */
 	pthread_mutex_t lock;
@@ -164,10 +172,19 @@ uint32_t kring_txsync_begin(struct kring *k);
 void kring_txsync_done(struct kring *k, uint32_t end);
 
 /*
- * Switch side of an rxsync (lock held): read the CSB, validate, hwcur = head,
- * publish. Returns 0, or -EINVAL after a reinit.
+ * Switch side of an rxsync (lock held): read the CSB, validate, call
+ * on_release for the returned slots if set, hwcur = head, publish. Returns
+ * 0, or -EINVAL after a reinit.
  */
 int kring_rxsync(struct kring *k);
+
+/* kring_rxsync under the lock; returns how many slots the client returned. */
+uint32_t kring_rxsync_locked(struct kring *k);
+
+/* Set (fn != NULL) or clear the release hook, under the lock: once it
+ * returns, a cleared hook is no longer running. */
+void kring_set_release(struct kring *k, void (*fn)(void *, struct kring *, uint32_t, uint32_t),
+		       void *arg);
 
 static inline void kring_lock(struct kring *k)
 {

@@ -347,10 +347,20 @@ static void mon_unlink_all(struct bdg_port *mon)
 {
 	struct bdg_port *port = mon->monitored;
 
-	if (mon->mon_flags & BDG_MON_RX)
-		mon_unlink(&port->mon_rx, mon, false);
-	if (mon->mon_flags & BDG_MON_TX)
-		mon_unlink(&port->mon_tx, mon, true);
+	if (mon->mon_flags & BDG_MON_ZCOPY) {
+		if (port->zmon_rx == mon) {
+			for (uint32_t i = 0; i < port->n_rx; i++)
+				kring_set_release(&port->rx[i], NULL, NULL);
+			port->zmon_rx = NULL;
+		}
+		if (port->zmon_tx == mon)
+			port->zmon_tx = NULL;
+	} else {
+		if (mon->mon_flags & BDG_MON_RX)
+			mon_unlink(&port->mon_rx, mon, false);
+		if (mon->mon_flags & BDG_MON_TX)
+			mon_unlink(&port->mon_tx, mon, true);
+	}
 	mon->mon_next_rx = mon->mon_next_tx = NULL;
 	mon->monitored = NULL;
 	mon->mon_flags = 0;
@@ -360,16 +370,36 @@ int bdg_monitor_attach(struct bdg_port *port, struct bdg_port *mon, unsigned fla
 {
 	struct bdg *b = port->sw;
 
-	if (!(flags & (BDG_MON_RX | BDG_MON_TX)) || (flags & ~(BDG_MON_RX | BDG_MON_TX)) ||
-	    port->monitored || port == mon)
+	const bool zcopy = flags & BDG_MON_ZCOPY;
+
+	if (!(flags & (BDG_MON_RX | BDG_MON_TX)) ||
+	    (flags & ~(BDG_MON_RX | BDG_MON_TX | BDG_MON_ZCOPY)) || port->monitored || port == mon)
 		return -EINVAL;
 	if (!b)
 		return -ENOENT;
 	if (mon->sw || mon->monitored)
 		return -EBUSY;
+	if (zcopy &&
+	    ((flags & BDG_MON_RX && port->zmon_rx) || (flags & BDG_MON_TX && port->zmon_tx)))
+		return -EBUSY;
+	/* Swapping needs one buffer space: the same region. */
+	if (zcopy &&
+	    (mon->rx[0].buf0 != port->rx[0].buf0 || mon->rx[0].buf_num != port->rx[0].buf_num))
+		return -EXDEV;
 	pthread_rwlock_wrlock(&b->lock);
 	mon->monitored = port;
 	mon->mon_flags = flags;
+	if (zcopy) {
+		if (flags & BDG_MON_RX) {
+			port->zmon_rx = mon;
+			for (uint32_t i = 0; i < port->n_rx; i++)
+				kring_set_release(&port->rx[i], bdg_zmon_release_rx, mon);
+		}
+		if (flags & BDG_MON_TX)
+			port->zmon_tx = mon;
+		pthread_rwlock_unlock(&b->lock);
+		return 0;
+	}
 	/* Push at the head: the order among monitors does not matter. */
 	if (flags & BDG_MON_RX) {
 		mon->mon_next_rx = port->mon_rx;
@@ -412,6 +442,10 @@ void bdg_detach(struct bdg_port *p)
 		mon_unlink_all(p->mon_rx);
 	while (p->mon_tx)
 		mon_unlink_all(p->mon_tx);
+	if (p->zmon_rx)
+		mon_unlink_all(p->zmon_rx);
+	if (p->zmon_tx)
+		mon_unlink_all(p->zmon_tx);
 	for (uint32_t i = 0; i < b->n_active; i++) {
 		if (b->active[i] == p->idx) {
 			b->active[i] = b->active[--b->n_active];

@@ -44,11 +44,11 @@
 
 #define BDG_MAXPORTS 254
 #define BDG_BROADCAST 254 /* lookup result: every port but the source */
-#define BDG_NOPORT 255    /* lookup result: drop */
-#define BDG_MAXRINGS 16   /* rings per direction per port */
-#define BDG_BATCH 1024    /* slots taken from a TX ring per bdg_forward */
-#define BDG_MAXFRAGS 64   /* slots per packet; longer chains are dropped */
-#define BDG_NAMSIZ 16     /* switch and port names, NUL included */
+#define BDG_NOPORT 255	  /* lookup result: drop */
+#define BDG_MAXRINGS 16	  /* rings per direction per port */
+#define BDG_BATCH 1024	  /* slots taken from a TX ring per bdg_forward */
+#define BDG_MAXFRAGS 64	  /* slots per packet; longer chains are dropped */
+#define BDG_NAMSIZ 16	  /* switch and port names, NUL included */
 #define BDG_FULLNAMSIZ 64 /* "switch:port", NUL included (NETMAP_REQ_IFNAMSIZ) */
 
 struct bdg;
@@ -57,7 +57,7 @@ struct bdg_port;
 /* What a lookup sees of a packet. */
 struct bdg_pkt {
 	const uint8_t *data; /* first fragment: starts with the Ethernet header */
-	uint32_t len;        /* bytes in the first fragment */
+	uint32_t len;	     /* bytes in the first fragment */
 	uint32_t total_len;  /* bytes in the whole packet */
 	uint16_t slot_flags; /* flags of the first slot (NS_NO_LEARN...) */
 	uint8_t src_port;
@@ -95,9 +95,9 @@ typedef void (*bdg_notify_fn)(struct bdg_port *port, uint32_t ring, void *arg);
 struct bdg_port_stats {
 	uint64_t tx_packets, tx_bytes; /* sent by the port into the switch */
 	uint64_t rx_packets, rx_bytes; /* delivered to the port */
-	uint64_t rx_drops;             /* lost because the port's RX ring was full */
-	uint64_t tx_errors;            /* bad slots or packets the port sent */
-	uint64_t reinits;              /* ring reinitialisations */
+	uint64_t rx_drops;	       /* lost because the port's RX ring was full */
+	uint64_t tx_errors;	       /* bad slots or packets the port sent */
+	uint64_t reinits;	       /* ring reinitialisations */
 };
 
 /*
@@ -206,6 +206,22 @@ void bdg_detach(struct bdg_port *p);
  */
 #define BDG_MON_RX 1u
 #define BDG_MON_TX 2u
+/*
+ * Zero-copy monitors (netmap's "/z"): with BDG_MON_ZCOPY the monitor takes
+ * the port's buffers instead of copies, giving the port its own free
+ * buffers in exchange, so both must be rings of one region (-EXDEV
+ * otherwise). TX: the slots bdg_forward consumed, after every destination
+ * and copy monitor got its copy, just before they go back to the client.
+ * RX: the slots the port's client returned, when the switch takes them back
+ * (kring_rxsync, through the ring's release hook); whoever serves the port
+ * should call kring_rxsync_locked on its RX rings when their head moves, so
+ * the monitor does not wait for the next packet to the port. Slots flagged
+ * NS_BUF_CHANGED on both sides, TX ones NS_TXMON. A full monitor ring never
+ * holds the port back: what does not fit stays with the port and counts as
+ * a drop of the monitor. One zero-copy monitor per port and direction
+ * (-EBUSY for a second).
+ */
+#define BDG_MON_ZCOPY 4u
 int bdg_monitor_attach(struct bdg_port *port, struct bdg_port *mon, unsigned flags);
 void bdg_monitor_detach(struct bdg_port *mon);
 /* The port mon watches, or NULL. */
@@ -223,6 +239,16 @@ struct bdg_port *bdg_monitor_target(const struct bdg_port *mon);
  */
 void bdg_monitor_copy(struct bdg_port *mon, uint32_t ring, struct kring *src, uint32_t from,
 		      uint32_t to, uint64_t npkts, uint16_t flags);
+
+/*
+ * Release hooks of a zero-copy monitor (arg: the monitor), for adapters
+ * whose data path is not bdg_forward (pipes): installed with
+ * kring_set_release on an RX ring, they move the returned slots' buffers
+ * into the monitor's RX ring k->ringid modulo its ring count, as what was
+ * received (_rx) or as what the peer sent (_tx, flagged NS_TXMON).
+ */
+void bdg_zmon_release_rx(void *mon, struct kring *k, uint32_t from, uint32_t to);
+void bdg_zmon_release_tx(void *mon, struct kring *k, uint32_t from, uint32_t to);
 
 /*
  * Per-thread scratch space for bdg_forward (about 100 KiB). NULL + errno.

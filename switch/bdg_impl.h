@@ -11,7 +11,7 @@
 struct bdg_port {
 	char name[BDG_NAMSIZ];
 	struct bdg *sw; /* NULL while detached */
-	uint8_t idx;    /* index in sw->ports, BDG_NOPORT while detached */
+	uint8_t idx;	/* index in sw->ports, BDG_NOPORT while detached */
 	bool lossless;
 	uint16_t hdr_len; /* virtio-net header before each frame: 0, 10 or 12 */
 	uint32_t n_tx, n_rx;
@@ -23,10 +23,13 @@ struct bdg_port {
 	 * switch lock held exclusive and read under it shared, so the
 	 * forwarding core tests one pointer per batch when there are none.
 	 */
-	struct bdg_port *mon_rx, *mon_tx;           /* heads: monitors of this port */
+	struct bdg_port *mon_rx, *mon_tx;	    /* heads: monitors of this port */
 	struct bdg_port *mon_next_rx, *mon_next_tx; /* links, in a monitor */
-	struct bdg_port *monitored;                 /* in a monitor: its port */
-	unsigned mon_flags;                         /* in a monitor: BDG_MON_* */
+	struct bdg_port *monitored;		    /* in a monitor: its port */
+	/* The zero-copy monitors of this port, per direction; the RX one is
+	 * reached through the release hooks of the port's RX krings. */
+	struct bdg_port *zmon_rx, *zmon_tx;
+	unsigned mon_flags; /* in a monitor: BDG_MON_* */
 };
 
 struct bdg {

@@ -36,18 +36,18 @@ struct fwd_frag {
 };
 
 struct fwd_pkt {
-	uint16_t first;    /* its first fragment in frag[] */
+	uint16_t first; /* its first fragment in frag[] */
 	uint16_t nfrags;
-	uint32_t len;      /* bytes, all fragments */
-	uint32_t hash;     /* flow hash, valid when has_hash */
+	uint32_t len;	   /* bytes, all fragments */
+	uint32_t hash;	   /* flow hash, valid when has_hash */
 	uint32_t end_slot; /* source TX slot after its last fragment */
-	uint16_t next;     /* next packet of the same list (a dr's, or broadcast) */
+	uint16_t next;	   /* next packet of the same list (a dr's, or broadcast) */
 	uint16_t slot_flags;
-	uint8_t dst;       /* a port, BDG_BROADCAST or BDG_NOPORT */
+	uint8_t dst; /* a port, BDG_BROADCAST or BDG_NOPORT */
 	bool has_hash;
-	bool offload;      /* its virtio-net header asks for checksum or GSO */
-	uint16_t segs;     /* with offload: frames a port without header gets */
-	uint32_t seg_len;  /* with offload: the longest of those frames */
+	bool offload;	  /* its virtio-net header asks for checksum or GSO */
+	uint16_t segs;	  /* with offload: frames a port without header gets */
+	uint32_t seg_len; /* with offload: the longest of those frames */
 };
 
 /* A destination ring of this batch. */
@@ -56,10 +56,10 @@ struct fwd_dr {
 	struct kring *kr;
 	uint16_t ring;
 	uint16_t uhead, utail; /* its unicast packets */
-	uint32_t npkts;        /* packets it should get, broadcast included */
+	uint32_t npkts;	       /* packets it should get, broadcast included */
 	uint32_t nslots;       /* slots they need */
-	uint32_t used;         /* lossless: slots claimed so far in the walk */
-	uint32_t take;         /* slots leased */
+	uint32_t used;	       /* lossless: slots claimed so far in the walk */
+	uint32_t take;	       /* slots leased */
 	uint32_t lease_id;
 	uint32_t lease_start;
 };
@@ -70,13 +70,13 @@ struct bdg_scratch {
 	struct fwd_dr dr[DR_MAX];
 	uint16_t dr_of[DR_MAX]; /* port * BDG_MAXRINGS + ring -> dr index, or NIL */
 	uint32_t n_dr;
-	uint16_t src_hdr;       /* the source port's virtio-net header length */
-	uint64_t batch_bytes;   /* bytes of the packets preflush gathered */
-	uint32_t src_buf_size;  /* the source ring's buffer size */
+	uint16_t src_hdr;	      /* the source port's virtio-net header length */
+	uint64_t batch_bytes;	      /* bytes of the packets preflush gathered */
+	uint32_t src_buf_size;	      /* the source ring's buffer size */
 	struct fwd_dr *order[DR_MAX]; /* lossless: dr sorted by kring address */
-	uint16_t bhead, btail;        /* broadcast packets */
+	uint16_t bhead, btail;	      /* broadcast packets */
 	/* Offloads done in software: the packet made whole, and one segment. */
-	uint16_t linear_pkt;          /* the packet in linear[], or NIL */
+	uint16_t linear_pkt; /* the packet in linear[], or NIL */
 	uint32_t linear_len;
 	uint8_t linear[65536 + 64];
 	uint8_t seg[65536 + 64];
@@ -188,8 +188,7 @@ static inline uint16_t dr_iter_next(struct bdg_scratch *s, const struct fwd_dr *
 {
 	uint16_t r;
 
-	while (it->b != NIL && d->port->n_rx > 1 &&
-	       pkt_ring(s, &s->pkt[it->b], d->port) != d->ring)
+	while (it->b != NIL && d->port->n_rx > 1 && pkt_ring(s, &s->pkt[it->b], d->port) != d->ring)
 		it->b = s->pkt[it->b].next;
 	if (it->u != NIL && (it->b == NIL || it->u < it->b)) {
 		r = it->u;
@@ -209,8 +208,7 @@ static inline uint16_t dr_iter_next(struct bdg_scratch *s, const struct fwd_dr *
  * a chain longer than BDG_MAXFRAGS, a runt or a bad slot makes the packet
  * a drop (counted, and a bad slot reinitialises the ring after this sync).
  */
-static uint32_t preflush(struct kring *kr, uint32_t avail, struct bdg_scratch *s,
-			 uint32_t *ret_end)
+static uint32_t preflush(struct kring *kr, uint32_t avail, struct bdg_scratch *s, uint32_t *ret_end)
 {
 	const struct netmap_ring *ring = kr->ring;
 	uint32_t pos = kr->hwcur, end = kr->hwcur;
@@ -382,8 +380,7 @@ static inline void dr_claim(const struct bdg_scratch *s, struct fwd_dr *d, const
 }
 
 /* The dr of packet k at port p (it exists: lookup() created it). */
-static inline struct fwd_dr *dr_of_pkt(struct bdg_scratch *s, struct fwd_pkt *k,
-				       struct bdg_port *p)
+static inline struct fwd_dr *dr_of_pkt(struct bdg_scratch *s, struct fwd_pkt *k, struct bdg_port *p)
 {
 	return &s->dr[s->dr_of[(uint32_t)p->idx * BDG_MAXRINGS + pkt_ring(s, k, p)]];
 }
@@ -642,7 +639,8 @@ static uint32_t copy_pkt_soft(struct bdg_scratch *s, const struct fwd_pkt *k, ui
 		return writer_end(&w);
 	}
 	for (uint32_t seg = 0; seg < k->segs; seg++) {
-		int len = offload_segment(s->linear, s->linear_len, &h, seg, s->seg, sizeof(s->seg));
+		int len =
+		    offload_segment(s->linear, s->linear_len, &h, seg, s->seg, sizeof(s->seg));
 		writer_start(&w, kr, pos);
 		writer_put(&w, s->seg, len > 0 ? (uint32_t)len : 0);
 		pos = writer_end(&w);
@@ -698,7 +696,8 @@ static inline uint32_t mon_slot(struct kring *kr, uint32_t pos, const uint8_t *s
 		len = src_room;
 	if (len > kr->buf_size)
 		len = kr->buf_size;
-	copy_frame(rx_slot_buf(kr, slot), src, len, kr->buf_size < src_room ? kr->buf_size : src_room);
+	copy_frame(rx_slot_buf(kr, slot), src, len,
+		   kr->buf_size < src_room ? kr->buf_size : src_room);
 	slot->len = (uint16_t)len;
 	slot->flags = flags;
 	return kring_next(kr, pos);
@@ -805,6 +804,97 @@ static void mon_copy_tx(struct bdg_scratch *s, struct bdg_port *src, uint32_t ri
 	}
 }
 
+/*
+ * Zero-copy monitors (bdg.h): the slots [from, to) of src change hands. The
+ * monitor's free slots take their buffers, and they take the monitor's free
+ * buffers. Only swaps fill a zero-copy monitor's rings, always under the
+ * ring's lock, so no lease is outstanding there: the free slots start at
+ * hwtail, and a swap (a few stores per slot) is done without leasing.
+ */
+static void zmon_swap(struct bdg_port *m, struct kring *src, uint32_t from, uint32_t to,
+		      uint16_t flags)
+{
+	const uint32_t n = kring_dist(src, from, to), ring = src->ringid % m->n_rx;
+	struct kring *kr = &m->rx[ring];
+	uint32_t space, take = n, pos, p = from, npkts = 0;
+	uint64_t pkts = 0, bytes = 0;
+	bool moved;
+
+	if (!n)
+		return;
+	for (uint32_t q = from; q != to; q = kring_next(src, q))
+		npkts += !(src->ring->slot[q].flags & NS_MOREFRAG);
+	kring_lock(kr);
+	space = mon_space(kr, n);
+	if (space < n) { /* the longest run of whole packets that fits */
+		take = 0;
+		for (uint32_t j = 0, q = from; j < space; j++, q = kring_next(src, q))
+			if (!(src->ring->slot[q].flags & NS_MOREFRAG))
+				take = j + 1;
+	}
+	pos = kr->hwtail;
+	for (uint32_t j = 0; j < take; j++, p = kring_next(src, p)) {
+		struct netmap_slot *ss = &src->ring->slot[p], *ms = &kr->ring->slot[pos];
+		/* Both clients may write these slots under us: read each once. */
+		uint32_t sidx = ss->buf_idx, midx = ms->buf_idx, len = ss->len;
+		uint16_t fl = ss->flags & NS_MOREFRAG;
+
+		if (!kring_buf_ok(kr, midx)) { /* the monitor spoiled its free slots */
+			__atomic_fetch_add(&kr->stats.bad_slots, 1, __ATOMIC_RELAXED);
+			break;
+		}
+		if (!kring_buf_ok(src, sidx))
+			continue; /* the port's client's garbage: nothing to show */
+		ms->buf_idx = sidx;
+		ms->len = (uint16_t)(len <= kr->buf_size ? len : kr->buf_size);
+		ms->flags = fl | flags | NS_BUF_CHANGED;
+		ss->buf_idx = midx;
+		ss->flags |= NS_BUF_CHANGED;
+		pos = kring_next(kr, pos);
+		bytes += len;
+		pkts += !fl;
+	}
+	moved = pos != kr->hwtail;
+	if (moved) {
+		kr->hwtail = kr->hwlease = pos;
+		kring_sync_finalize(kr); /* release: the slots before hwtail */
+	}
+	kring_unlock(kr);
+	__atomic_fetch_add(&kr->stats.packets, pkts, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&kr->stats.bytes, bytes, __ATOMIC_RELAXED);
+	if (npkts > pkts)
+		__atomic_fetch_add(&kr->stats.drops, npkts - pkts, __ATOMIC_RELAXED);
+	if (moved && m->notify)
+		m->notify(m, ring, m->notify_arg);
+}
+
+void bdg_zmon_release_rx(void *mon, struct kring *k, uint32_t from, uint32_t to)
+{
+	zmon_swap(mon, k, from, to, 0);
+}
+
+void bdg_zmon_release_tx(void *mon, struct kring *k, uint32_t from, uint32_t to)
+{
+	zmon_swap(mon, k, from, to, NS_TXMON);
+}
+
+/* TX: packets [0, cut) of TX ring `ring` of src go to its zero-copy
+ * monitor, but those dropped as bad (never sent, as for copy monitors). */
+static void zmon_swap_tx(struct bdg_scratch *s, struct bdg_port *src, uint32_t ring, uint32_t cut)
+{
+	struct kring *kr = &src->tx[ring];
+	uint32_t run = kr->hwcur, pos = kr->hwcur;
+
+	for (uint32_t i = 0; i < cut; i++) {
+		if (s->pkt[i].nfrags == 0) {
+			zmon_swap(src->zmon_tx, kr, run, pos, NS_TXMON);
+			run = s->pkt[i].end_slot;
+		}
+		pos = s->pkt[i].end_slot;
+	}
+	zmon_swap(src->zmon_tx, kr, run, pos, NS_TXMON);
+}
+
 /* Step 4: copy d's packets below cut into its lease, publish, notify. */
 static void deliver(struct bdg_scratch *s, struct fwd_dr *d, uint32_t cut, bool lossless)
 {
@@ -886,6 +976,9 @@ uint32_t bdg_forward(struct bdg_port *src, uint32_t ring, struct bdg_scratch *s)
 		deliver(s, &s->dr[j], cut, src->lossless);
 	if (__builtin_expect(src->mon_tx != NULL, 0))
 		mon_copy_tx(s, src, ring, cut);
+	/* Last: the copies above read the buffers this gives away. */
+	if (__builtin_expect(src->zmon_tx != NULL, 0))
+		zmon_swap_tx(s, src, ring, cut);
 	pthread_rwlock_unlock(&b->lock);
 	dr_reset(s);
 

@@ -21,13 +21,13 @@
 struct wring {
 	struct kring *kr;
 	struct kring *room; /* NULL, or the ring whose client frees room for kr */
-	uint32_t idx;       /* ring index passed to forward() */
+	uint32_t idx;	    /* ring index passed to forward() */
 	uint32_t seen_head; /* atok.head when forward() last ran */
 	uint32_t seen_room; /* room's atok.head when forward() last ran */
-	int notify_fd;      /* written on TX reclaim of kr */
-	bool more;          /* the last call moved slots and left some: call again */
-	bool stalled;       /* lossless: slots left behind a full destination */
-	bool moved;         /* slots consumed in this round (TX-reclaim check) */
+	int notify_fd;	    /* written on TX reclaim of kr */
+	bool more;	    /* the last call moved slots and left some: call again */
+	bool stalled;	    /* lossless: slots left behind a full destination */
+	bool moved;	    /* slots consumed in this round (TX-reclaim check) */
 };
 
 /* One served source. Allocated by worker_add*, owned by the worker meanwhile. */
@@ -46,8 +46,8 @@ enum cmd_op { CMD_ADD, CMD_REMOVE, CMD_STOP };
 /* A request from the control thread; lives on its stack until done. */
 struct cmd {
 	enum cmd_op op;
-	const void *key;       /* REMOVE */
-	struct wport *wp;      /* ADD: the entry to serve; REMOVE: the entry removed */
+	const void *key;  /* REMOVE */
+	struct wport *wp; /* ADD: the entry to serve; REMOVE: the entry removed */
 	int result;
 	bool done;
 };
@@ -64,7 +64,7 @@ struct worker {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct cmd *cmd; /* under lock */
-	bool cmd_ready;  /* cmd is set: lets the hot path check without the lock */
+	bool cmd_ready;	 /* cmd is set: lets the hot path check without the lock */
 
 	/* The worker thread's own: no lock on the hot path. */
 	struct wport **ports;
@@ -180,7 +180,7 @@ static void reclaim_notify(struct wport *wp)
 	for (uint32_t i = 0; i < wp->n_rings; i++) {
 		struct wring *r = &wp->ring[i];
 
-		if (r->moved && r->notify_fd != woken &&
+		if (r->moved && r->notify_fd >= 0 && r->notify_fd != woken &&
 		    __atomic_load_n(&r->kr->csb->atok.appl_need_kick, __ATOMIC_RELAXED)) {
 			efd_signal(r->notify_fd);
 			woken = r->notify_fd;
@@ -245,7 +245,7 @@ static bool work_pending(const struct worker *w)
 				return true;
 			if (r->stalled && r->room &&
 			    __atomic_load_n(&r->room->csb->atok.head, __ATOMIC_RELAXED) !=
-				    r->seen_room)
+				r->seen_room)
 				return true;
 		}
 	}
@@ -337,7 +337,8 @@ static int do_add(struct worker *w, struct wport *wp)
 		w->cap_ports = cap;
 	}
 	for (int k = 0; k < 2; k++) {
-		if (wp->kick_fd[k] >= 0 && epoll_ctl(w->epfd, EPOLL_CTL_ADD, wp->kick_fd[k], &ev) < 0) {
+		if (wp->kick_fd[k] >= 0 &&
+		    epoll_ctl(w->epfd, EPOLL_CTL_ADD, wp->kick_fd[k], &ev) < 0) {
 			int err = -errno;
 
 			if (k == 1 && wp->kick_fd[0] >= 0)

@@ -46,7 +46,7 @@
 struct worker;
 
 struct worker_params {
-	int cpu;          /* pin to this CPU, or -1 */
+	int cpu;	  /* pin to this CPU, or -1 */
 	uint32_t poll_us; /* busy-poll this long before sleeping */
 	const char *name; /* thread name, e.g. "vale-fwd0" */
 };
@@ -54,8 +54,8 @@ struct worker_params {
 struct worker_stats {
 	uint64_t batches; /* bdg_forward calls that moved something */
 	uint64_t sleeps;  /* times it slept in epoll */
-	uint64_t kicks;   /* kick eventfds found readable */
-	uint32_t ports;   /* ports served now */
+	uint64_t kicks;	  /* kick eventfds found readable */
+	uint32_t ports;	  /* ports served now */
 };
 
 /* Start a worker thread. NULL + errno. */
@@ -80,18 +80,18 @@ void worker_remove(struct worker *w, struct bdg_port *p);
 typedef uint32_t (*worker_forward_fn)(void *arg, uint32_t ring, struct bdg_scratch *scratch);
 
 struct worker_ring {
-	uint32_t idx;       /* passed to forward() */
+	uint32_t idx;	    /* passed to forward() */
 	struct kring *src;  /* the TX ring whose client publishes work (head) */
 	struct kring *room; /* NULL, or the ring whose client frees room for src */
-	int notify_fd;      /* written when src's slots were reclaimed and its client asked */
+	int notify_fd; /* written when src's slots were reclaimed and its client asked; -1: none */
 };
 
 struct worker_src {
-	const void *key;             /* identifies the source to worker_remove_src */
+	const void *key; /* identifies the source to worker_remove_src */
 	worker_forward_fn forward;
 	bool (*lossless)(void *arg); /* a full destination stalls (retry) if true; NULL: always */
-	void *arg;                   /* for forward() and lossless() */
-	int kick_fd[2];              /* polled for wakeups, owned by the caller; -1: unused */
+	void *arg;		     /* for forward() and lossless() */
+	int kick_fd[2];		     /* polled for wakeups, owned by the caller; -1: unused */
 	uint32_t n_rings;
 	const struct worker_ring *ring; /* [n_rings], copied */
 };

@@ -30,6 +30,12 @@ struct vale_port *open_port(const char *name, const struct vale_open_params *p)
 
 bool send_frame(struct vale_port *v, const uint8_t *f, uint32_t len, int timeout_ms)
 {
+	return send_frame_idx(v, f, len, timeout_ms, NULL);
+}
+
+bool send_frame_idx(struct vale_port *v, const uint8_t *f, uint32_t len, int timeout_ms,
+		    uint32_t *ret_idx)
+{
 	struct netmap_ring *r = NETMAP_TXRING(vale_nifp(v), 0);
 	uint64_t deadline = ms_now() + (uint64_t)timeout_ms;
 
@@ -43,11 +49,24 @@ bool send_frame(struct vale_port *v, const uint8_t *f, uint32_t len, int timeout
 	memcpy(NETMAP_BUF(r, slot->buf_idx), f, len);
 	slot->len = (uint16_t)len;
 	slot->flags = 0;
+	if (ret_idx)
+		*ret_idx = slot->buf_idx;
 	r->head = r->cur = nm_ring_next(r, r->cur);
 	return vale_txsync(v) == 0;
 }
 
 uint32_t recv_frame(struct vale_port *v, uint8_t *out, uint16_t *ret_flags, int timeout_ms)
+{
+	struct netmap_slot slot;
+	uint32_t len = recv_frame_slot(v, out, &slot, timeout_ms);
+
+	if (len && ret_flags)
+		*ret_flags = slot.flags;
+	return len;
+}
+
+uint32_t recv_frame_slot(struct vale_port *v, uint8_t *out, struct netmap_slot *ret_slot,
+			 int timeout_ms)
 {
 	uint64_t deadline = ms_now() + (uint64_t)timeout_ms;
 
@@ -59,8 +78,7 @@ uint32_t recv_frame(struct vale_port *v, uint8_t *out, uint16_t *ret_flags, int 
 			struct netmap_slot *slot = &r->slot[r->cur];
 			uint32_t len = slot->len;
 			memcpy(out, NETMAP_BUF(r, slot->buf_idx), len);
-			if (ret_flags)
-				*ret_flags = slot->flags;
+			*ret_slot = *slot;
 			r->head = r->cur = nm_ring_next(r, r->cur);
 			vale_rxsync(v);
 			return len;

@@ -9,7 +9,10 @@
  * watches it. `valectl capture` writes a pcap file that tshark reads back
  * byte for byte, and `valectl capture -w - | tcpdump -r -` works. Pipe
  * ends ("vale2:x{1") are monitored the same way: /t of the sender, /r of
- * the receiver, /rt and /z of both, exact and in order.
+ * the receiver, /rt and /z of both, exact and in order. Zero-copy monitors
+ * ("/z", "/zr", "/zt") of ephemeral, persistent, shared-region ports and of
+ * pipe ends get each frame in the very buffer the port had it in; a full
+ * one drops on itself, never on its port; one per direction.
  *
  *   [vale0:a] --TX--> [ vale0 ] --RX--> [vale0:b]
  *       |                                   |
@@ -135,12 +138,13 @@ static void test_copies_persistent(void **state)
 static void test_copies_pipe(void **state)
 {
 	struct vale_port *m = open_port("vale2:x{1", NULL), *s = open_port("vale2:x}1", NULL);
-	struct vale_port *mt = open_port("vale2:x{1/t", NULL), *mrt = open_port("vale2:x{1/rt", NULL);
+	struct vale_port *mt = open_port("vale2:x{1/t", NULL),
+			 *mrt = open_port("vale2:x{1/rt", NULL);
 	struct vale_port *sr = open_port("vale2:x}1/r", NULL), *sz = open_port("vale2:x}1/z", NULL);
 	uint8_t f[2048];
 	(void)state;
 
-	assert_true(listed(&valed_group, "vale2:x}1/rt"));
+	assert_true(listed(&valed_group, "vale2:x}1/z "));
 	for (uint32_t blk = 0; blk < 6; blk++) {
 		uint32_t reply = 10000 + blk;
 
@@ -174,6 +178,193 @@ static void test_copies_pipe(void **state)
 	assert_true(eventually_listed(&valed_group, "vale2:x{1", false, 2000));
 }
 
+/* ---- zero-copy monitors ------------------------------------------------------ */
+
+/* The next frame of v is frame seq from src to dst with flags, in buffer
+ * idx: the buffer the port had it in, so nothing was copied. */
+static void expect_frame_in(struct vale_port *v, uint8_t src, uint8_t dst, uint32_t seq,
+			    uint16_t flags, uint32_t idx)
+{
+	uint8_t want[2048], got[2048];
+	uint32_t len = frame_seq(want, src, dst, seq);
+	struct netmap_slot slot;
+
+	assert_int_equal(recv_frame_slot(v, got, &slot, 3000), len);
+	assert_memory_equal(got, want, len);
+	assert_int_equal(slot.flags & (NS_TXMON | NS_MOREFRAG), flags);
+	assert_true(slot.flags & NS_BUF_CHANGED);
+	assert_int_equal(slot.buf_idx, idx);
+}
+
+/*
+ * a sends to b. a/zt takes a's sent buffers, b/zr b's received ones once b
+ * returned them, b/r copies alongside: each frame reaches the zero-copy
+ * monitors in the very buffer the port had it in, exactly and in order.
+ * 25 blocks of 100 wrap every ring twice, so the ports reuse the buffers the
+ * monitors gave them in exchange (a mix-up would spoil frames).
+ */
+static void check_zcopy(const char *na, const char *nb, const struct vale_open_params *p)
+{
+	char name[64];
+	struct vale_port *a = open_port(na, p), *b = open_port(nb, p), *at, *bz, *br;
+	uint32_t sent[100], got[100];
+	uint8_t f[2048], want[2048];
+	struct netmap_slot slot;
+
+	snprintf(name, sizeof(name), "%s/zt", na);
+	at = open_port(name, NULL);
+	snprintf(name, sizeof(name), "%s/zr", nb);
+	bz = open_port(name, NULL);
+	snprintf(name, sizeof(name), "%s/r", nb);
+	br = open_port(name, NULL);
+	assert_int_equal(vale_mem_id(at), vale_mem_id(a)); /* one region */
+	assert_int_equal(vale_mem_id(bz), vale_mem_id(b));
+	for (uint32_t blk = 0; blk < 25; blk++) {
+		const uint32_t first = blk * 100;
+
+		for (uint32_t k = 0; k < 100; k++)
+			assert_true(send_frame_idx(a, f, frame_seq(f, 0xa, 0xb, first + k), 5000,
+						   &sent[k]));
+		for (uint32_t k = 0; k < 100; k++)
+			expect_frame_in(at, 0xa, 0xb, first + k, NS_TXMON, sent[k]);
+		for (uint32_t k = 0; k < 100; k++) {
+			uint32_t len = frame_seq(want, 0xa, 0xb, first + k);
+
+			assert_int_equal(recv_frame_slot(b, f, &slot, 3000), len);
+			assert_memory_equal(f, want, len);
+			got[k] = slot.buf_idx;
+		}
+		for (uint32_t k = 0; k < 100; k++)
+			expect_frame(br, 0xa, 0xb, first + k, 0);
+		for (uint32_t k = 0; k < 100; k++)
+			expect_frame_in(bz, 0xa, 0xb, first + k, 0, got[k]);
+	}
+	expect_nothing(at);
+	expect_nothing(bz);
+	expect_nothing(br);
+	vale_close(br);
+	vale_close(bz);
+	vale_close(at);
+	vale_close(b);
+	vale_close(a);
+}
+
+static void test_zcopy_ephemeral(void **state)
+{
+	(void)state;
+	check_zcopy("vale3:a", "vale3:b", NULL);
+}
+
+static void test_zcopy_persistent(void **state)
+{
+	(void)state;
+	assert_int_equal(valectl(&valed_group, NULL, 0, "create", "vale3:p", NULL), 0);
+	assert_int_equal(valectl(&valed_group, NULL, 0, "create", "vale3:q", NULL), 0);
+	check_zcopy("vale3:p", "vale3:q", NULL);
+	assert_int_equal(valectl(&valed_group, NULL, 0, "delete", "vale3:p", NULL), 0);
+	assert_int_equal(valectl(&valed_group, NULL, 0, "delete", "vale3:q", NULL), 0);
+}
+
+/* Ports in valed's shared region: their zero-copy monitors come from it. */
+static void test_zcopy_shared_region(void **state)
+{
+	char out[4096];
+	const char *id;
+	struct vale_open_params p = {0};
+	(void)state;
+
+	assert_int_equal(valectl(&valed_group, out, sizeof(out), "--json", "status", NULL), 0);
+	id = strstr(out, "\"shared_mem_id\": ");
+	assert_non_null(id);
+	p.mem_id = (uint16_t)atoi(id + strlen("\"shared_mem_id\": "));
+	check_zcopy("vale3:sa", "vale3:sb", &p);
+}
+
+/* A pipe end's zero-copy monitor: x{1/z sees what x{1 sent once x}1 returned
+ * it (NS_TXMON), and what x{1 received once x{1 returned it; in the buffers
+ * the readers had them in. */
+static void test_zcopy_pipe(void **state)
+{
+	struct vale_port *m = open_port("vale2:y{1", NULL), *s = open_port("vale2:y}1", NULL);
+	struct vale_port *mz = open_port("vale2:y{1/z", NULL);
+	uint8_t f[2048], want[2048];
+	struct netmap_slot slot;
+	uint32_t got[100];
+	(void)state;
+
+	assert_true(listed(&valed_group, "vale2:y{1/z "));
+	for (uint32_t blk = 0; blk < 25; blk++) {
+		const uint32_t first = blk * 100, reply = 10000 + blk;
+
+		for (uint32_t k = 0; k < 100; k++)
+			assert_true(send_frame(m, f, frame_seq(f, 1, 2, first + k), 5000));
+		for (uint32_t k = 0; k < 100; k++) {
+			uint32_t len = frame_seq(want, 1, 2, first + k);
+
+			assert_int_equal(recv_frame_slot(s, f, &slot, 3000), len);
+			assert_memory_equal(f, want, len);
+			got[k] = slot.buf_idx;
+		}
+		for (uint32_t k = 0; k < 100; k++)
+			expect_frame_in(mz, 1, 2, first + k, NS_TXMON, got[k]);
+		assert_true(send_frame(s, f, frame_seq(f, 2, 1, reply), 5000));
+		assert_int_equal(recv_frame_slot(m, f, &slot, 3000), frame_seq(want, 2, 1, reply));
+		expect_frame_in(mz, 2, 1, reply, 0, slot.buf_idx);
+	}
+	expect_nothing(mz);
+	vale_close(mz);
+	vale_close(s);
+	vale_close(m);
+}
+
+/* A zero-copy monitor nobody reads never holds its port back: the port
+ * gets everything, the monitor the first ring's worth, the rest dropped on
+ * the monitor and counted. One per direction: a second is EBUSY. */
+static void test_zcopy_full_and_rules(void **state)
+{
+	struct vale_port *a = open_port("vale3:fa", NULL), *b = open_port("vale3:fb", NULL);
+	struct vale_port *bz = open_port("vale3:fb/z", NULL), *bt;
+	uint8_t f[2048], want[2048];
+	char out[16384];
+	(void)state;
+
+	errno = 0;
+	assert_null(vale_open("vale3:fb/zr", NULL));
+	assert_int_equal(errno, EBUSY);
+	assert_non_null(strstr(vale_last_error(), "already has a zero-copy monitor"));
+	bt = open_port("vale3:fb/t", NULL); /* copies are always fine */
+	for (uint32_t blk = 0; blk < 30; blk++) {
+		for (uint32_t k = 0; k < 100; k++)
+			assert_true(send_frame(a, f, frame_seq(f, 0xa, 0xb, blk * 100 + k), 5000));
+		for (uint32_t k = 0; k < 100; k++) {
+			uint32_t len = frame_seq(want, 0xa, 0xb, blk * 100 + k);
+
+			assert_int_equal(recv_frame(b, f, NULL, 3000), len);
+			assert_memory_equal(f, want, len);
+		}
+	}
+	/* Its ring holds 1023 slots: the first 1023 frames b returned. */
+	usleep(100000);
+	for (uint32_t seq = 0; seq < 1023; seq++) {
+		uint32_t len = frame_seq(want, 0xa, 0xb, seq);
+
+		assert_int_equal(recv_frame(bz, f, NULL, 3000), len);
+		assert_memory_equal(f, want, len);
+	}
+	expect_nothing(bz);
+	assert_int_equal(
+	    valectl(&valed_group, out, sizeof(out), "--json", "stats", "vale3:fb/z", NULL), 0);
+	assert_non_null(strstr(out, "\"rx_drops\": 1977"));
+	assert_true(listed(&valed_group, "vale3:fb/z "));
+	vale_close(bt);
+	vale_close(bz);
+	/* Gone with its client: the region has room for the next one. */
+	bz = open_port("vale3:fb/zr", NULL);
+	vale_close(bz);
+	vale_close(b);
+	vale_close(a);
+}
+
 /* ---- rules ------------------------------------------------------------------ */
 
 static void test_rules(void **state)
@@ -204,10 +395,10 @@ static void test_rules(void **state)
 	assert_true(listed(&valed_group, "vale0:e "));
 	vale_close(me);
 	assert_true(eventually_listed(&valed_group, "vale0:e", false, 2000));
-	/* /z is the copy monitor of both directions. */
+	/* /z is the zero-copy monitor of both directions. */
 	e = open_port("vale0:e", NULL);
 	me = open_port("vale0:e/z", NULL);
-	assert_true(listed(&valed_group, "vale0:e/rt"));
+	assert_true(listed(&valed_group, "vale0:e/z "));
 	vale_close(me);
 	vale_close(e);
 }
@@ -273,8 +464,9 @@ static void hex(const uint8_t *p, uint32_t n, char *out)
 static void test_capture_pcap(void **state)
 {
 	char file[128], cmd[256], line[8192], want[8192];
-	const char *argv[] = {VALECTL_PATH, "--socket", valed_group.sock, "capture", "vale0:cb/r",
-			      "-w",	    file,	"-c",	      "40",	 NULL};
+	const char *argv[] = {
+	    VALECTL_PATH, "--socket", valed_group.sock, "capture", "vale0:cb/r", "-w", file, "-c",
+	    "40",	  NULL};
 	struct vale_port *a, *b;
 	uint32_t n = 0;
 	pid_t pid;
@@ -366,9 +558,17 @@ static void test_capture_tcpdump(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_copies_ephemeral), cmocka_unit_test(test_copies_persistent),
-	    cmocka_unit_test(test_copies_pipe),	     cmocka_unit_test(test_rules),
-	    cmocka_unit_test(test_capture_pcap),     cmocka_unit_test(test_capture_tcpdump),
+	    cmocka_unit_test(test_copies_ephemeral),
+	    cmocka_unit_test(test_copies_persistent),
+	    cmocka_unit_test(test_copies_pipe),
+	    cmocka_unit_test(test_zcopy_ephemeral),
+	    cmocka_unit_test(test_zcopy_persistent),
+	    cmocka_unit_test(test_zcopy_shared_region),
+	    cmocka_unit_test(test_zcopy_pipe),
+	    cmocka_unit_test(test_zcopy_full_and_rules),
+	    cmocka_unit_test(test_rules),
+	    cmocka_unit_test(test_capture_pcap),
+	    cmocka_unit_test(test_capture_tcpdump),
 	};
 	return cmocka_run_group_tests(tests, valed_group_setup, valed_group_teardown);
 }

@@ -92,7 +92,8 @@ static void test_bad_init(void **state)
 
 	assert_int_equal(kring_init(&k, f->ring, NR_TX, 0, 1, f->bufs, BUF_SIZE, BUF_NUM), -EINVAL);
 	assert_int_equal(kring_init(&k, f->ring, NR_TX, 0, NSLOTS, f->bufs, BUF_SIZE, 2), -EINVAL);
-	assert_int_equal(kring_init(&k, f->ring, 7, 0, NSLOTS, f->bufs, BUF_SIZE, BUF_NUM), -EINVAL);
+	assert_int_equal(kring_init(&k, f->ring, 7, 0, NSLOTS, f->bufs, BUF_SIZE, BUF_NUM),
+			 -EINVAL);
 }
 
 /*
@@ -103,12 +104,12 @@ static void test_tx_prologue_straight(void **state)
 	struct kring *k = &((struct fixture *)*state)->k;
 
 	set_tx(k, 4, 10);
-	assert_int_equal(kring_txsync_prologue(k, 2, 2), NSLOTS);  /* A */
+	assert_int_equal(kring_txsync_prologue(k, 2, 2), NSLOTS);   /* A */
 	assert_int_equal(kring_txsync_prologue(k, 12, 12), NSLOTS); /* C */
 	assert_int_equal(k->rhead, 4); /* a rejected call changes nothing */
 	assert_int_equal(kring_txsync_prologue(k, 6, 5), NSLOTS);  /* B, cur < head */
 	assert_int_equal(kring_txsync_prologue(k, 6, 11), NSLOTS); /* B, cur > rtail */
-	assert_int_equal(kring_txsync_prologue(k, 6, 8), 6);       /* B */
+	assert_int_equal(kring_txsync_prologue(k, 6, 8), 6);	   /* B */
 	assert_int_equal(k->rhead, 6);
 	assert_int_equal(k->rcur, 8);
 	/* head may not go back behind the previous rhead. */
@@ -126,16 +127,16 @@ static void test_tx_prologue_wrapped(void **state)
 	struct kring *k = &((struct fixture *)*state)->k;
 
 	set_tx(k, 12, 3);
-	assert_int_equal(kring_txsync_prologue(k, 7, 7), NSLOTS); /* E */
-	assert_int_equal(kring_txsync_prologue(k, 1, 5), NSLOTS); /* D, cur > rtail */
-	assert_int_equal(kring_txsync_prologue(k, 2, 1), NSLOTS); /* D, cur < head */
+	assert_int_equal(kring_txsync_prologue(k, 7, 7), NSLOTS);   /* E */
+	assert_int_equal(kring_txsync_prologue(k, 1, 5), NSLOTS);   /* D, cur > rtail */
+	assert_int_equal(kring_txsync_prologue(k, 2, 1), NSLOTS);   /* D, cur < head */
 	assert_int_equal(kring_txsync_prologue(k, 14, 13), NSLOTS); /* F, cur in rtail..head */
 	assert_int_equal(kring_txsync_prologue(k, 14, 5), NSLOTS);  /* F, cur in rtail..head */
-	assert_int_equal(kring_txsync_prologue(k, 14, 1), 14);      /* F, cur wrapped */
+	assert_int_equal(kring_txsync_prologue(k, 14, 1), 14);	    /* F, cur wrapped */
 	set_tx(k, 12, 3);
-	assert_int_equal(kring_txsync_prologue(k, 14, 15), 14);     /* F */
+	assert_int_equal(kring_txsync_prologue(k, 14, 15), 14); /* F */
 	set_tx(k, 12, 3);
-	assert_int_equal(kring_txsync_prologue(k, 1, 2), 1);        /* D */
+	assert_int_equal(kring_txsync_prologue(k, 1, 2), 1); /* D */
 	assert_int_equal(k->rhead, 1);
 	assert_int_equal(k->rcur, 2);
 }
@@ -165,10 +166,10 @@ static void test_rx_prologue_straight(void **state)
 	assert_int_equal(kring_rxsync_prologue(k, 12, 12), NSLOTS); /* C */
 	assert_int_equal(kring_rxsync_prologue(k, 6, 5), NSLOTS);   /* B, cur < head */
 	assert_int_equal(kring_rxsync_prologue(k, 6, 11), NSLOTS);  /* B, cur > hwtail */
-	assert_int_equal(kring_rxsync_prologue(k, 6, 8), 6);        /* B */
+	assert_int_equal(kring_rxsync_prologue(k, 6, 8), 6);	    /* B */
 	assert_int_equal(k->rhead, 6);
 	assert_int_equal(k->rcur, 8);
-	assert_int_equal(kring_rxsync_prologue(k, 4, 4), 4);   /* head == hwcur */
+	assert_int_equal(kring_rxsync_prologue(k, 4, 4), 4);	/* head == hwcur */
 	assert_int_equal(kring_rxsync_prologue(k, 10, 10), 10); /* all consumed */
 }
 
@@ -185,11 +186,11 @@ static void test_rx_prologue_wrapped(void **state)
 	assert_int_equal(kring_rxsync_prologue(k, 1, 5), NSLOTS);   /* D, cur > hwtail */
 	assert_int_equal(kring_rxsync_prologue(k, 2, 1), NSLOTS);   /* D, cur < head */
 	assert_int_equal(kring_rxsync_prologue(k, 14, 13), NSLOTS); /* F, cur in hwtail..head */
-	assert_int_equal(kring_rxsync_prologue(k, 14, 1), 14);      /* F, cur wrapped */
-	assert_int_equal(kring_rxsync_prologue(k, 14, 15), 14);     /* F */
-	assert_int_equal(kring_rxsync_prologue(k, 1, 2), 1);        /* D */
+	assert_int_equal(kring_rxsync_prologue(k, 14, 1), 14);	    /* F, cur wrapped */
+	assert_int_equal(kring_rxsync_prologue(k, 14, 15), 14);	    /* F */
+	assert_int_equal(kring_rxsync_prologue(k, 1, 2), 1);	    /* D */
 	k->hwcur = NSLOTS;
-	assert_int_equal(kring_rxsync_prologue(k, 1, 2), NSLOTS);   /* kernel sanity */
+	assert_int_equal(kring_rxsync_prologue(k, 1, 2), NSLOTS); /* kernel sanity */
 }
 
 static void test_reinit_sanitises(void **state)
@@ -331,20 +332,73 @@ static void test_lease_wrap(void **state)
 	kring_unlock(k);
 }
 
+/* The release hook sees the returned slots before hwcur passes them, and
+ * only on a valid rxsync that returned something. */
+struct release_log {
+	uint32_t calls, from, to, hwcur_then;
+};
+
+static void log_release(void *arg, struct kring *k, uint32_t from, uint32_t to)
+{
+	struct release_log *l = arg;
+
+	l->calls++;
+	l->from = from;
+	l->to = to;
+	l->hwcur_then = k->hwcur;
+}
+
+static void test_rxsync_release_hook(void **state)
+{
+	struct fixture *f = *state;
+	struct kring *k = &f->k;
+	struct netmap_ring *r = f->ring;
+	struct release_log log = {0};
+	uint32_t start, id;
+
+	kring_lock(k);
+	k->on_release = log_release;
+	k->release_arg = &log;
+	k->hwcur = k->hwtail = k->hwlease = 14; /* the returned run wraps */
+	id = kring_lease(k, 5, &start);
+	assert_true(kring_lease_complete(k, id, 3));
+	kring_unlock(k);
+	csb_appl_update_tail(r, k->csb);
+	r->head = r->cur = 14;
+	csb_appl_publish(r, k->csb);
+	kring_lock(k);
+	assert_int_equal(kring_rxsync(k), 0); /* nothing returned: no call */
+	assert_int_equal(log.calls, 0);
+	r->head = r->cur = 1;
+	csb_appl_publish(r, k->csb);
+	assert_int_equal(kring_rxsync(k), 0);
+	assert_int_equal(log.calls, 1);
+	assert_int_equal(log.from, 14);
+	assert_int_equal(log.to, 1);
+	assert_int_equal(log.hwcur_then, 14);
+	assert_int_equal(k->hwcur, 1);
+	r->head = r->cur = 5; /* beyond hwtail: reinit, no call */
+	csb_appl_publish(r, k->csb);
+	assert_int_equal(kring_rxsync(k), -EINVAL);
+	assert_int_equal(log.calls, 1);
+	kring_unlock(k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_init_positions, setup_tx, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_init, setup_tx, teardown),
-		cmocka_unit_test_setup_teardown(test_tx_prologue_straight, setup_tx, teardown),
-		cmocka_unit_test_setup_teardown(test_tx_prologue_wrapped, setup_tx, teardown),
-		cmocka_unit_test_setup_teardown(test_tx_prologue_kernel_sanity, setup_tx, teardown),
-		cmocka_unit_test_setup_teardown(test_rx_prologue_straight, setup_rx, teardown),
-		cmocka_unit_test_setup_teardown(test_rx_prologue_wrapped, setup_rx, teardown),
-		cmocka_unit_test_setup_teardown(test_reinit_sanitises, setup_tx, teardown),
-		cmocka_unit_test_setup_teardown(test_txsync_through_csb, setup_tx, teardown),
-		cmocka_unit_test_setup_teardown(test_rxsync_and_leases, setup_rx, teardown),
-		cmocka_unit_test_setup_teardown(test_lease_wrap, setup_rx, teardown),
+	    cmocka_unit_test_setup_teardown(test_init_positions, setup_tx, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_init, setup_tx, teardown),
+	    cmocka_unit_test_setup_teardown(test_tx_prologue_straight, setup_tx, teardown),
+	    cmocka_unit_test_setup_teardown(test_tx_prologue_wrapped, setup_tx, teardown),
+	    cmocka_unit_test_setup_teardown(test_tx_prologue_kernel_sanity, setup_tx, teardown),
+	    cmocka_unit_test_setup_teardown(test_rx_prologue_straight, setup_rx, teardown),
+	    cmocka_unit_test_setup_teardown(test_rx_prologue_wrapped, setup_rx, teardown),
+	    cmocka_unit_test_setup_teardown(test_reinit_sanitises, setup_tx, teardown),
+	    cmocka_unit_test_setup_teardown(test_txsync_through_csb, setup_tx, teardown),
+	    cmocka_unit_test_setup_teardown(test_rxsync_and_leases, setup_rx, teardown),
+	    cmocka_unit_test_setup_teardown(test_lease_wrap, setup_rx, teardown),
+	    cmocka_unit_test_setup_teardown(test_rxsync_release_hook, setup_rx, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

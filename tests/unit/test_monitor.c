@@ -421,6 +421,95 @@ static void test_detach_under_traffic(void **state)
 	fx_fini(&x);
 }
 
+/* A zero-copy monitor of port v, in v's region. */
+static struct vport *zmon_new(struct vport *v, unsigned flags)
+{
+	struct vport_params zp;
+	struct vport *z;
+
+	vport_zmon_params(vport_params(v), &zp);
+	zp.shared_mem = vport_mem(v);
+	z = vport_create(&zp);
+	assert_non_null(z);
+	assert_int_equal(bdg_monitor_attach(vport_port(v), vport_port(z), flags | BDG_MON_ZCOPY),
+			 0);
+	return z;
+}
+
+/* The buffer index of RX slot `at` positions after the client's head. */
+static uint32_t rx_idx(struct vport *v, uint32_t at)
+{
+	struct netmap_ring *r = NETMAP_RXRING(vport_if(v), 0);
+	return r->slot[(r->head + at) % r->num_slots].buf_idx;
+}
+
+/*
+ * Zero-copy: a/zt takes a's TX buffers when bdg_forward returns them, b/zr
+ * takes b's RX buffers when the switch takes back what b's client returned
+ * (kring_rxsync): same buffers, same order, exact bytes; the ports get the
+ * monitors' free buffers instead. Rules: one per direction (EBUSY), same
+ * region only (EXDEV); a detach unhooks.
+ */
+static void test_zero_copy(void **state)
+{
+	struct fx x;
+	struct vport *zt, *zr, *other;
+	struct kring *brx;
+	uint32_t tx_idx[20], got_idx[20];
+	uint8_t f[2048], got[2048];
+	(void)state;
+
+	fx_init(&x, 64);
+	zt = zmon_new(x.a, BDG_MON_TX);
+	zr = zmon_new(x.bp, BDG_MON_RX);
+	other = port_new("o", 64);
+	assert_int_equal(
+	    bdg_monitor_attach(vport_port(x.a), vport_port(other), BDG_MON_RX | BDG_MON_ZCOPY),
+	    -EXDEV);
+	assert_int_equal(
+	    bdg_monitor_attach(vport_port(x.bp), vport_port(other), BDG_MON_RX | BDG_MON_ZCOPY),
+	    -EBUSY);
+	brx = bdg_port_rx_kring(vport_port(x.bp), 0);
+	for (uint32_t round = 0; round < 10; round++) { /* wraps the 64-slot rings */
+		struct netmap_ring *atx = NETMAP_TXRING(vport_if(x.a), 0);
+
+		for (uint32_t k = 0; k < 20; k++) {
+			tx_idx[k] = atx->slot[atx->head].buf_idx;
+			frame(f, 60 + k * 50, MAC_B, 1, round * 20 + k);
+			assert_true(client_send(x.a, f, 60 + k * 50));
+		}
+		assert_int_equal(fwd(&x, x.a), 20);
+		for (uint32_t k = 0; k < 20; k++) {
+			uint32_t idx = NETMAP_RXRING(vport_if(zt), 0)
+					   ->slot[NETMAP_RXRING(vport_if(zt), 0)->head]
+					   .buf_idx;
+
+			expect_copy(zt, MAC_B, 1, round * 20 + k, 60 + k * 50,
+				    NS_TXMON | NS_BUF_CHANGED);
+			assert_int_equal(idx, tx_idx[k]);
+		}
+		for (uint32_t k = 0; k < 20; k++) {
+			got_idx[k] = rx_idx(x.bp, 0);
+			frame(f, 60 + k * 50, MAC_B, 1, round * 20 + k);
+			assert_int_equal(client_recv(x.bp, 0, got, NULL), 60 + k * 50);
+			assert_memory_equal(got, f, 60 + k * 50);
+		}
+		assert_int_equal(client_drain(zr), 0); /* not taken back yet */
+		assert_int_equal(kring_rxsync_locked(brx), 20);
+		for (uint32_t k = 0; k < 20; k++) {
+			assert_int_equal(rx_idx(zr, 0), got_idx[k]);
+			expect_copy(zr, MAC_B, 1, round * 20 + k, 60 + k * 50, NS_BUF_CHANGED);
+		}
+	}
+	assert_int_equal(stats_of(zr).rx_packets, 200);
+	assert_int_equal(stats_of(zt).rx_packets, 200);
+	mon_free(zr);
+	assert_null(brx->on_release);
+	mon_free(zt);
+	vport_destroy(other);
+	fx_fini(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -430,6 +519,7 @@ int main(void)
 	    cmocka_unit_test(test_full_monitor_drops),
 	    cmocka_unit_test(test_several_monitors),
 	    cmocka_unit_test(test_detach_under_traffic),
+	    cmocka_unit_test(test_zero_copy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

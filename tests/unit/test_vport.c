@@ -21,8 +21,12 @@
 /* Map the port's fd as a client would and walk it by offsets only. */
 static void test_client_view(void **state)
 {
-	struct vport_params p = {.name = "a", .tx_rings = 2, .rx_rings = 3, .tx_slots = 64,
-				 .rx_slots = 128, .extra_bufs = 5};
+	struct vport_params p = {.name = "a",
+				 .tx_rings = 2,
+				 .rx_rings = 3,
+				 .tx_slots = 64,
+				 .rx_slots = 128,
+				 .extra_bufs = 5};
 	struct vport *v = vport_create(&p);
 	struct mem_region *m;
 	uint8_t *seen;
@@ -66,8 +70,20 @@ static void test_client_view(void **state)
 		memcpy(&idx, NETMAP_BUF(r0, idx), sizeof(idx));
 	}
 	assert_int_equal(n, 5);
-	/* Nothing left over: the region is sized exactly. */
+	/* Left over: exactly the room of one zero-copy monitor, 3 RX rings of
+	 * 128 slots and a TX ring of 2, which fits there. */
+	assert_int_equal(mem_pool_free_count(m, MEM_POOL_BUF), 3 * 128 + 2);
+	assert_int_equal(mem_pool_free_count(m, MEM_POOL_RING), 4);
+	assert_int_equal(mem_pool_free_count(m, MEM_POOL_IF), 1);
+	struct vport_params zp;
+	vport_zmon_params(vport_params(v), &zp);
+	zp.shared_mem = m;
+	struct vport *z = vport_create(&zp);
+	assert_non_null(z);
 	assert_int_equal(mem_pool_free_count(m, MEM_POOL_BUF), 0);
+	assert_null(vport_create(&zp)); /* room for one only */
+	vport_destroy(z);
+	assert_int_equal(mem_pool_free_count(m, MEM_POOL_BUF), 3 * 128 + 2);
 	free(seen);
 	munmap(base, mem_size(m));
 	vport_destroy(v);
@@ -181,8 +197,11 @@ static void test_eventfds(void **state)
  * region cannot hold a port. */
 static void test_shared_region(void **state)
 {
-	struct mem_params mp = {.if_num = 4, .if_size = 256, .ring_num = 8,
-				.ring_size = (uint32_t)vale_ring_size(256), .buf_num = 2 + 4 * 256,
+	struct mem_params mp = {.if_num = 4,
+				.if_size = 256,
+				.ring_num = 8,
+				.ring_size = (uint32_t)vale_ring_size(256),
+				.buf_num = 2 + 4 * 256,
 				.buf_size = 2048};
 	struct mem_region *m = mem_create(&mp);
 	struct vport_params pa = {.name = "a", .tx_slots = 256, .rx_slots = 256, .shared_mem = m};
@@ -235,10 +254,10 @@ static void test_shared_region(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_shared_region),
-		cmocka_unit_test(test_client_view),
-		cmocka_unit_test(test_bad_params),
-		cmocka_unit_test(test_eventfds),
+	    cmocka_unit_test(test_shared_region),
+	    cmocka_unit_test(test_client_view),
+	    cmocka_unit_test(test_bad_params),
+	    cmocka_unit_test(test_eventfds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
