@@ -152,7 +152,7 @@ bench_pipe() {
 	echo "bench pipe: 60-byte frames, ${T}s x $trials ($(nproc) cores), valed -w 1 -p ${BENCH_POLL_US:-50}, pktgen ${geo[*]}"
 	local vargs=(-w 1 -p "${BENCH_POLL_US:-50}")
 	startd
-	local pipe vale vale_mon mon=null rtt
+	local pipe vale vale_mon mon=null vale_zmon zmon=null rtt
 	pipe=$(rate60 'vale0:p{1' 'vale0:p}1' "pipe 60 B")
 	echo "pipe 60 B: $pipe Mpps (vale0:p{1 -> vale0:p}1, zero copy), median of $trials"
 	vale=$(rate60 vale0:a vale0:b "vale 60 B")
@@ -169,6 +169,9 @@ bench_pipe() {
 		vale_mon=$(rate60 vale0:a vale0:b "vale 60 B + monitor" vale0:b/r)
 		mon=$(python3 -c "print(round(100*(1-$vale_mon/$vale),1) if $vale > 0 else 'null')")
 		echo "vale 60 B with a monitor on vale0:b/r: $vale_mon Mpps; monitor cost $mon %"
+		vale_zmon=$(rate60 vale0:a vale0:b "vale 60 B + zero-copy monitor" vale0:b/zr)
+		zmon=$(python3 -c "print(round(100*(1-$vale_zmon/$vale),1) if $vale > 0 else 'null')")
+		echo "vale 60 B with a zero-copy monitor on vale0:b/zr: $vale_zmon Mpps; cost $zmon %"
 	else
 		echo "monitor cost: null (valed does not open vale0:b/r)"
 	fi
@@ -193,7 +196,7 @@ bench_pipe() {
 	echo "pipe ping-pong: rtt p50 $rtt us (valed -P on CPU 1, ping/pong --busy on CPU 0), median of $trials"
 	trap - EXIT
 	rm -rf "$dir"
-	python3 -c "import json; print(json.dumps({'bench':'pipe','pipe_mpps_60':$pipe,'pipe_rtt_p50_us':$rtt,'vale_mpps_60':$vale,'monitor_cost_pct':$mon}))"
+	python3 -c "import json; print(json.dumps({'bench':'pipe','pipe_mpps_60':$pipe,'pipe_rtt_p50_us':$rtt,'vale_mpps_60':$vale,'monitor_cost_pct':$mon,'zcopy_monitor_cost_pct':$zmon}))"
 }
 
 

@@ -646,6 +646,12 @@ static int run_tx(struct ctx *c)
 			n = (uint32_t)want;
 		i = ring->head;
 		for (uint32_t k = 0; k < n; k++) {
+			/* A zero-copy monitor ("/zt") took the prebuilt buffer
+			 * and left one of its own: build the frame again. */
+			if (__builtin_expect(ring->slot[i].flags & NS_BUF_CHANGED, 0)) {
+				build_frame(slot_buf(ring, i), o->len, c->src, o->dst, MAGIC_DATA);
+				ring->slot[i].flags = 0;
+			}
 			if (o->mode == M_TXSEQ)
 				frame_set_value(slot_buf(ring, i), seq++);
 			ring->slot[i].len = (uint16_t)o->len;
