@@ -660,19 +660,21 @@ static int m_daemon_status(struct ctl_conn *c, json_t *params, json_t **ret, str
 int methods_register(struct ctl_server *s, struct methods_ctx *ctx)
 {
 	const struct ctl_method methods[] = {
-	    {"port.register", "open a port; returns its memory and eventfds", m_port_register, ctx},
-	    {"port.info", "describe a port: rings, slots, memory, users", m_port_info, ctx},
-	    {"pools.info", "the memory pools of a port's region", m_pools_info, ctx},
-	    {"vale.list", "list switches and their ports", m_vale_list, ctx},
-	    {"vale.newif", "create a persistent port", m_vale_newif, ctx},
-	    {"vale.delif", "delete a persistent port", m_vale_delif, ctx},
+	    {"port.register", "open a port; returns its memory and eventfds", m_port_register, ctx,
+	     true},
+	    {"port.info", "describe a port: rings, slots, memory, users", m_port_info, ctx, false},
+	    {"pools.info", "the memory pools of a port's region", m_pools_info, ctx, false},
+	    {"vale.list", "list switches and their ports", m_vale_list, ctx, false},
+	    {"vale.newif", "create a persistent port", m_vale_newif, ctx, false},
+	    {"vale.delif", "delete a persistent port", m_vale_delif, ctx, false},
 	    {"port.hdr.set", "set a port's virtio-net header length (0, 10, 12)", m_port_hdr_set,
-	     ctx},
-	    {"port.hdr.get", "get a port's virtio-net header length", m_port_hdr_get, ctx},
-	    {"switch.fdb", "the MAC table of a switch", m_switch_fdb, ctx},
-	    {"switch.flush", "forget learned MACs of a switch or of one port", m_switch_flush, ctx},
-	    {"stats.get", "counters of one port or of all", m_stats_get, ctx},
-	    {"daemon.status", "version, uptime, workers, ports", m_daemon_status, ctx},
+	     ctx, false},
+	    {"port.hdr.get", "get a port's virtio-net header length", m_port_hdr_get, ctx, false},
+	    {"switch.fdb", "the MAC table of a switch", m_switch_fdb, ctx, false},
+	    {"switch.flush", "forget learned MACs of a switch or of one port", m_switch_flush, ctx,
+	     false},
+	    {"stats.get", "counters of one port or of all", m_stats_get, ctx, false},
+	    {"daemon.status", "version, uptime, workers, ports", m_daemon_status, ctx, false},
 	};
 
 	ctx->server = s;

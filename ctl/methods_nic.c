@@ -34,10 +34,11 @@ static int m_vale_attach(struct ctl_conn *c, json_t *params, json_t **ret, struc
 	if (rc)
 		return att_err(e, rc, err);
 	for (struct att_entry *a = att_first(ctx->att); a; a = att_next(a)) {
-		if (strcmp(att_entry_switch(a), sw) == 0 && strcmp(att_entry_port(a), ifname) == 0) {
-			*ret = json_pack("{s:s, s:s, s:s, s:s, s:b}", "switch", sw, "ifname", ifname,
-					 "adapter", att_entry_type(a), "reason", att_entry_detail(a),
-					 "host", host);
+		if (strcmp(att_entry_switch(a), sw) == 0 &&
+		    strcmp(att_entry_port(a), ifname) == 0) {
+			*ret = json_pack("{s:s, s:s, s:s, s:s, s:b}", "switch", sw, "ifname",
+					 ifname, "adapter", att_entry_type(a), "reason",
+					 att_entry_detail(a), "host", host);
 			return 0;
 		}
 	}
@@ -81,8 +82,8 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
-static int m_vale_tap_create(struct ctl_conn *c, json_t *params, json_t **ret,
-			     struct ctl_fds *fds, struct ctl_error *e, void *arg)
+static int m_vale_tap_create(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
+			     struct ctl_error *e, void *arg)
 {
 	static const char *const known[] = {"name", "tap", "netns", "mac", "mtu", "queues", NULL};
 	struct methods_ctx *ctx = arg;
@@ -125,8 +126,8 @@ static int m_vale_tap_create(struct ctl_conn *c, json_t *params, json_t **ret,
 	return 0;
 }
 
-static int m_vale_tap_delete(struct ctl_conn *c, json_t *params, json_t **ret,
-			     struct ctl_fds *fds, struct ctl_error *e, void *arg)
+static int m_vale_tap_delete(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
+			     struct ctl_error *e, void *arg)
 {
 	static const char *const known[] = {"name", NULL};
 	struct methods_ctx *ctx = arg;
@@ -147,8 +148,8 @@ static int m_vale_tap_delete(struct ctl_conn *c, json_t *params, json_t **ret,
 	return 0;
 }
 
-static int m_vale_interfaces(struct ctl_conn *c, json_t *params, json_t **ret,
-			     struct ctl_fds *fds, struct ctl_error *e, void *arg)
+static int m_vale_interfaces(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
+			     struct ctl_error *e, void *arg)
 {
 	static const char *const known[] = {NULL};
 	struct methods_ctx *ctx = arg;
@@ -162,12 +163,12 @@ static int m_vale_interfaces(struct ctl_conn *c, json_t *params, json_t **ret,
 		struct kport_stats st;
 		kport_get_stats(att_entry_kport(a), &st);
 		json_array_append_new(
-			arr, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "switch",
-				       att_entry_switch(a), "port", att_entry_port(a), "type",
-				       att_entry_type(a), "detail", att_entry_detail(a), "rx_frames",
-				       (json_int_t)st.rx_frames, "tx_frames", (json_int_t)st.tx_frames,
-				       "rx_dropped", (json_int_t)st.rx_dropped, "tx_dropped",
-				       (json_int_t)st.tx_dropped));
+		    arr, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "switch",
+				   att_entry_switch(a), "port", att_entry_port(a), "type",
+				   att_entry_type(a), "detail", att_entry_detail(a), "rx_frames",
+				   (json_int_t)st.rx_frames, "tx_frames", (json_int_t)st.tx_frames,
+				   "rx_dropped", (json_int_t)st.rx_dropped, "tx_dropped",
+				   (json_int_t)st.tx_dropped));
 	}
 	*ret = json_pack("{s:s, s:o}", "admode", nic_admode_name(att_admode(ctx->att)),
 			 "interfaces", arr);
@@ -179,7 +180,7 @@ static int set_polling(struct methods_ctx *ctx, json_t *params, bool on, json_t 
 		       struct ctl_error *e)
 {
 	static const char *const known_on[] = {"name", "cpu", NULL}, *const known_off[] = {"name",
-											      NULL};
+											   NULL};
 	char sw[BDG_NAMSIZ], port[BDG_NAMSIZ], err[256];
 	struct att_entry *a;
 	struct reg_port *p;
@@ -228,8 +229,8 @@ static int m_polling_enable(struct ctl_conn *c, json_t *params, json_t **ret, st
 	return set_polling(arg, params, true, ret, e);
 }
 
-static int m_polling_disable(struct ctl_conn *c, json_t *params, json_t **ret,
-			     struct ctl_fds *fds, struct ctl_error *e, void *arg)
+static int m_polling_disable(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
+			     struct ctl_error *e, void *arg)
 {
 	(void)c, (void)fds;
 	return set_polling(arg, params, false, ret, e);
@@ -238,17 +239,18 @@ static int m_polling_disable(struct ctl_conn *c, json_t *params, json_t **ret,
 int methods_nic_register(struct ctl_server *s, struct methods_ctx *ctx)
 {
 	const struct ctl_method methods[] = {
-		{"vale.attach", "attach a kernel interface to a switch (NIC, with host port)",
-		 m_vale_attach, ctx},
-		{"vale.detach", "give an attached interface back to the kernel", m_vale_detach, ctx},
-		{"vale.tap.create", "create a tap (container) port, optionally in a netns",
-		 m_vale_tap_create, ctx},
-		{"vale.tap.delete", "delete a tap port", m_vale_tap_delete, ctx},
-		{"vale.interfaces", "kernel interfaces attached, their adapters and counters",
-		 m_vale_interfaces, ctx},
-		{"vale.polling.enable", "a port's own thread polls it without sleeping, on a CPU",
-		 m_polling_enable, ctx},
-		{"vale.polling.disable", "end polling mode of a port", m_polling_disable, ctx},
+	    {"vale.attach", "attach a kernel interface to a switch (NIC, with host port)",
+	     m_vale_attach, ctx, false},
+	    {"vale.detach", "give an attached interface back to the kernel", m_vale_detach, ctx,
+	     false},
+	    {"vale.tap.create", "create a tap (container) port, optionally in a netns",
+	     m_vale_tap_create, ctx, false},
+	    {"vale.tap.delete", "delete a tap port", m_vale_tap_delete, ctx, false},
+	    {"vale.interfaces", "kernel interfaces attached, their adapters and counters",
+	     m_vale_interfaces, ctx, false},
+	    {"vale.polling.enable", "a port's own thread polls it without sleeping, on a CPU",
+	     m_polling_enable, ctx, false},
+	    {"vale.polling.disable", "end polling mode of a port", m_polling_disable, ctx, false},
 	};
 
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {

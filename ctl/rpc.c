@@ -657,6 +657,9 @@ static int dispatch(struct ctl_conn *c, const struct ctl_request *req, json_t **
 		return ctl_fail(err, CTL_E_METHOD, ENOSYS,
 				"unknown method '%s'; call 'help' for the list of methods", name);
 	}
+	if (m->reply_only && !req->id)
+		return ctl_fail(err, CTL_E_REQUEST, EINVAL,
+				"'%s' cannot be a notification: its reply is the result", m->name);
 	/* m may move if the handler registers a method; its strings do not. */
 	mname = m->name;
 	rc = m->fn(c, req->params, &result, fds, err, m->arg);
@@ -1196,9 +1199,10 @@ struct ctl_server *ctl_server_create(struct event_base *base, const char *path, 
 				     mode_t mode)
 {
 	const struct ctl_method builtin[] = {
-	    {"help", "list the methods with a one-line help each", do_help, NULL},
-	    {"version", "the daemon's version and its ring ABI (netmap API) version", do_version,
-	     NULL},
+	    {.name = "help", .help = "list the methods with a one-line help each", .fn = do_help},
+	    {.name = "version",
+	     .help = "the daemon's version and its ring ABI (netmap API) version",
+	     .fn = do_version},
 	};
 	struct ctl_server *s;
 	int rc;

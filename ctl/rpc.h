@@ -47,7 +47,7 @@ struct ctl_error {
 
 /* Fill e (printf-style detail). Returns -1, so handlers can `return ctl_fail(...)`. */
 int ctl_fail(struct ctl_error *e, int code, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* The fds a reply carries, in order, each with the name listed in "fds".
  * The server closes them after sending (handlers pass dup()s). */
@@ -70,6 +70,9 @@ struct ctl_method {
 	const char *help; /* one line */
 	ctl_handler_fn fn;
 	void *arg;
+	/* Its reply is what the call makes (fds): sent as a notification,
+	 * which gets no reply, it is not run at all. */
+	bool reply_only;
 };
 
 /*

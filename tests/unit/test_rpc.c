@@ -242,17 +242,18 @@ static void *server_main(void *arg)
 {
 	struct srv *f = arg;
 	const struct ctl_method methods[] = {
-	    {"test.params", "check the param helpers", m_params, NULL},
-	    {"test.fds", "a memfd and an eventfd", m_fds, NULL},
-	    {"test.efd.read", "read the server's eventfd", m_efd_read, NULL},
-	    {"test.efd.write", "write the server's eventfd", m_efd_write, NULL},
-	    {"test.fail", "always fails", m_fail, NULL},
-	    {"test.noresult", "succeeds without a result", m_noresult, NULL},
-	    {"test.big", "a long result", m_big, NULL},
-	    {"test.notify", "count a call", m_notify, NULL},
-	    {"test.count", "connections and peer pid", m_count, f},
-	    {"closer.add", "add a closer", m_closer_add, NULL},
-	    {"closer.remove", "remove a closer", m_closer_remove, NULL},
+	    {"test.params", "check the param helpers", m_params, NULL, false},
+	    {"test.fds", "a memfd and an eventfd", m_fds, NULL, false},
+	    {"test.efd.read", "read the server's eventfd", m_efd_read, NULL, false},
+	    {"test.efd.write", "write the server's eventfd", m_efd_write, NULL, false},
+	    {"test.fail", "always fails", m_fail, NULL, false},
+	    {"test.noresult", "succeeds without a result", m_noresult, NULL, false},
+	    {"test.big", "a long result", m_big, NULL, false},
+	    {"test.notify", "count a call", m_notify, NULL, false},
+	    {"test.notify.reply", "count a call, never a notification", m_notify, NULL, true},
+	    {"test.count", "connections and peer pid", m_count, f, false},
+	    {"closer.add", "add a closer", m_closer_add, NULL, false},
+	    {"closer.remove", "remove a closer", m_closer_remove, NULL, false},
 	};
 	struct event *cmd_ev = NULL;
 	int err = 0;
@@ -875,12 +876,17 @@ static void test_raw_notification(void **state)
 		      "{\"jsonrpc\":\"2.0\",\"method\":\"nope\"}\n"
 		      "{\"jsonrpc\":\"2.0\",\"method\":\"test.fail\"}\n"
 		      "{\"jsonrpc\":\"2.0\",\"method\":\"test.fds\"}\n"
+		      "{\"jsonrpc\":\"2.0\",\"method\":\"test.notify.reply\"}\n"
 		      "{\"jsonrpc\":\"2.0\",\"method\":\"test.params\",\"params\":[]}\n"
 		      "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"version\"}\n");
 	res = expect_result(raw_reply(&r), 9);
 	json_decref(res);
-	assert_int_equal(atomic_load(&notified), 1);
+	assert_int_equal(atomic_load(&notified), 1); /* test.notify.reply did not run */
 	raw_silent(&r, 50);
+	raw_sends(&r, "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"test.notify.reply\"}\n");
+	res = expect_result(raw_reply(&r), 8);
+	json_decref(res);
+	assert_int_equal(atomic_load(&notified), 2);
 
 	/* A half-close: the last (even unterminated) request is still answered. */
 	raw_sends(&r, "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"test.notify\"}");
@@ -888,7 +894,7 @@ static void test_raw_notification(void **state)
 	res = expect_result(raw_reply(&r), 10);
 	json_decref(res);
 	assert_null(raw_reply(&r));
-	assert_int_equal(atomic_load(&notified), 2);
+	assert_int_equal(atomic_load(&notified), 3);
 	raw_close(&r);
 }
 
@@ -1191,7 +1197,7 @@ static void test_register(void **state)
 	struct srv *f = *state;
 	struct event_base *base = event_base_new();
 	struct ctl_server *s = ctl_server_create(base, f->path, -1, 0600);
-	struct ctl_method m = {"a.b", "help", m_notify, NULL};
+	struct ctl_method m = {.name = "a.b", .help = "help", .fn = m_notify};
 
 	assert_non_null(s);
 	assert_int_equal(ctl_method_register(s, &m), 0);
