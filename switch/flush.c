@@ -703,6 +703,17 @@ static inline uint32_t mon_slot(struct kring *kr, uint32_t pos, const uint8_t *s
 	return kring_next(kr, pos);
 }
 
+/* The longest run of whole packets among the `space` slots of src from `from`. */
+static uint32_t whole_packets(const struct kring *src, uint32_t from, uint32_t space)
+{
+	uint32_t take = 0;
+
+	for (uint32_t j = 0, q = from; j < space; j++, q = kring_next(src, q))
+		if (!(src->ring->slot[q].flags & NS_MOREFRAG))
+			take = j + 1;
+	return take;
+}
+
 void bdg_monitor_copy(struct bdg_port *m, uint32_t ring, struct kring *src, uint32_t from,
 		      uint32_t to, uint64_t npkts, uint16_t flags)
 {
@@ -715,12 +726,8 @@ void bdg_monitor_copy(struct bdg_port *m, uint32_t ring, struct kring *src, uint
 		return;
 	kring_lock(kr);
 	space = mon_space(kr, n);
-	if (space < n) { /* the longest run of whole packets that fits */
-		take = 0;
-		for (uint32_t j = 0, q = from; j < space; j++, q = kring_next(src, q))
-			if (!(src->ring->slot[q].flags & NS_MOREFRAG))
-				take = j + 1;
-	}
+	if (space < n)
+		take = whole_packets(src, from, space);
 	if (take)
 		id = kring_lease(kr, take, &start);
 	kring_unlock(kr);
@@ -826,12 +833,8 @@ static void zmon_swap(struct bdg_port *m, struct kring *src, uint32_t from, uint
 		npkts += !(src->ring->slot[q].flags & NS_MOREFRAG);
 	kring_lock(kr);
 	space = mon_space(kr, n);
-	if (space < n) { /* the longest run of whole packets that fits */
-		take = 0;
-		for (uint32_t j = 0, q = from; j < space; j++, q = kring_next(src, q))
-			if (!(src->ring->slot[q].flags & NS_MOREFRAG))
-				take = j + 1;
-	}
+	if (space < n)
+		take = whole_packets(src, from, space);
 	pos = kr->hwtail;
 	for (uint32_t j = 0; j < take; j++, p = kring_next(src, p)) {
 		struct netmap_slot *ss = &src->ring->slot[p], *ms = &kr->ring->slot[pos];

@@ -196,6 +196,23 @@ static void expect_frame_in(struct vale_port *v, uint8_t src, uint8_t dst, uint3
 	assert_int_equal(slot.buf_idx, idx);
 }
 
+/* Frames first..first+99 from src to dst arrive on v, exact; ret_idx: the
+ * buffers they came in. */
+static void recv_block(struct vale_port *v, uint8_t src, uint8_t dst, uint32_t first,
+		       uint32_t ret_idx[100])
+{
+	uint8_t want[2048], got[2048];
+	struct netmap_slot slot;
+
+	for (uint32_t k = 0; k < 100; k++) {
+		uint32_t len = frame_seq(want, src, dst, first + k);
+
+		assert_int_equal(recv_frame_slot(v, got, &slot, 3000), len);
+		assert_memory_equal(got, want, len);
+		ret_idx[k] = slot.buf_idx;
+	}
+}
+
 /*
  * a sends to b. a/zt takes a's sent buffers, b/zr b's received ones once b
  * returned them, b/r copies alongside: each frame reaches the zero-copy
@@ -208,8 +225,7 @@ static void check_zcopy(const char *na, const char *nb, const struct vale_open_p
 	char name[64];
 	struct vale_port *a = open_port(na, p), *b = open_port(nb, p), *at, *bz, *br;
 	uint32_t sent[100], got[100];
-	uint8_t f[2048], want[2048];
-	struct netmap_slot slot;
+	uint8_t f[2048];
 
 	snprintf(name, sizeof(name), "%s/zt", na);
 	at = open_port(name, NULL);
@@ -227,13 +243,7 @@ static void check_zcopy(const char *na, const char *nb, const struct vale_open_p
 						   &sent[k]));
 		for (uint32_t k = 0; k < 100; k++)
 			expect_frame_in(at, 0xa, 0xb, first + k, NS_TXMON, sent[k]);
-		for (uint32_t k = 0; k < 100; k++) {
-			uint32_t len = frame_seq(want, 0xa, 0xb, first + k);
-
-			assert_int_equal(recv_frame_slot(b, f, &slot, 3000), len);
-			assert_memory_equal(f, want, len);
-			got[k] = slot.buf_idx;
-		}
+		recv_block(b, 0xa, 0xb, first, got);
 		for (uint32_t k = 0; k < 100; k++)
 			expect_frame(br, 0xa, 0xb, first + k, 0);
 		for (uint32_t k = 0; k < 100; k++)
@@ -298,13 +308,7 @@ static void test_zcopy_pipe(void **state)
 
 		for (uint32_t k = 0; k < 100; k++)
 			assert_true(send_frame(m, f, frame_seq(f, 1, 2, first + k), 5000));
-		for (uint32_t k = 0; k < 100; k++) {
-			uint32_t len = frame_seq(want, 1, 2, first + k);
-
-			assert_int_equal(recv_frame_slot(s, f, &slot, 3000), len);
-			assert_memory_equal(f, want, len);
-			got[k] = slot.buf_idx;
-		}
+		recv_block(s, 1, 2, first, got);
 		for (uint32_t k = 0; k < 100; k++)
 			expect_frame_in(mz, 1, 2, first + k, NS_TXMON, got[k]);
 		assert_true(send_frame(s, f, frame_seq(f, 2, 1, reply), 5000));
