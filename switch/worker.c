@@ -269,15 +269,15 @@ static int wait_events(int epfd, struct epoll_event *ev, int max, long timeout_u
 }
 
 /*
- * Sleep until a kick, a command, or (when a lossless source is stalled) the
- * retry timer. The virtio-style handshake with the clients: we store
+ * Sleep until a kick, a command, or (stall_us >= 0: a lossless source is
+ * stalled) the retry timer. The virtio-style handshake with the clients: we store
  * kern_need_kick = 1 on every served ring, issue a full barrier and re-read
  * the rings' heads; a client stores head (csb_appl_publish), issues a full
  * barrier and reads kern_need_kick. One of the two loads sees the other's
  * store, so either we find the new head and do not sleep, or the client
  * finds the flag and writes the kick fd.
  */
-static void sleep_once(struct worker *w, bool stalled)
+static void sleep_once(struct worker *w, long stall_us)
 {
 	struct epoll_event ev[MAX_EVENTS];
 	int n;
@@ -289,7 +289,7 @@ static void sleep_once(struct worker *w, bool stalled)
 		return;
 	}
 	count(&w->stats.sleeps, 1);
-	n = wait_events(w->epfd, ev, MAX_EVENTS, stalled ? WORKER_STALL_RETRY_US : -1);
+	n = wait_events(w->epfd, ev, MAX_EVENTS, stall_us);
 	/* Clients that still see the flag kick needlessly: harmless. */
 	set_need_kick(w, 0);
 	for (int i = 0; i < n; i++) {
@@ -431,6 +431,7 @@ static void *worker_main(void *arg)
 	const bool forever = w->poll_us == WORKER_POLL_FOREVER;
 	const uint64_t poll_ns = forever ? 0 : (uint64_t)w->poll_us * 1000;
 	uint64_t busy_at = now_ns(); /* when slots last moved */
+	long stall_us = WORKER_STALL_RETRY_US;
 	bool stalled = false;
 
 	for (;;) {
@@ -439,6 +440,7 @@ static void *worker_main(void *arg)
 			break;
 		if (forward_all(w, &stalled)) {
 			busy_at = now_ns();
+			stall_us = WORKER_STALL_RETRY_US;
 			continue;
 		}
 		if (forever || now_ns() - busy_at < poll_ns) {
@@ -446,8 +448,18 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		/* A wake-up that moves nothing (a stall retry still blocked)
-		 * does not restart the busy-poll window: back to sleep. */
-		sleep_once(w, stalled);
+		 * does not restart the busy-poll window: back to sleep, a
+		 * stall retry twice as late each time, up to the cap. */
+		if (!stalled) {
+			stall_us = WORKER_STALL_RETRY_US;
+			sleep_once(w, -1);
+			continue;
+		}
+		sleep_once(w, stall_us);
+		if (stall_us < WORKER_STALL_RETRY_MAX_US)
+			stall_us = stall_us * 2 < WORKER_STALL_RETRY_MAX_US
+				       ? stall_us * 2
+				       : WORKER_STALL_RETRY_MAX_US;
 	}
 	return NULL;
 }

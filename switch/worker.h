@@ -9,8 +9,11 @@
  * Before sleeping it sets ktoa.kern_need_kick on every ring it serves, issues
  * a full barrier and re-checks the rings (no lost wakeup), as virtio does;
  * after waking it clears the flags. A lossless source that stalled on a full
- * destination is retried on a short timer (WORKER_STALL_RETRY_US) rather than
- * waiting for a kick.
+ * destination is retried on a timer rather than waiting for a kick (the
+ * destination's client may kick another worker): WORKER_STALL_RETRY_US, then
+ * twice as late after each retry that moved nothing, up to
+ * WORKER_STALL_RETRY_MAX_US, so a receiver that never drains costs a few
+ * hundred wake-ups a second, and one that drains is seen within 1 ms.
  *
  * After bdg_forward() reclaimed TX slots of a port whose client set
  * atok.appl_need_kick on that ring, the worker writes the port's notify
@@ -42,6 +45,7 @@
 #define WORKER_POLL_US_DEFAULT 50
 #define WORKER_POLL_FOREVER UINT32_MAX
 #define WORKER_STALL_RETRY_US 100
+#define WORKER_STALL_RETRY_MAX_US 1000
 
 struct worker;
 

@@ -298,8 +298,8 @@ static void rig_init(struct rig *g, const char *name)
 	assert_non_null(g->b);
 }
 
-static struct vport *rig_port(struct rig *g, const char *name, uint32_t tx_slots,
-			      uint32_t rx_slots, bool lossless)
+static struct vport *rig_port(struct rig *g, const char *name, uint32_t tx_slots, uint32_t rx_slots,
+			      bool lossless)
 {
 	struct vport_params p = {.name = name, .tx_slots = tx_slots, .rx_slots = rx_slots};
 	struct vport *v = vport_create(&p);
@@ -599,13 +599,13 @@ static void test_remove(void **state)
 }
 
 /* A lossless source stalled on a full ring resumes when the ring drains,
- * with no kick from anybody. */
+ * with no kick from anybody; while it waits, the retries back off. */
 static void test_lossless_stall_retry(void **state)
 {
 	struct rig g;
 	struct vport *a, *b;
 	struct receiver m = {.expect = 500};
-	uint64_t kicks;
+	uint64_t kicks, sleeps;
 	uint8_t dst[6];
 	(void)state;
 
@@ -623,6 +623,11 @@ static void test_lossless_stall_retry(void **state)
 	assert_int_equal(rx_pending(b), 63);
 	assert_int_equal(tx_hwcur(a), 63);
 	kicks = stats_of(g.w[0]).kicks;
+	/* Stalled for 100 ms: retries back off to one a millisecond (a fixed
+	 * 100 us retry would wake it about 1000 times). */
+	sleeps = stats_of(g.w[0]).sleeps;
+	sleep_ms(100);
+	assert_true(stats_of(g.w[0]).sleeps - sleeps <= 120);
 
 	/* Drain without kicking; the worker's retry timer does the rest. */
 	assert_true(EVENTUALLY((rx_take(&m), m.got == 500)));
@@ -741,14 +746,14 @@ static void test_polling_mode(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_kick_wakes_sleeping_worker),
-		cmocka_unit_test(test_notify_wakes_receiver),
-		cmocka_unit_test(test_tx_reclaim_notify),
-		cmocka_unit_test(test_remove),
-		cmocka_unit_test(test_lossless_stall_retry),
-		cmocka_unit_test(test_two_workers_one_destination),
-		cmocka_unit_test(test_lifecycle),
-		cmocka_unit_test(test_polling_mode),
+	    cmocka_unit_test(test_kick_wakes_sleeping_worker),
+	    cmocka_unit_test(test_notify_wakes_receiver),
+	    cmocka_unit_test(test_tx_reclaim_notify),
+	    cmocka_unit_test(test_remove),
+	    cmocka_unit_test(test_lossless_stall_retry),
+	    cmocka_unit_test(test_two_workers_one_destination),
+	    cmocka_unit_test(test_lifecycle),
+	    cmocka_unit_test(test_polling_mode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
