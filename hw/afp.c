@@ -32,6 +32,10 @@
 #define VNET_FRAME_SIZE 65536u
 #define RX_BLOCK_MIN (128u << 10)
 #define RX_RING_BYTES (4u << 20)
+/* With vnet_hdr a GSO frame takes a block (of 128 KiB) to itself: 16 MiB
+ * keep 128 of them, 8 MiB of TCP in flight, as a 4 MiB ring keeps 30000
+ * small frames. */
+#define RX_RING_BYTES_VNET (16u << 20)
 #define RX_BLOCKS_MIN 8u
 #define TX_BLOCK_MIN (64u << 10)
 #define TX_RING_BYTES (2u << 20)
@@ -42,6 +46,7 @@
 
 struct afp {
 	int fd;
+	int big_fd; /* frames over a TX slot (GSO, with vnet_hdr): sendmsg(); -1 if none */
 	int ifindex;
 	uint32_t mtu;
 	uint32_t vnet_len;
@@ -74,7 +79,8 @@ struct afp {
 	uint32_t tx_head;
 	uint32_t tx_kern;
 	uint32_t tx_pending;
-	uint32_t tx_max; /* largest frame we queue, vnet header included */
+	uint32_t tx_max; /* largest frame we take, vnet header included */
+	uint32_t tx_slot_max; /* largest frame a TX slot holds; longer ones go by big_fd */
 	bool tx_kick;	 /* the last send() left frames behind */
 
 	struct afp_stats st;
@@ -153,13 +159,17 @@ static int size_rings(struct afp *a, const struct afp_params *p, char *err)
 	uint32_t need = (uint32_t)TX_DATA_OFF + a->vnet_len + ETH_HLEN + VLAN_HLEN + a->mtu;
 	uint32_t fs = p->frame_size;
 	uint32_t page = (uint32_t)sysconf(_SC_PAGESIZE);
+	uint32_t rx_fs;
 	uint64_t bytes;
 
 	if (!fs) {
-		/* Power of two slots, so TX blocks hold whole slots without waste. */
+		/*
+		 * Power of two slots, so TX blocks hold whole slots without
+		 * waste. Sized for the MTU even with vnet_hdr: GSO frames (up
+		 * to 64 KiB) take the side socket, and 64 KiB slots would leave
+		 * a ring of 32 of them, too few for a burst of small frames.
+		 */
 		fs = pow2_at_least(need > AFP_FRAME_SIZE_DEFAULT ? need : AFP_FRAME_SIZE_DEFAULT);
-		if (a->vnet_len && fs < VNET_FRAME_SIZE)
-			fs = VNET_FRAME_SIZE; /* GSO frames: up to 64 KiB */
 	} else if (fs < FRAME_SIZE_MIN || fs > FRAME_SIZE_MAX || fs % TPACKET_ALIGNMENT) {
 		seterr(err, "frame size %u: must be a multiple of %u from %u to %u", fs,
 		       TPACKET_ALIGNMENT, FRAME_SIZE_MIN, FRAME_SIZE_MAX);
@@ -169,26 +179,31 @@ static int size_rings(struct afp *a, const struct afp_params *p, char *err)
 		return -EINVAL;
 	}
 	a->tx_frame_size = fs;
-	a->tx_max = fs - (uint32_t)TX_DATA_OFF;
+	a->tx_slot_max = fs - (uint32_t)TX_DATA_OFF;
+	a->tx_max = a->tx_slot_max;
 	if (!a->vnet_len && a->tx_max > need - (uint32_t)TX_DATA_OFF)
 		a->tx_max = need - (uint32_t)TX_DATA_OFF; /* the kernel's cap: MTU + headers */
+	if (a->vnet_len && a->tx_max < VNET_FRAME_SIZE - (uint32_t)TX_DATA_OFF)
+		a->tx_max = VNET_FRAME_SIZE - (uint32_t)TX_DATA_OFF; /* GSO frames: 64 KiB */
+	/* A received GSO frame must fit one RX block, header and all. */
+	rx_fs = a->vnet_len && fs < VNET_FRAME_SIZE ? VNET_FRAME_SIZE : fs;
 
 	a->rx_block_size = p->rx_block_size;
 	if (!a->rx_block_size) {
-		a->rx_block_size = pow2_at_least(2 * fs);
+		a->rx_block_size = pow2_at_least(2 * rx_fs);
 		if (a->rx_block_size < RX_BLOCK_MIN)
 			a->rx_block_size = RX_BLOCK_MIN;
 	} else if (a->rx_block_size % page || a->rx_block_size & (a->rx_block_size - 1) ||
-		   a->rx_block_size < 2 * fs || a->rx_block_size > (1u << 30)) {
+		   a->rx_block_size < 2 * rx_fs || a->rx_block_size > (1u << 30)) {
 		seterr(err,
 		       "rx block size %u: must be a power of two, a page multiple and >= 2 frames "
 		       "(%u)",
-		       a->rx_block_size, 2 * fs);
+		       a->rx_block_size, 2 * rx_fs);
 		return -EINVAL;
 	}
 	a->rx_blocks = p->rx_blocks;
 	if (!a->rx_blocks) {
-		a->rx_blocks = RX_RING_BYTES / a->rx_block_size;
+		a->rx_blocks = (a->vnet_len ? RX_RING_BYTES_VNET : RX_RING_BYTES) / a->rx_block_size;
 		if (a->rx_blocks < RX_BLOCKS_MIN)
 			a->rx_blocks = RX_BLOCKS_MIN;
 	}
@@ -283,6 +298,40 @@ static int join_fanout(struct afp *a, uint16_t group, char *err)
 	return r;
 }
 
+/*
+ * The side socket for frames longer than a TX slot: no ring, so sendmsg()
+ * takes any length the virtio-net header allows; protocol 0, so it receives
+ * nothing. It shares the main socket's options that matter on TX.
+ */
+static int open_big(struct afp *a, char *err)
+{
+	struct sockaddr_ll sll;
+	int r;
+
+	a->big_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (a->big_fd < 0) {
+		r = -errno;
+		seterr(err, "AF_PACKET socket for GSO frames: %s", strerror(-r));
+		return r;
+	}
+	r = setopt_int(a->big_fd, SOL_PACKET, PACKET_VNET_HDR, 1);
+	if (r == 0)
+		r = setopt_int(a->big_fd, SOL_PACKET, PACKET_QDISC_BYPASS, 1);
+	if (r < 0) {
+		seterr(err, "socket options for GSO frames: %s", strerror(-r));
+		return r;
+	}
+	memset(&sll, 0, sizeof(sll));
+	sll.sll_family = AF_PACKET;
+	sll.sll_ifindex = a->ifindex;
+	if (bind(a->big_fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+		r = -errno;
+		seterr(err, "binding the GSO socket to ifindex %d: %s", a->ifindex, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
 static int set_promisc(struct afp *a, int opt)
 {
 	struct packet_mreq mr;
@@ -317,6 +366,7 @@ struct afp *afp_open(const struct afp_params *p, char *err)
 		return NULL;
 	}
 	a->vnet_len = p->vnet_hdr ? (p->vnet_hdr_len ? p->vnet_hdr_len : VNET_HDR_LEN) : 0;
+	a->big_fd = -1;
 
 	/* Protocol 0: nothing is received until bind() names the interface. */
 	a->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -396,6 +446,11 @@ struct afp *afp_open(const struct afp_params *p, char *err)
 	}
 	/* A down interface is fine: the socket works once it is up. */
 	(void)afp_get_error(a);
+	if (a->tx_max > a->tx_slot_max) {
+		r = open_big(a, err);
+		if (r < 0)
+			goto err_setup;
+	}
 
 	if (p->fanout_group) {
 		r = join_fanout(a, p->fanout_group, err);
@@ -411,6 +466,8 @@ struct afp *afp_open(const struct afp_params *p, char *err)
 	return a;
 
 err_setup:
+	if (a->big_fd >= 0)
+		close(a->big_fd);
 	if (a->map)
 		munmap(a->map, a->map_len);
 	close(a->fd);
@@ -429,6 +486,8 @@ void afp_close(struct afp *a)
 		(void)set_promisc(a, PACKET_DROP_MEMBERSHIP);
 	if (a->map)
 		munmap(a->map, a->map_len);
+	if (a->big_fd >= 0)
+		close(a->big_fd);
 	close(a->fd);
 	free(a);
 }
@@ -708,6 +767,33 @@ static void tx_kick(struct afp *a)
 	a->tx_kick = a->tx_pending != 0;
 }
 
+/*
+ * A frame longer than a TX slot, by the side socket, after the ring's frames
+ * (kicked first, so the order holds). The 12-byte header loses num_buffers.
+ * False when the kernel has no room now (try again later).
+ */
+static bool tx_big(struct afp *a, const struct afp_frame *f)
+{
+	uint32_t hl = a->vnet_len == VNET_HDR_MRG_LEN ? VNET_HDR_LEN : a->vnet_len;
+	struct iovec iov[2] = {{f->data, hl},
+			       {f->data + a->vnet_len, f->len - a->vnet_len}};
+	struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
+	ssize_t r;
+
+	if (a->tx_pending)
+		tx_kick(a);
+	r = sendmsg(a->big_fd, &m, MSG_DONTWAIT);
+	if (r < 0 && (errno == EAGAIN || errno == ENOBUFS))
+		return false;
+	if (r < 0) {
+		a->st.tx_errors++; /* a bad header, or the link is down */
+	} else {
+		a->st.tx_packets++;
+		a->st.tx_bytes += f->len - a->vnet_len;
+	}
+	return true;
+}
+
 uint32_t afp_tx_burst(struct afp *a, const struct afp_frame *frames, uint32_t n)
 {
 	uint32_t i, len, queued = 0;
@@ -720,10 +806,28 @@ uint32_t afp_tx_burst(struct afp *a, const struct afp_frame *frames, uint32_t n)
 			a->st.tx_errors++;
 			continue;
 		}
+		if (f->len > a->tx_slot_max) {
+			if (!tx_big(a, f))
+				break;
+			queued = 0;
+			continue;
+		}
 		h = tx_slot(a, a->tx_head);
 		/* Acquire: pairs with tpacket_destruct_skb()'s release of the slot. */
-		if (__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) != TP_STATUS_AVAILABLE)
-			break; /* ring full: in flight, or waiting for the kernel */
+		if (__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) != TP_STATUS_AVAILABLE) {
+			/*
+			 * In flight, or waiting for the kernel. Most drivers
+			 * (veth, for one) free a frame within the send() that
+			 * pushed it: push what is queued and look again; stop
+			 * when that did not free the slot.
+			 */
+			if (!a->tx_pending)
+				break;
+			tx_kick(a);
+			queued = 0;
+			if (__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) != TP_STATUS_AVAILABLE)
+				break;
+		}
 		len = tx_copy(a, (uint8_t *)h + TX_DATA_OFF, f);
 		h->tp_len = len;
 		h->tp_snaplen = len;

@@ -14,6 +14,10 @@
  *
  * Both rings are one mapping. Frames received are handed out in place (zero
  * copy); frames sent are copied into the TX ring and pushed with one send().
+ * TX slots are sized for the MTU, so a ring of 2 MiB has 1024 of them; frames
+ * longer than a slot (GSO frames, with vnet_hdr) go out with sendmsg() on a
+ * second, ring-less socket of the same interface that receives nothing,
+ * after the ring's queued frames, so the order holds.
  *
  * A switch port must see every frame on the wire, so the socket holds a
  * PACKET_MR_PROMISC membership (a reference on the interface's promiscuity
@@ -42,12 +46,17 @@
  *
  * Sizes: the MTU is read at open (SIOCGIFMTU) and sizes the TX slots and
  * RX blocks: 2048-byte slots up to MTU 1982, larger powers of two above
- * (16 KiB for MTU 9000), 64 KiB with vnet_hdr. Reopen after an MTU change.
+ * (16 KiB for MTU 9000). With vnet_hdr an RX block holds a 64 KiB frame
+ * (128 KiB blocks) and the RX ring is 16 MiB, so that 128 GSO frames fit.
+ * Reopen after an MTU change.
  *
- * Threads: an afp has no lock. One thread at a time calls its functions;
- * the forwarding thread that owns it calls everything after afp_open(),
- * including afp_get_stats(). afp_open() and afp_close() may run on any
- * thread (the control thread, typically). Different afps are independent.
+ * Threads: an afp has no lock. Its RX side (afp_rx_burst, afp_rx_release)
+ * and its TX side (afp_tx_burst) keep separate state: one thread at a time
+ * on each side, the two sides possibly on two threads at once.
+ * afp_get_stats() belongs to the RX side's thread (it reads TX counters
+ * without a lock: good enough for statistics). afp_open() and afp_close()
+ * may run on any thread (the control thread, typically). Different afps are
+ * independent.
  */
 #ifndef VALE_HW_AFP_H
 #define VALE_HW_AFP_H
@@ -78,6 +87,7 @@ struct afp_params {
 	uint32_t rx_blocks;	/* 0 = a 4 MiB ring, at least 8 blocks */
 	uint32_t rx_timeout_ms; /* block retire timeout; 0 = AFP_RX_TIMEOUT_MS_DEFAULT */
 	uint32_t tx_frames;	/* 0 = a 2 MiB ring, at least 64 slots */
+	/* (Longer frames than a TX slot holds take the side socket, see above.) */
 	/* Prefix every frame with a virtio-net header (off by default). */
 	bool vnet_hdr;
 	uint8_t vnet_hdr_len; /* 10 or 12 with vnet_hdr; 0 = 10 */
@@ -150,7 +160,9 @@ void afp_rx_release(struct afp *a);
 
 /*
  * Copy frames[0, n) into the TX ring and push them to the interface with one
- * non-blocking send(). Returns how many of the frames were taken: queued, or
+ * non-blocking send() (one more each time the ring fills up, as most
+ * drivers free a frame within the send() that pushed it; frames longer than
+ * a slot go by the side socket). Returns how many were taken: queued, or
  * dropped and counted in tx_errors (shorter than an Ethernet header, longer
  * than the MTU allows or than a TX slot holds, or the link is down). The
  * rest found the ring full and stay with the caller: retry them on EPOLLOUT.
