@@ -7,14 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "afp.h"
 #include "flowhash.h"
 #include "xsk.h"
 
-#define NIC_QUEUES_MAX 16
+#define NIC_QUEUES_MAX KPORT_FDS_MAX
 
 int nic_admode_parse(const char *s, enum nic_admode *ret)
 {
@@ -53,25 +52,10 @@ static uint32_t rx_queues(const char *ifname)
 	return n ? (n > NIC_QUEUES_MAX ? NIC_QUEUES_MAX : n) : 1;
 }
 
-/* One pollable fd over several: an epoll set. */
-static int epoll_over(const int *fds, uint32_t n)
-{
-	int ep = epoll_create1(EPOLL_CLOEXEC);
-
-	for (uint32_t i = 0; ep >= 0 && i < n; i++) {
-		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev)) {
-			close(ep);
-			return -1;
-		}
-	}
-	return ep;
-}
-
 /*
  * A NIC backend: one socket per RX queue, all behind one kport. The queue
  * type (AF_XDP or AF_PACKET) is a small table of ops over one socket; the
- * loops over queues, the epoll set and the teardown are shared.
+ * loops over queues and the teardown are shared.
  */
 struct queue_ops {
 	uint32_t (*rx)(void *q, struct kport_frame *frames, uint32_t max);
@@ -86,7 +70,6 @@ struct nicbe {
 	void *q[NIC_QUEUES_MAX];
 	uint32_t held[NIC_QUEUES_MAX]; /* frames of the last burst, per queue */
 	uint32_t n;
-	int epfd;
 };
 
 static uint32_t nic_rx(void *arg, struct kport_frame *frames, uint32_t max)
@@ -120,9 +103,14 @@ static uint32_t nic_tx(void *arg, const struct kport_frame *frames, uint32_t n)
 	return b->qo->tx(b->q[0], frames, n);
 }
 
-static int nic_fd(const void *arg)
+static uint32_t nic_fds(const void *arg, int *ret_fds, uint32_t max)
 {
-	return ((const struct nicbe *)arg)->epfd;
+	const struct nicbe *b = arg;
+	uint32_t q;
+
+	for (q = 0; q < b->n && q < max; q++)
+		ret_fds[q] = b->qo->fd(b->q[q]);
+	return q;
 }
 
 static void nic_close(void *arg)
@@ -131,19 +119,17 @@ static void nic_close(void *arg)
 
 	for (uint32_t q = 0; q < b->n; q++)
 		b->qo->close(b->q[q]);
-	if (b->epfd >= 0)
-		close(b->epfd);
 	free(b);
 }
 
 static const struct kport_ops nic_ops_native = {
 	.kind = "native", .rx_burst = nic_rx, .rx_release = nic_release, .tx_burst = nic_tx,
-	.fd = nic_fd, .close = nic_close,
+	.fds = nic_fds, .tx_direct = true, .close = nic_close,
 };
 
 static const struct kport_ops nic_ops_generic = {
 	.kind = "generic", .rx_burst = nic_rx, .rx_release = nic_release, .tx_burst = nic_tx,
-	.fd = nic_fd, .close = nic_close,
+	.fds = nic_fds, .tx_direct = true, .close = nic_close,
 };
 
 /* Open one socket per RX queue of ifname with open_queue. NULL + errno + err. */
@@ -154,7 +140,7 @@ static struct nicbe *nic_open(const char *ifname, const struct queue_ops *qo,
 {
 	struct nicbe *b = calloc(1, sizeof(*b));
 	uint32_t nq = rx_queues(ifname);
-	int fds[NIC_QUEUES_MAX], e;
+	int e;
 
 	if (!b) {
 		snprintf(err, 256, "out of memory");
@@ -162,17 +148,10 @@ static struct nicbe *nic_open(const char *ifname, const struct queue_ops *qo,
 		return NULL;
 	}
 	b->qo = qo;
-	b->epfd = -1;
 	for (b->n = 0; b->n < nq; b->n++) {
 		b->q[b->n] = open_queue(ifname, b->n, nq, err);
 		if (!b->q[b->n])
 			goto err;
-		fds[b->n] = qo->fd(b->q[b->n]);
-	}
-	b->epfd = epoll_over(fds, b->n);
-	if (b->epfd < 0) {
-		snprintf(err, 256, "epoll: %s", strerror(errno));
-		goto err;
 	}
 	return b;
 err:

@@ -41,8 +41,11 @@
  * serialised internally, since libxdp's program attach is not safe against a
  * concurrent attach on the same interface); they act in the calling thread's
  * network namespace, so close an xsk in the namespace it was opened in (the
- * program is detached by interface index there). The data path (xsk_rx_burst, xsk_rx_release,
- * xsk_tx_burst) belongs to one thread per xsk, with no locking. xsk_fd,
+ * program is detached by interface index there). The data path has no
+ * locking: the RX side (xsk_rx_burst, xsk_rx_release: RX and fill rings) and
+ * the TX side (xsk_tx_burst: TX and completion rings, the TX free list) each
+ * belong to one thread at a time, and the two sides may run on two threads
+ * at once, as the kernel's rings are single-producer single-consumer. xsk_fd,
  * xsk_mode, xsk_zerocopy and xsk_stats may be called from any thread while
  * the xsk is open.
  *

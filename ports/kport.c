@@ -3,21 +3,31 @@
 #include "kport.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "csb.h"
 
 #define KPORT_BURST 256
 #define KPORT_SLOTS 1024
+/* With a virtio-net header, frames may be 64 KiB GSO frames over 33 slots
+ * each: 4096 slots hold 124 of them, 8 MiB, about what a TCP flow keeps in
+ * flight at 10 Gbit/s; with 1024 the RX ring overflowed whenever our thread
+ * fell 31 frames behind. */
+#define KPORT_SLOTS_GSO 4096
 #define KPORT_IOV_MAX 64
 #define KPORT_FRAME_MAX 65550 /* a 64 KiB GSO frame and its virtio-net header */
+/* An idle thread keeps looking this long before it sleeps: at a steady rate
+ * the next frame comes sooner, and a sleeping reader costs the kernel a
+ * wakeup per frame (the same default as the workers' poll_us). */
+#define KPORT_POLL_NS 50000L
 
 struct kport {
 	const struct kport_ops *ops;
@@ -26,12 +36,19 @@ struct kport {
 	struct bdg *sw;
 	struct bdg_scratch *scratch;
 	struct netmap_ring *tx, *rx; /* the vport's rings, the kport being their client */
-	int epfd;
+	struct pollfd pfd[2 + KPORT_FDS_MAX]; /* stop, notify, the backend's */
+	nfds_t npfd;
 	int stop_fd;
 	pthread_t thread;
 	bool started;
 	bool polling;  /* never sleep (relaxed atomic: set by the control thread) */
 	bool stopping; /* relaxed atomic: a polling thread's way out */
+	/* Switch -> kernel runs on whichever thread gets tx_lock: ours, or the
+	 * thread that just delivered into our RX ring (tx_drain). */
+	pthread_mutex_t tx_lock;
+	int tx_wanted;  /* seq_cst atomic: our RX ring may hold frames for the kernel */
+	int tx_handoff; /* seq_cst atomic: frames there wait for our thread */
+	bool tx_lock_made;
 	uint8_t *linear; /* a frame chained over several RX slots, made whole */
 	struct kport_stats stats;
 };
@@ -41,8 +58,24 @@ static void count(uint64_t *c, uint64_t n)
 	__atomic_fetch_add(c, n, __ATOMIC_RELAXED);
 }
 
-/* Kernel -> switch: copy what the backend received into our TX ring (long
- * frames as NS_MOREFRAG chains) and forward it. Returns frames moved. */
+/*
+ * Buffers that follow each other in memory as one iovec: the slots of a ring
+ * usually have consecutive buffers, so a 64 KiB frame over 33 slots is one
+ * segment for the kernel to walk instead of 33. Returns the new count.
+ */
+static int iov_merge(struct iovec *iov, uint32_t n)
+{
+	uint32_t m = 0;
+
+	for (uint32_t i = 1; i < n; i++) {
+		if ((uint8_t *)iov[m].iov_base + iov[m].iov_len == iov[i].iov_base)
+			iov[m].iov_len += iov[i].iov_len;
+		else
+			iov[++m] = iov[i];
+	}
+	return n ? (int)m + 1 : 0;
+}
+
 /* Kernel -> switch for backends that read into buffers we give (rx_into):
  * each frame lands in free TX slots directly, chained when long. */
 static uint32_t from_kernel_into(struct kport *k)
@@ -60,7 +93,7 @@ static uint32_t from_kernel_into(struct kport *k)
 
 		for (uint32_t j = 0; j < max_slots; j++, i = nm_ring_next(r, i))
 			iov[j] = (struct iovec){NETMAP_BUF(r, r->slot[i].buf_idx), bsz};
-		len = k->ops->rx_into(k->be, iov, max_slots);
+		len = k->ops->rx_into(k->be, iov, (uint32_t)iov_merge(iov, max_slots));
 		if (len <= 0)
 			break;
 		used = ((uint32_t)len + bsz - 1) / bsz;
@@ -82,6 +115,8 @@ static uint32_t from_kernel_into(struct kport *k)
 	return n;
 }
 
+/* Kernel -> switch: copy what the backend received into our TX ring (long
+ * frames as NS_MOREFRAG chains) and forward it. Returns frames moved. */
 static uint32_t from_kernel(struct kport *k)
 {
 	struct kport_frame frames[KPORT_BURST];
@@ -100,8 +135,16 @@ static uint32_t from_kernel(struct kport *k)
 
 		if (need == 0)
 			need = 1;
-		if (nm_ring_space(r) < need)
-			break;
+		if (nm_ring_space(r) < need) {
+			/* Long (GSO) frames fill the ring long before a burst
+			 * ends: forward what is in, which frees it, and go on. */
+			csb_appl_publish(r, VALE_CSB(r));
+			while (bdg_forward(kport_port(k), 0, k->scratch))
+				;
+			csb_appl_update_tail(r, VALE_CSB(r));
+			if (nm_ring_space(r) < need)
+				break;
+		}
 		do {
 			struct netmap_slot *slot = &r->slot[r->head];
 			uint32_t chunk = frames[i].len - off;
@@ -127,8 +170,9 @@ static uint32_t from_kernel(struct kport *k)
 }
 
 /* Switch -> kernel: hand what the switch put in our RX ring to the backend,
- * joining NS_MOREFRAG chains. Returns frames moved. */
-static uint32_t to_kernel(struct kport *k)
+ * joining NS_MOREFRAG chains; with !chains, stop at the first chain and say
+ * so in *ret_left. Returns frames moved. */
+static uint32_t to_kernel(struct kport *k, bool chains, bool *ret_left)
 {
 	struct kport_frame frames[KPORT_BURST];
 	struct netmap_ring *r = k->rx;
@@ -153,6 +197,10 @@ static uint32_t to_kernel(struct kport *k)
 		}
 		if (!whole)
 			break;
+		if (nslots > 1 && !chains) {
+			*ret_left = true;
+			break;
+		}
 		if (nslots == 1) {
 			frames[n].data = (uint8_t *)NETMAP_BUF(r, slot->buf_idx);
 			frames[n].len = slot->len;
@@ -170,7 +218,7 @@ static uint32_t to_kernel(struct kport *k)
 			for (uint32_t j = 0, i = r->cur; j < nslots; j++, i = nm_ring_next(r, i))
 				iov[j] = (struct iovec){NETMAP_BUF(r, r->slot[i].buf_idx),
 							r->slot[i].len};
-			sent += k->ops->tx_chain(k->be, iov, nslots);
+			sent += k->ops->tx_chain(k->be, iov, (uint32_t)iov_merge(iov, nslots));
 			total++;
 		} else {
 			if (linear_used + len > KPORT_FRAME_MAX * 2)
@@ -201,54 +249,140 @@ static uint32_t to_kernel(struct kport *k)
 	return total;
 }
 
+/*
+ * Frames wait in our RX ring for our thread: say so, and wake it if it
+ * sleeps. Same pairing as the vport's notify: we store tx_handoff, fence,
+ * load appl_need_kick; the thread stores appl_need_kick, fences, then looks
+ * at the ring.
+ */
+static void handoff(struct kport *k)
+{
+	uint64_t one = 1;
+
+	__atomic_store_n(&k->tx_handoff, 1, __ATOMIC_SEQ_CST);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&VALE_CSB(k->rx)->atok.appl_need_kick, __ATOMIC_RELAXED))
+		(void)!write(vport_notify_fd(k->v), &one, sizeof(one));
+}
+
+/*
+ * Switch -> kernel, from any thread. Whoever holds tx_lock drains the RX ring
+ * for everybody: a caller that finds it taken only leaves tx_wanted set, and
+ * the holder re-checks tx_wanted after unlocking, so no delivery is left
+ * behind (each side stores, then reads the other's store, all seq_cst).
+ * With !chains the drain stops at the first chained frame and hands the
+ * rest to our thread. Returns the frames this call moved.
+ */
+static uint32_t tx_drain(struct kport *k, bool chains)
+{
+	uint32_t moved = 0, m;
+	bool left = false;
+
+	__atomic_store_n(&k->tx_wanted, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&k->tx_wanted, __ATOMIC_SEQ_CST)) {
+		if (pthread_mutex_trylock(&k->tx_lock))
+			break;
+		while (__atomic_exchange_n(&k->tx_wanted, 0, __ATOMIC_SEQ_CST))
+			while ((m = to_kernel(k, chains, &left)))
+				moved += m;
+		pthread_mutex_unlock(&k->tx_lock);
+	}
+	if (left)
+		handoff(k);
+	return moved;
+}
+
+/*
+ * The bdg notify callback of our vport, in place of the vport's own (which
+ * would wake our thread through the notify eventfd): frames just landed on
+ * our RX ring. Frames of one buffer go to the kernel at once, from the
+ * forwarding thread that put them there, as netmap's bwrap calls a NIC's
+ * txsync from the sender's context: one syscall per batch, no wakeup, no
+ * context switch, which is what small frames cost. Chained (GSO) frames are
+ * left to our thread: their copies into the kernel, and the receiving
+ * stack's work that runs inside that write (a tap's TCP), then overlap with
+ * the delivering thread's next read instead of adding to it. Runs with the
+ * switch lock held shared.
+ */
+static void rx_notify(struct bdg_port *port, uint32_t ring, void *arg)
+{
+	struct kport *k = arg;
+
+	(void)port;
+	(void)ring;
+	if (k->ops->tx_direct)
+		tx_drain(k, false);
+	else
+		handoff(k);
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
 static void *kport_thread(void *arg)
 {
 	struct kport *k = arg;
 	struct vale_csb *rcsb = VALE_CSB(k->rx);
+	int64_t idle_since = 0;
 
 	for (;;) {
-		struct epoll_event ev[4];
-		uint32_t moved = from_kernel(k) + to_kernel(k);
+		/* RX, and the TX that rx_notify handed us: draining on every
+		 * turn would only race the delivering threads for the lock. */
+		uint32_t moved = from_kernel(k);
 		int nev;
 
-		if (moved)
+		if (__atomic_exchange_n(&k->tx_handoff, 0, __ATOMIC_SEQ_CST))
+			moved += tx_drain(k, true);
+
+		if (moved) {
+			idle_since = 0;
 			continue;
+		}
 		if (__atomic_load_n(&k->polling, __ATOMIC_RELAXED)) {
 			if (__atomic_load_n(&k->stopping, __ATOMIC_RELAXED))
 				return NULL;
 			continue;
 		}
+		/* Busy-poll only where looking is free: a ring in shared memory,
+		 * not a read() that fails with EAGAIN (a tap). */
+		if (k->ops->rx_burst) {
+			if (!idle_since)
+				idle_since = now_ns();
+			if (now_ns() - idle_since < KPORT_POLL_NS)
+				continue;
+		}
+		idle_since = 0;
 		/* Idle: ask for a notification, then re-check before sleeping
-		 * (pairs with the switch's fence before it reads the flag). */
+		 * (pairs with handoff()'s fence before it reads the flag). The
+		 * ring is looked at under tx_lock, by tx_drain: should another
+		 * thread hold it, that thread drains, or hands off to us. */
 		__atomic_store_n(&rcsb->atok.appl_need_kick, 1, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		csb_appl_update_tail(k->rx, rcsb);
-		if (!nm_ring_empty(k->rx)) {
+		if (tx_drain(k, true)) {
 			__atomic_store_n(&rcsb->atok.appl_need_kick, 0, __ATOMIC_RELAXED);
 			continue;
 		}
-		nev = epoll_wait(k->epfd, ev, 4, -1);
+		nev = poll(k->pfd, k->npfd, -1);
 		__atomic_store_n(&rcsb->atok.appl_need_kick, 0, __ATOMIC_RELAXED);
-		for (int i = 0; i < nev; i++) {
+		if (nev > 0 && k->pfd[0].revents)
+			return NULL;
+		if (nev > 0 && k->pfd[1].revents) {
 			uint64_t v;
-			if (ev[i].data.fd == k->stop_fd)
-				return NULL;
-			if (ev[i].data.fd == vport_notify_fd(k->v))
-				(void)!read(ev[i].data.fd, &v, sizeof(v));
+			(void)!read(k->pfd[1].fd, &v, sizeof(v));
 		}
 	}
-}
-
-static int epoll_watch(int epfd, int fd)
-{
-	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
-	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
 
 struct kport *kport_create(struct bdg *sw, const char *name, const struct kport_ops *ops,
 			   void *be, uint16_t hdr_len, uint32_t buf_size, char *err)
 {
-	struct vport_params vp = {.name = name, .tx_slots = KPORT_SLOTS, .rx_slots = KPORT_SLOTS,
+	uint32_t slots = hdr_len ? KPORT_SLOTS_GSO : KPORT_SLOTS;
+	struct vport_params vp = {.name = name, .tx_slots = slots, .rx_slots = slots,
 				  .buf_size = buf_size};
 	struct kport *k = calloc(1, sizeof(*k));
 	int e;
@@ -262,7 +396,15 @@ struct kport *kport_create(struct bdg *sw, const char *name, const struct kport_
 	k->ops = ops;
 	k->be = be;
 	k->sw = sw;
-	k->epfd = k->stop_fd = -1;
+	k->stop_fd = -1;
+	if (pthread_mutex_init(&k->tx_lock, NULL)) {
+		free(k);
+		ops->close(be);
+		snprintf(err, 256, "out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	k->tx_lock_made = true;
 	k->v = vport_create(&vp);
 	k->scratch = bdg_scratch_create();
 	k->linear = malloc(KPORT_FRAME_MAX * 2);
@@ -273,18 +415,28 @@ struct kport *kport_create(struct bdg *sw, const char *name, const struct kport_
 	}
 	k->tx = NETMAP_TXRING(vport_if(k->v), 0);
 	k->rx = NETMAP_RXRING(vport_if(k->v), 0);
+	/* Before the attach: no delivery may see the vport's callback. */
+	bdg_port_set_notify(vport_port(k->v), rx_notify, k);
 	e = -bdg_port_set_vnet_hdr_len(vport_port(k->v), hdr_len);
 	if (e) {
 		snprintf(err, 256, "bad virtio-net header length %u", hdr_len);
 		goto err;
 	}
-	k->epfd = epoll_create1(EPOLL_CLOEXEC);
 	k->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (k->epfd < 0 || k->stop_fd < 0 || epoll_watch(k->epfd, k->stop_fd) ||
-	    epoll_watch(k->epfd, ops->fd(be)) || epoll_watch(k->epfd, vport_notify_fd(k->v))) {
+	if (k->stop_fd < 0) {
 		e = errno;
 		snprintf(err, 256, "cannot set up the event loop of %s: %s", name, strerror(e));
 		goto err;
+	}
+	{
+		int fds[KPORT_FDS_MAX];
+		uint32_t n = ops->fds(be, fds, KPORT_FDS_MAX);
+
+		k->pfd[0] = (struct pollfd){.fd = k->stop_fd, .events = POLLIN};
+		k->pfd[1] = (struct pollfd){.fd = vport_notify_fd(k->v), .events = POLLIN};
+		for (uint32_t i = 0; i < n; i++)
+			k->pfd[2 + i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+		k->npfd = 2 + n;
 	}
 	e = bdg_attach(sw, vport_port(k->v));
 	if (e < 0) {
@@ -320,13 +472,13 @@ void kport_destroy(struct kport *k)
 		bdg_detach(vport_port(k->v));
 	}
 	k->ops->close(k->be);
-	if (k->epfd >= 0)
-		close(k->epfd);
 	if (k->stop_fd >= 0)
 		close(k->stop_fd);
 	bdg_scratch_destroy(k->scratch);
 	vport_destroy(k->v);
 	free(k->linear);
+	if (k->tx_lock_made)
+		pthread_mutex_destroy(&k->tx_lock);
 	free(k);
 }
 
@@ -347,7 +499,7 @@ int kport_set_polling(struct kport *k, bool on, int cpu)
 	if (e)
 		return -e;
 	__atomic_store_n(&k->polling, on, __ATOMIC_RELAXED);
-	if (!on) { /* wake it, so that it goes back to sleeping in epoll */
+	if (!on) { /* wake it, so that it goes back to sleeping in poll() */
 		uint64_t zero_kick = 1;
 		(void)!write(vport_notify_fd(k->v), &zero_kick, sizeof(zero_kick));
 	}

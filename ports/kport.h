@@ -9,15 +9,27 @@
  *   kernel --rx_burst--> vport TX ring --bdg_forward--> switch ports
  *   switch ports --(leases)--> vport RX ring --tx_burst--> kernel
  *
- * It forwards its own TX ring (no worker serves it) and sleeps in epoll on
- * the backend's fd and the vport's notify eventfd, arming appl_need_kick on
- * the RX ring before sleeping, as any client does. Frames carry the port's
+ * It forwards its own TX ring (no worker serves it). The kport replaces the
+ * vport's notify callback (which would wake a client through the notify
+ * eventfd) by its own. For a backend with tx_direct (NICs) the thread that
+ * delivered into the vport's RX ring hands the frames of one buffer to the
+ * kernel at once, as netmap's bwrap calls a NIC's txsync from the sender's
+ * context: no wakeup and no context switch per batch, which is what small
+ * frames cost. Chained frames, and every frame of a backend without
+ * tx_direct (taps), are handed to the kport's thread, woken through the
+ * notify eventfd when it sleeps (appl_need_kick on the RX ring, as any
+ * client does). A lock, tried and never waited for, keeps one thread at a
+ * time on the backend's TX side. When idle, the thread of a backend with
+ * shared-memory rings (rx_burst) busy-polls them for KPORT_POLL_NS, then
+ * sleeps in poll() on the backend's fds. Frames carry the port's
  * virtio-net header when the backend has one (tap: 12 bytes), so offloads
  * cross the switch (switch/offload.h converts for ports without).
  *
  * Backends are a table of ops; one kport has one backend instance and one
- * thread. Threads: create/destroy on the control thread; the ops run on the
- * kport's thread only.
+ * thread. Threads: create/destroy on the control thread; rx_burst,
+ * rx_into and rx_release run on the kport's thread only; tx_burst and
+ * tx_chain on one thread at a time, any forwarding thread, concurrently with
+ * the RX ops: a backend keeps its RX and TX state apart.
  */
 #ifndef VALE_PORTS_KPORT_H
 #define VALE_PORTS_KPORT_H
@@ -28,6 +40,8 @@
 
 #include "bdg.h"
 #include "vport.h"
+
+#define KPORT_FDS_MAX 16
 
 struct kport_frame {
 	uint8_t *data;
@@ -49,8 +63,18 @@ struct kport_ops {
 	/* Send one frame given in pieces (a NS_MOREFRAG chain); 1 if the kernel
 	 * took it. Optional: NULL joins the pieces and uses tx_burst. */
 	uint32_t (*tx_chain)(void *be, const struct iovec *iov, uint32_t n);
-	/* Readable when rx_burst has frames. */
-	int (*fd)(const void *be);
+	/* The fds that turn readable when there are frames to receive (one per
+	 * queue), at most KPORT_FDS_MAX, into ret_fds; returns how many. The
+	 * thread polls them only while it sleeps: a socket that a thread waits
+	 * on makes the kernel run a wakeup callback for every frame it
+	 * delivers, a cost paid on the sender's CPU. */
+	uint32_t (*fds)(const void *be, int *ret_fds, uint32_t max);
+	/* Frames of one buffer are sent by the thread that delivers them to
+	 * the port's RX ring (no wakeup of the port's thread, whose work it
+	 * then does): right for a NIC, where small frames cost a wakeup each.
+	 * False: the port's own thread sends everything, which keeps the
+	 * receiving stack's work (a tap's TCP) off the delivering thread. */
+	bool tx_direct;
 	/* Release the backend (close sockets, give the interface back). */
 	void (*close)(void *be);
 };

@@ -6,14 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "flowhash.h"
 
+_Static_assert(TAP_QUEUES_MAX <= KPORT_FDS_MAX, "every tap queue is polled");
+
 struct tapbe {
 	struct tap *t;
-	int epfd; /* all queue fds, for multi-queue taps */
 	uint32_t next_q;
 };
 
@@ -63,10 +63,14 @@ static uint32_t tap_tx_chain(void *arg, const struct iovec *iov, uint32_t n)
 	return tap_writev(b->t, q, iov, (int)n) > 0;
 }
 
-static int tap_be_fd(const void *arg)
+static uint32_t tap_be_fds(const void *arg, int *ret_fds, uint32_t max)
 {
 	const struct tapbe *b = arg;
-	return b->epfd;
+	uint32_t q;
+
+	for (q = 0; q < tap_queues(b->t) && q < max; q++)
+		ret_fds[q] = tap_fd(b->t, q);
+	return q;
 }
 
 static void tap_be_close(void *arg)
@@ -74,7 +78,6 @@ static void tap_be_close(void *arg)
 	struct tapbe *b = arg;
 
 	tap_destroy(b->t);
-	close(b->epfd);
 	free(b);
 }
 
@@ -83,7 +86,7 @@ static const struct kport_ops tap_ops = {
 	.rx_into = tap_rx_into,
 	.tx_burst = tap_tx_burst,
 	.tx_chain = tap_tx_chain,
-	.fd = tap_be_fd,
+	.fds = tap_be_fds,
 	.close = tap_be_close,
 };
 
@@ -99,26 +102,10 @@ struct kport *tapport_create(struct bdg *sw, const char *name, const struct tap_
 		errno = ENOMEM;
 		return NULL;
 	}
-	b->epfd = -1;
 	b->t = tap_create(p, err);
 	if (!b->t) {
 		e = errno;
 		goto err;
-	}
-	/* One pollable fd for all queues: an epoll set, itself pollable. */
-	b->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (b->epfd < 0) {
-		e = errno;
-		snprintf(err, 256, "epoll: %s", strerror(e));
-		goto err;
-	}
-	for (uint32_t q = 0; q < tap_queues(b->t); q++) {
-		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = q};
-		if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, tap_fd(b->t, q), &ev)) {
-			e = errno;
-			snprintf(err, 256, "epoll: %s", strerror(e));
-			goto err;
-		}
 	}
 	/* Buffers that hold a whole MTU-sized frame and its header in one slot. */
 	uint32_t buf = (TAP_VNET_HDR_LEN + 18 + mtu + 63) & ~63u;
@@ -126,9 +113,6 @@ struct kport *tapport_create(struct bdg *sw, const char *name, const struct tap_
 			    buf < 2048 ? 2048 : buf, err);
 
 err:
-	tap_destroy(b->t);
-	if (b->epfd >= 0)
-		close(b->epfd);
 	free(b);
 	errno = e;
 	return NULL;
