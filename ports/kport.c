@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -316,6 +317,27 @@ static void rx_notify(struct bdg_port *port, uint32_t ring, void *arg)
 		handoff(k);
 }
 
+/*
+ * After poll(): a backend fd in error makes poll() return at once until the
+ * error is gone, and an idle thread would spin. A socket's pending error
+ * (the interface went down, or away) is cleared by reading it; a frame still
+ * wakes us later, once the interface is back. An fd whose error cannot be
+ * read away (a tap whose interface was deleted) is no longer polled.
+ */
+static void clear_errors(struct kport *k)
+{
+	for (nfds_t i = 2; i < k->npfd; i++) {
+		int e = 0;
+		socklen_t len = sizeof(e);
+
+		if (!(k->pfd[i].revents & (POLLERR | POLLNVAL)))
+			continue;
+		if (k->pfd[i].revents & POLLNVAL ||
+		    getsockopt(k->pfd[i].fd, SOL_SOCKET, SO_ERROR, &e, &len) || !e)
+			k->pfd[i].fd = -1; /* poll() skips negative fds */
+	}
+}
+
 static int64_t now_ns(void)
 {
 	struct timespec ts;
@@ -375,6 +397,8 @@ static void *kport_thread(void *arg)
 			uint64_t v;
 			(void)!read(k->pfd[1].fd, &v, sizeof(v));
 		}
+		if (nev > 0)
+			clear_errors(k);
 	}
 }
 

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -202,12 +203,54 @@ static void test_best_and_errors(void **state)
 	assert_int_equal(nic_admode_parse("fast", &m), -EINVAL);
 }
 
+/* CPU seconds this process used so far, all threads. */
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/*
+ * An attached interface deleted under its port: the socket's error must not
+ * make the port's thread spin (it slept in poll(), which returned POLLERR at
+ * once, forever), and detaching still works.
+ */
+static void test_interface_gone(void **state)
+{
+	struct bdg *sw;
+	char reason[256], err[256];
+	struct kport *k;
+	double t0;
+	(void)state;
+
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(sh("ip link add g1 type veth peer name g0 && ip link set g1 up && "
+			    "ip link set g0 up"),
+			 0);
+	sw = bdg_create("vale73", &learn_ops, learn_create(1024, 300));
+	k = nic_attach(sw, "g1", NIC_ADMODE_GENERIC, reason, err);
+	if (!k)
+		fail_msg("attach g1: %s", err);
+	assert_int_equal(sh("ip link del g1"), 0);
+	usleep(100000);
+	t0 = cpu_seconds();
+	usleep(500000);
+	assert_true(cpu_seconds() - t0 < 0.2);
+	kport_destroy(k);
+	assert_int_equal(bdg_destroy(sw), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_generic),
 		cmocka_unit_test(test_native),
 		cmocka_unit_test(test_best_and_errors),
+		cmocka_unit_test(test_interface_gone),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
