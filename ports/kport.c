@@ -296,14 +296,15 @@ static uint32_t tx_drain(struct kport *k, bool chains)
 /*
  * The bdg notify callback of our vport, in place of the vport's own (which
  * would wake our thread through the notify eventfd): frames just landed on
- * our RX ring. Frames of one buffer go to the kernel at once, from the
- * forwarding thread that put them there, as netmap's bwrap calls a NIC's
- * txsync from the sender's context: one syscall per batch, no wakeup, no
- * context switch, which is what small frames cost. Chained (GSO) frames are
- * left to our thread: their copies into the kernel, and the receiving
- * stack's work that runs inside that write (a tap's TCP), then overlap with
- * the delivering thread's next read instead of adding to it. Runs with the
- * switch lock held shared.
+ * our RX ring. With tx_direct and our thread asleep, frames of one buffer
+ * go to the kernel at once, from the forwarding thread that put them there,
+ * as netmap's bwrap calls a NIC's txsync from the sender's context: one
+ * syscall per batch, no wakeup, no context switch, which is what small
+ * frames cost. Chained (GSO) frames, and all frames when our thread is
+ * awake anyway, are left to it: their copies into the kernel, and the
+ * receiving stack's work that runs inside that write (a tap's or a veth
+ * peer's TCP), then overlap with the delivering thread's next read instead
+ * of adding to it. Runs with the switch lock held shared.
  */
 static void rx_notify(struct bdg_port *port, uint32_t ring, void *arg)
 {
@@ -311,7 +312,11 @@ static void rx_notify(struct bdg_port *port, uint32_t ring, void *arg)
 
 	(void)port;
 	(void)ring;
-	if (k->ops->tx_direct)
+	/* Only a sleeping thread costs a wakeup; an awake one (busy with the
+	 * other direction, as with TCP's ACKs) takes the frames for free. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (k->ops->tx_direct &&
+	    __atomic_load_n(&VALE_CSB(k->rx)->atok.appl_need_kick, __ATOMIC_RELAXED))
 		tx_drain(k, false);
 	else
 		handoff(k);

@@ -11,14 +11,16 @@
  *
  * It forwards its own TX ring (no worker serves it). The kport replaces the
  * vport's notify callback (which would wake a client through the notify
- * eventfd) by its own. For a backend with tx_direct (NICs) the thread that
- * delivered into the vport's RX ring hands the frames of one buffer to the
- * kernel at once, as netmap's bwrap calls a NIC's txsync from the sender's
- * context: no wakeup and no context switch per batch, which is what small
- * frames cost. Chained frames, and every frame of a backend without
- * tx_direct (taps), are handed to the kport's thread, woken through the
- * notify eventfd when it sleeps (appl_need_kick on the RX ring, as any
- * client does). A lock, tried and never waited for, keeps one thread at a
+ * eventfd) by its own. For a backend with tx_direct (NICs), when the kport's
+ * thread sleeps, the thread that delivered into the vport's RX ring hands
+ * the frames of one buffer to the kernel itself, as netmap's bwrap calls a
+ * NIC's txsync from the sender's context: no wakeup and no context switch
+ * per batch, which is what small frames cost. Otherwise (the thread is awake,
+ * busy with the other direction as under TCP; chained frames; backends
+ * without tx_direct, taps) the frames are handed to the kport's thread,
+ * woken through the notify eventfd when it sleeps (appl_need_kick on the RX
+ * ring, as any client does), so the receiving stack's work, which runs
+ * inside the write, stays off the delivering thread. A lock, tried and never waited for, keeps one thread at a
  * time on the backend's TX side. When idle, the thread of a backend with
  * shared-memory rings (rx_burst) busy-polls them for KPORT_POLL_NS, then
  * sleeps in poll() on the backend's fds. Frames carry the port's
@@ -69,11 +71,11 @@ struct kport_ops {
 	 * on makes the kernel run a wakeup callback for every frame it
 	 * delivers, a cost paid on the sender's CPU. */
 	uint32_t (*fds)(const void *be, int *ret_fds, uint32_t max);
-	/* Frames of one buffer are sent by the thread that delivers them to
-	 * the port's RX ring (no wakeup of the port's thread, whose work it
-	 * then does): right for a NIC, where small frames cost a wakeup each.
-	 * False: the port's own thread sends everything, which keeps the
-	 * receiving stack's work (a tap's TCP) off the delivering thread. */
+	/* While the port's thread sleeps, frames of one buffer are sent by
+	 * the thread that delivers them to the port's RX ring (no wakeup):
+	 * right for a NIC, where small frames cost a wakeup each. False: the
+	 * port's own thread sends everything, which keeps the receiving
+	 * stack's work (a tap's TCP) off the delivering thread. */
 	bool tx_direct;
 	/* Release the backend (close sockets, give the interface back). */
 	void (*close)(void *be);
