@@ -214,13 +214,18 @@ bench_nic() {
 	local ctl="build-bench/ctl/valectl --socket $sock"
 	"$lb" down
 	trap '"$lb" down; kill $pid 2>/dev/null; rm -rf "$dir"' EXIT
-	echo "bench nic: trafgen 60 B a0 -> [a1 vale0 b1] -> b0, iperf3 TCP ${T}s, $trials trials ($(nproc) cores)"
+	echo "bench nic: trafgen 60 B a0 -> [a1 vale0 b1] -> b0, iperf3 TCP ${T}s (one flow), $trials trials of each, medians ($(nproc) cores)"
 
-	tcp() { # client-netns server-ip
-		ip netns exec rsw-b iperf3 -s -1 -D -p 5399 >/dev/null 2>&1
-		sleep 0.3
-		ip netns exec "$1" iperf3 -c "$2" -p 5399 -t "$T" -J 2>/dev/null |
-			python3 -c "import json,sys; print('%.2f' % (json.load(sys.stdin)['end']['sum_received']['bits_per_second']/1e9))" 2>/dev/null || echo 0
+	tcp() { # label client-netns server-ip -> median Gbit/s of trials (one flow each)
+		local r=() t
+		for t in $(seq "$trials"); do
+			ip netns exec rsw-b iperf3 -s -1 -D -p 5399 >/dev/null 2>&1
+			sleep 0.3
+			r+=("$(ip netns exec "$2" iperf3 -c "$3" -p 5399 -t "$T" -J 2>/dev/null |
+				python3 -c "import json,sys; print('%.2f' % (json.load(sys.stdin)['end']['sum_received']['bits_per_second']/1e9))" 2>/dev/null || echo 0)")
+			echo "  $1 TCP trial $t: ${r[-1]} Gbit/s" >&2
+		done
+		median "${r[@]}"
 	}
 	rates() { # label -> median Mpps of trials
 		local r=() t m try
@@ -243,7 +248,7 @@ bench_nic() {
 	"$lb" up
 	local peer_mpps peer_tcp
 	peer_mpps=$(rates "linux bridge 60 B")
-	peer_tcp=$(tcp rsw-a 10.77.0.2)
+	peer_tcp=$(tcp "linux bridge" rsw-a 10.77.0.2)
 	echo "peer linux bridge: $peer_mpps Mpps at 60 B, $peer_tcp Gbit/s TCP"
 	"$lb" down
 
@@ -271,7 +276,7 @@ bench_nic() {
 		m=$(rates "vale $mode 60 B")
 		[ $mode = native ] && native_mpps=$m || generic_mpps=$m
 		taskset -a -p -c "$all_cpus" $pid >/dev/null
-		if [ $mode = generic ]; then veth_tcp=$(tcp rsw-a 10.77.0.2); fi
+		if [ $mode = generic ]; then veth_tcp=$(tcp "vale veth (generic)" rsw-a 10.77.0.2); fi
 		echo "vale $mode: $m Mpps at 60 B"
 		$ctl -d vale0:a1 >/dev/null; $ctl -d vale0:b1 >/dev/null
 	done
@@ -285,7 +290,7 @@ bench_nic() {
 	$ctl create vale1:tb --tap vtb --netns rsw-b >/dev/null
 	ip -n rsw-a addr add 10.77.0.1/24 dev vta; ip -n rsw-b addr add 10.77.0.2/24 dev vtb
 	ip netns exec rsw-a ping -c 1 -w 3 10.77.0.2 >/dev/null 2>&1 || true
-	tap_tcp=$(tcp rsw-a 10.77.0.2)
+	tap_tcp=$(tcp "vale tap" rsw-a 10.77.0.2)
 	echo "vale tap TCP: $tap_tcp Gbit/s"
 	kill $pid; wait $pid 2>/dev/null || true
 	"$lb" down
