@@ -344,27 +344,23 @@ static void add(uint64_t *c, uint64_t n)
  */
 static int zmon_hook(struct pipe *p, unsigned end, struct bdg_port *mon, unsigned flags)
 {
-	const struct pipe_end *own = &p->end[end], *peer = &p->end[!end];
+	struct pipe_end *own = &p->end[end], *peer = &p->end[!end];
+	int err = 0;
 
-	for (uint32_t i = 0; (flags & BDG_MON_RX) && i < own->params.rx_rings; i++)
-		if (own->rx[i].on_release)
-			return -EBUSY;
-	for (uint32_t i = 0; (flags & BDG_MON_TX) && i < peer->params.rx_rings; i++)
-		if (peer->rx[i].on_release)
-			return -EBUSY;
-	for (uint32_t i = 0; (flags & BDG_MON_RX) && i < own->params.rx_rings; i++)
-		kring_set_release(&own->rx[i], bdg_zmon_release_rx, mon);
-	for (uint32_t i = 0; (flags & BDG_MON_TX) && i < peer->params.rx_rings; i++)
-		kring_set_release(&peer->rx[i], bdg_zmon_release_tx, mon);
-	return 0;
+	if (flags & BDG_MON_RX)
+		err = kring_hook_release(own->rx, own->params.rx_rings, bdg_zmon_release_rx, mon);
+	if (!err && (flags & BDG_MON_TX)) {
+		err = kring_hook_release(peer->rx, peer->params.rx_rings, bdg_zmon_release_tx, mon);
+		if (err)
+			kring_unhook_release(own->rx, own->params.rx_rings, mon);
+	}
+	return err;
 }
 
 static void zmon_unhook(struct pipe *p, struct bdg_port *mon)
 {
 	for (unsigned e = 0; e < 2; e++)
-		for (uint32_t i = 0; i < p->end[e].params.rx_rings; i++)
-			if (p->end[e].rx[i].release_arg == mon)
-				kring_set_release(&p->end[e].rx[i], NULL, NULL);
+		kring_unhook_release(p->end[e].rx, p->end[e].params.rx_rings, mon);
 }
 
 int pipe_monitor_attach(struct pipe *p, unsigned end, struct bdg_port *mon, unsigned flags)

@@ -405,6 +405,27 @@ static void each_zmon(struct reg_port *p, void (*fn)(struct reg_port *))
 			fn(m);
 }
 
+/* The RX rings of t, or of its pipe peer, whose release hook the attach of
+ * mon installed (bdg.h, pipe.h): those the worker must poll for it. */
+static void zmon_collect(struct zmon_src *z, const struct reg_port *t, const struct bdg_port *mon)
+{
+	const struct reg_port *side[2] = {t, t->pipe ? t->peer : NULL};
+
+	for (unsigned s = 0; s < 2 && side[s]; s++) {
+		const struct reg_port *q = side[s];
+		struct bdg_port *bp = q->pipe ? NULL : vport_port(q->v);
+		uint32_t n =
+		    q->pipe ? pipe_params(q->pipe, q->end)->rx_rings : bdg_port_rx_rings(bp);
+
+		for (uint32_t i = 0; i < n; i++) {
+			struct kring *k =
+			    q->pipe ? pipe_rx_kring(q->pipe, q->end, i) : bdg_port_rx_kring(bp, i);
+			if (k->release_arg == mon)
+				z->rx[z->n++] = k;
+		}
+	}
+}
+
 static void zmon_resume(struct reg_port *m)
 {
 	(void)zmon_serve(m); /* only -ENOMEM: the monitor then sees returns late */
@@ -605,15 +626,8 @@ static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_hand
 		fail(err, -e, "cannot monitor %s: %s", base, strerror(-e));
 		goto err_vport;
 	}
-	if (m->zsrc) {
-		/* The RX rings it takes from (bdg.h, pipe.h). */
-		const unsigned peer = t->pipe ? !t->end : 0;
-		for (uint32_t i = 0; (flags & BDG_MON_RX) && i < tvp->rx_rings; i++)
-			m->zsrc->rx[m->zsrc->n++] =
-			    t->pipe ? pipe_rx_kring(t->pipe, t->end, i) : bdg_port_rx_kring(tp, i);
-		for (uint32_t i = 0; t->pipe && (flags & BDG_MON_TX) && i < tvp->tx_rings; i++)
-			m->zsrc->rx[m->zsrc->n++] = pipe_rx_kring(t->pipe, peer, i);
-	}
+	if (m->zsrc)
+		zmon_collect(m->zsrc, t, vport_port(m->v));
 	m->r = r;
 	m->sw = t->sw;
 	m->monitored = t;

@@ -219,13 +219,29 @@ uint32_t kring_rxsync_locked(struct kring *k)
 	return kring_dist(k, before, k->hwcur);
 }
 
-void kring_set_release(struct kring *k, void (*fn)(void *, struct kring *, uint32_t, uint32_t),
-		       void *arg)
+static void set_release(struct kring *k, kring_release_fn fn, void *arg)
 {
 	kring_lock(k);
 	k->on_release = fn;
-	k->release_arg = fn ? arg : NULL;
+	k->release_arg = arg;
 	kring_unlock(k);
+}
+
+int kring_hook_release(struct kring *k, uint32_t n, kring_release_fn fn, void *arg)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (k[i].on_release) /* only the control thread writes it */
+			return -EBUSY;
+	for (uint32_t i = 0; i < n; i++)
+		set_release(&k[i], fn, arg);
+	return 0;
+}
+
+void kring_unhook_release(struct kring *k, uint32_t n, const void *arg)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (k[i].on_release && k[i].release_arg == arg)
+			set_release(&k[i], NULL, NULL);
 }
 
 uint32_t kring_lease(struct kring *k, uint32_t n, uint32_t *ret_start)

@@ -181,10 +181,16 @@ int kring_rxsync(struct kring *k);
 /* kring_rxsync under the lock; returns how many slots the client returned. */
 uint32_t kring_rxsync_locked(struct kring *k);
 
-/* Set (fn != NULL) or clear the release hook, under the lock: once it
- * returns, a cleared hook is no longer running. */
-void kring_set_release(struct kring *k, void (*fn)(void *, struct kring *, uint32_t, uint32_t),
-		       void *arg);
+/*
+ * Release hooks of the n krings k[0..n), each set under its lock.
+ * kring_hook_release installs fn(arg) on all of them, or on none and returns
+ * -EBUSY if one has a hook already (0 otherwise). kring_unhook_release
+ * clears those whose hook has arg; once it returns, none of them runs.
+ * Control thread only (it alone installs hooks).
+ */
+typedef void (*kring_release_fn)(void *arg, struct kring *k, uint32_t from, uint32_t to);
+int kring_hook_release(struct kring *k, uint32_t n, kring_release_fn fn, void *arg);
+void kring_unhook_release(struct kring *k, uint32_t n, const void *arg);
 
 static inline void kring_lock(struct kring *k)
 {

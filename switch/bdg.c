@@ -349,8 +349,7 @@ static void mon_unlink_all(struct bdg_port *mon)
 
 	if (mon->mon_flags & BDG_MON_ZCOPY) {
 		if (port->zmon_rx == mon) {
-			for (uint32_t i = 0; i < port->n_rx; i++)
-				kring_set_release(&port->rx[i], NULL, NULL);
+			kring_unhook_release(port->rx, port->n_rx, mon);
 			port->zmon_rx = NULL;
 		}
 		if (port->zmon_tx == mon)
@@ -391,9 +390,8 @@ int bdg_monitor_attach(struct bdg_port *port, struct bdg_port *mon, unsigned fla
 	mon->mon_flags = flags;
 	if (zcopy) {
 		if (flags & BDG_MON_RX) {
-			port->zmon_rx = mon;
-			for (uint32_t i = 0; i < port->n_rx; i++)
-				kring_set_release(&port->rx[i], bdg_zmon_release_rx, mon);
+			port->zmon_rx = mon; /* no hook before: zmon_rx was NULL */
+			kring_hook_release(port->rx, port->n_rx, bdg_zmon_release_rx, mon);
 		}
 		if (flags & BDG_MON_TX)
 			port->zmon_tx = mon;

@@ -243,7 +243,7 @@ void bdg_monitor_copy(struct bdg_port *mon, uint32_t ring, struct kring *src, ui
 /*
  * Release hooks of a zero-copy monitor (arg: the monitor), for adapters
  * whose data path is not bdg_forward (pipes): installed with
- * kring_set_release on an RX ring, they move the returned slots' buffers
+ * kring_hook_release on RX rings, they move the returned slots' buffers
  * into the monitor's RX ring k->ringid modulo its ring count, as what was
  * received (_rx) or as what the peer sent (_tx, flagged NS_TXMON).
  */

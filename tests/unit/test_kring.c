@@ -384,6 +384,24 @@ static void test_rxsync_release_hook(void **state)
 	kring_unlock(k);
 }
 
+/* Hooks go on a run of krings all or none; unhooking takes only the owner's. */
+static void test_hook_release_rules(void **state)
+{
+	struct fixture *f = *state;
+	struct kring *k = &f->k;
+	int a, b;
+
+	assert_int_equal(kring_hook_release(k, 1, log_release, &a), 0);
+	assert_ptr_equal(k->release_arg, &a);
+	assert_int_equal(kring_hook_release(k, 1, log_release, &b), -EBUSY);
+	assert_ptr_equal(k->release_arg, &a);
+	kring_unhook_release(k, 1, &b); /* not b's: stays */
+	assert_ptr_equal(k->on_release, log_release);
+	kring_unhook_release(k, 1, &a);
+	assert_null(k->on_release);
+	assert_null(k->release_arg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -399,6 +417,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rxsync_and_leases, setup_rx, teardown),
 	    cmocka_unit_test_setup_teardown(test_lease_wrap, setup_rx, teardown),
 	    cmocka_unit_test_setup_teardown(test_rxsync_release_hook, setup_rx, teardown),
+	    cmocka_unit_test_setup_teardown(test_hook_release_rules, setup_rx, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
