@@ -592,32 +592,32 @@ static void linearize(struct bdg_scratch *s, const struct fwd_pkt *k, uint16_t i
 }
 
 /*
- * Packet i asks for offloads (its virtio-net header says so): note it, and
+ * Packet k asks for offloads (its virtio-net header says so): note it, and
  * what a port without header will get of it, its segments (GSO) or the frame
- * with its checksum done.
+ * with its checksum done. The plan is read from the headers in the first
+ * fragment: the packet is made whole only for a port that needs the work.
  */
 static void offload_probe(struct bdg_scratch *s, struct fwd_pkt *k, uint16_t i)
 {
+	const struct fwd_frag *f = &s->frag[k->first];
 	struct vnet_hdr h;
+	uint32_t longest;
 	int n;
 
-	offload_hdr_parse(s->frag[k->first].buf, &h);
+	offload_hdr_parse(f->buf, &h);
 	k->offload = offload_needed(&h);
 	if (!k->offload)
 		return;
-	k->segs = 1;
-	k->seg_len = k->len - s->src_hdr;
-	if ((h.gso_type & ~VNET_HDR_GSO_ECN) == VNET_HDR_GSO_NONE)
+	n = offload_segment_plan(f->buf + s->src_hdr, f->len - s->src_hdr, k->len - s->src_hdr, &h,
+				 &longest);
+	if (n == -EINVAL && k->nfrags > 1) { /* headers beyond a small first buffer */
+		linearize(s, k, i);
+		n = offload_segment_plan(s->linear, s->linear_len, s->linear_len, &h, &longest);
+	}
+	if (n > 0 && n <= BDG_MAXFRAGS * 16 && longest <= sizeof(s->seg)) {
+		k->segs = (uint16_t)n;
+		k->seg_len = longest;
 		return;
-	linearize(s, k, i);
-	n = offload_segment_count(s->linear, s->linear_len, &h);
-	if (n > 0 && n <= BDG_MAXFRAGS * 16) {
-		int len = offload_segment(s->linear, s->linear_len, &h, 0, s->seg, sizeof(s->seg));
-		if (len > 0) {
-			k->segs = (uint16_t)n;
-			k->seg_len = (uint32_t)len;
-			return;
-		}
 	}
 	/* A GSO frame we cannot cut (UDP, unparsable): it goes as it is. */
 	k->offload = false;

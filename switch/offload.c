@@ -94,7 +94,10 @@ struct layout {
 	bool v6;
 };
 
-static int parse(const uint8_t *f, uint32_t len, const struct vnet_hdr *h, struct layout *ret)
+/* Headers are read from the first avail bytes of the frame (avail <= len),
+ * so that a frame's first fragment is enough to plan its segments. */
+static int parse(const uint8_t *f, uint32_t avail, uint32_t len, const struct vnet_hdr *h,
+		 struct layout *ret)
 {
 	uint32_t off = ETH_HLEN, tcp_hlen;
 	uint16_t type;
@@ -102,48 +105,51 @@ static int parse(const uint8_t *f, uint32_t len, const struct vnet_hdr *h, struc
 
 	if (gso != VNET_HDR_GSO_TCPV4 && gso != VNET_HDR_GSO_TCPV6)
 		return -EOPNOTSUPP;
-	if (h->gso_size == 0 || len < ETH_HLEN)
+	if (h->gso_size == 0 || avail < ETH_HLEN || avail > len)
 		return -EINVAL;
 	type = get16(f + 12);
 	for (int tags = 0; tags < 2 && (type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ); tags++) {
-		if (off + 4 > len)
+		if (off + 4 > avail)
 			return -EINVAL;
 		type = get16(f + off + 2);
 		off += 4;
 	}
 	ret->l3 = off;
 	if (gso == VNET_HDR_GSO_TCPV4) {
-		if (type != ETHERTYPE_IPV4 || off + 20 > len || (f[off] >> 4) != 4 ||
+		if (type != ETHERTYPE_IPV4 || off + 20 > avail || (f[off] >> 4) != 4 ||
 		    f[off + 9] != PROTO_TCP)
 			return -EINVAL;
 		ret->l4 = off + (uint32_t)(f[off] & 0x0f) * 4;
 		ret->v6 = false;
 	} else {
-		if (type != ETHERTYPE_IPV6 || off + 40 > len || f[off + 6] != PROTO_TCP)
+		if (type != ETHERTYPE_IPV6 || off + 40 > avail || f[off + 6] != PROTO_TCP)
 			return -EINVAL; /* extension headers are not walked */
 		ret->l4 = off + 40;
 		ret->v6 = true;
 	}
-	if (ret->l4 + 20 > len)
+	if (ret->l4 + 20 > avail)
 		return -EINVAL;
 	tcp_hlen = (uint32_t)(f[ret->l4 + 12] >> 4) * 4;
-	if (tcp_hlen < 20 || ret->l4 + tcp_hlen > len)
+	if (tcp_hlen < 20 || ret->l4 + tcp_hlen > avail)
 		return -EINVAL;
 	ret->hdrs = ret->l4 + tcp_hlen;
 	ret->payload = len - ret->hdrs;
 	return 0;
 }
 
-int offload_segment_count(const uint8_t *frame, uint32_t len, const struct vnet_hdr *h)
+int offload_segment_plan(const uint8_t *head, uint32_t head_len, uint32_t len,
+			 const struct vnet_hdr *h, uint32_t *ret_longest)
 {
 	struct layout l;
 	int err;
 
+	*ret_longest = len;
 	if ((h->gso_type & ~VNET_HDR_GSO_ECN) == VNET_HDR_GSO_NONE)
 		return 1;
-	err = parse(frame, len, h, &l);
+	err = parse(head, head_len < len ? head_len : len, len, h, &l);
 	if (err)
 		return err;
+	*ret_longest = l.hdrs + (l.payload < h->gso_size ? l.payload : h->gso_size);
 	return l.payload == 0 ? 1 : (int)((l.payload + h->gso_size - 1) / h->gso_size);
 }
 
@@ -154,7 +160,7 @@ int offload_segment(const uint8_t *frame, uint32_t len, const struct vnet_hdr *h
 	uint32_t start, seg, total, n;
 	uint8_t *ip, *tcp;
 	uint64_t sum;
-	int err = parse(frame, len, h, &l);
+	int err = parse(frame, len, len, h, &l);
 
 	if (err)
 		return err;

@@ -52,11 +52,15 @@ static inline int offload_needed(const struct vnet_hdr *h)
 int offload_csum_complete(uint8_t *frame, uint32_t len, uint16_t csum_start, uint16_t csum_offset);
 
 /*
- * How many frames offload_segment() makes of this GSO frame (1 when there is
- * no GSO), or -EINVAL / -EOPNOTSUPP (UDP fragmentation offload, unknown
- * types, headers that do not parse).
+ * How many frames offload_segment() makes of this GSO frame of len bytes (1
+ * when there is no GSO), and in *ret_longest the length of the longest, read
+ * from its headers alone: they must lie in the first head_len bytes at head
+ * (a frame's first fragment will do). Or -EINVAL / -EOPNOTSUPP (UDP
+ * fragmentation offload, unknown types, headers that do not parse or lie
+ * beyond head_len).
  */
-int offload_segment_count(const uint8_t *frame, uint32_t len, const struct vnet_hdr *h);
+int offload_segment_plan(const uint8_t *head, uint32_t head_len, uint32_t len,
+			 const struct vnet_hdr *h, uint32_t *ret_longest);
 
 /*
  * Segment i of a TCP GSO frame, written to out (room bytes): the Ethernet,

@@ -555,6 +555,51 @@ static void test_vnet_hdr(void **state)
 	sw_free(w);
 }
 
+/* A TCP GSO frame (12-byte header, gso_size 1000) of 3000 bytes payload
+ * from a port of buf_size bsz, as a chain, to a port without header: it
+ * gets three segments of 54 + 1000 bytes with the payload in order. With
+ * 64-byte buffers the headers lie beyond the first fragment. */
+static void check_gso_to_plain(uint32_t bsz)
+{
+	struct sw *w = sw_new("vale0");
+	struct vport *a = sw_port_simple(w, "a", 64); /* no header */
+	struct vport_params pb = {.name = "b", .tx_slots = 64, .rx_slots = 64, .buf_size = bsz};
+	struct vport *b = sw_port(w, &pb);
+	static uint8_t f[12 + 54 + 3000];
+	uint8_t got[2048];
+	const uint32_t len = sizeof(f);
+
+	assert_int_equal(bdg_port_set_vnet_hdr_len(vport_port(b), 12), 0);
+	memset(f, 0, sizeof(f));
+	f[1] = 1;			      /* GSO_TCPV4 */
+	f[2] = 54;			      /* hdr_len */
+	f[4] = 1000 & 0xff, f[5] = 1000 >> 8; /* gso_size */
+	frame_build(f + 12, 54, MAC_BCAST, 2, 1, 0);
+	f[12 + 23] = 6;		  /* TCP */
+	f[12 + 34 + 12] = 5 << 4; /* data offset: 20 bytes */
+	for (uint32_t i = 12 + 54; i < len; i++)
+		f[i] = (uint8_t)(i * 7);
+	for (uint32_t off = 0; off < len; off += bsz) {
+		uint32_t n = len - off < bsz ? len - off : bsz;
+		assert_true(client_queue(b, 0, f + off, n, off + n < len ? NS_MOREFRAG : 0));
+	}
+	client_publish(b, 0);
+	assert_true(fwd(w, b) > 0);
+	for (uint32_t seg = 0; seg < 3; seg++) {
+		assert_int_equal(client_recv(a, 0, got, NULL), 54 + 1000);
+		assert_memory_equal(got + 54, f + 12 + 54 + seg * 1000, 1000);
+	}
+	assert_int_equal(client_rx_pending(a, 0), 0);
+	sw_free(w);
+}
+
+static void test_gso_to_plain(void **state)
+{
+	(void)state;
+	check_gso_to_plain(2048);
+	check_gso_to_plain(64);
+}
+
 /* Bad slots from a client are dropped and counted, its ring is reinitialised,
  * and the other ports go on. Runts are dropped too. */
 static void test_bad_slots(void **state)
@@ -875,6 +920,7 @@ int main(void)
 		cmocka_unit_test(test_broadcast),
 		cmocka_unit_test(test_fragments),
 		cmocka_unit_test(test_vnet_hdr),
+		cmocka_unit_test(test_gso_to_plain),
 		cmocka_unit_test(test_bad_slots),
 		cmocka_unit_test(test_full_destination_drops),
 		cmocka_unit_test(test_lossless_backpressure),

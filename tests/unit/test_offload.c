@@ -79,7 +79,15 @@ static void check_segments(int v6)
 	uint32_t l4 = v6 ? 54 : 34, len = tcp_frame(f, v6, 3000);
 	const uint32_t want[3] = {1448, 1448, 104};
 
-	assert_int_equal(offload_segment_count(f, len, &h), 3);
+	uint32_t longest = 0;
+
+	assert_int_equal(offload_segment_plan(f, len, len, &h, &longest), 3);
+	assert_int_equal(longest, l4 + 20 + 1448);
+	/* The headers alone plan it: what follows them is not read. */
+	longest = 0;
+	assert_int_equal(offload_segment_plan(f, l4 + 20, len, &h, &longest), 3);
+	assert_int_equal(longest, l4 + 20 + 1448);
+	assert_int_equal(offload_segment_plan(f, l4 + 19, len, &h, &longest), -EINVAL);
 	for (uint32_t i = 0; i < 3; i++) {
 		int n = offload_segment(f, len, &h, i, out, sizeof(out));
 		assert_int_equal(n, (int)(l4 + 20 + want[i]));
@@ -137,14 +145,18 @@ static void test_refusals(void **state)
 	struct vnet_hdr h = {.gso_type = VNET_HDR_GSO_UDP, .gso_size = 100};
 	(void)state;
 
-	assert_int_equal(offload_segment_count(f, len, &h), -EOPNOTSUPP);
+	uint32_t longest = 0;
+
+	assert_int_equal(offload_segment_plan(f, len, len, &h, &longest), -EOPNOTSUPP);
 	h.gso_type = VNET_HDR_GSO_NONE;
-	assert_int_equal(offload_segment_count(f, len, &h), 1);
+	assert_int_equal(offload_segment_plan(f, len, len, &h, &longest), 1);
+	assert_int_equal(longest, len);
 	h.gso_type = VNET_HDR_GSO_TCPV6; /* says v6, frame is v4 */
-	assert_int_equal(offload_segment_count(f, len, &h), -EINVAL);
+	assert_int_equal(offload_segment_plan(f, len, len, &h, &longest), -EINVAL);
 	h.gso_type = VNET_HDR_GSO_TCPV4 | VNET_HDR_GSO_ECN;
-	assert_int_equal(offload_segment_count(f, len, &h), 5);
-	assert_int_equal(offload_segment_count(f, 40, &h), -EINVAL); /* truncated */
+	assert_int_equal(offload_segment_plan(f, len, len, &h, &longest), 5);
+	assert_int_equal(longest, 54 + 100);
+	assert_int_equal(offload_segment_plan(f, 40, 40, &h, &longest), -EINVAL); /* truncated */
 	h.gso_size = 0;
 	assert_int_equal(offload_segment(f, len, &h, 0, out, sizeof(out)), -EINVAL);
 	/* Header parsing is little endian. */
