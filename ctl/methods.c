@@ -309,6 +309,27 @@ static json_t *pipes_json(struct reg *r)
 	return a;
 }
 
+/* "vale0:a1" of a kernel port; out has room for any switch and port name. */
+static void kport_name(const struct att_entry *a, char out[2 * BDG_NAMSIZ])
+{
+	snprintf(out, 2 * BDG_NAMSIZ, "%s:%s", att_entry_switch(a), att_entry_port(a));
+}
+
+/* A kernel port in vale.list: attached until detached or deleted, so persistent. */
+static json_t *kport_list_json(const struct att_entry *a)
+{
+	char name[2 * BDG_NAMSIZ];
+	json_t *o;
+
+	kport_name(a, name);
+	o = json_pack("{s:s}", "name", name);
+	methods_kport_describe(o, a);
+	json_object_set_new(o, "index",
+			    json_integer(bdg_port_index(kport_port(att_entry_kport(a)))));
+	json_object_set_new(o, "persistent", json_true());
+	return o;
+}
+
 static int m_vale_list(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
 		       struct ctl_error *e, void *arg)
 {
@@ -349,6 +370,9 @@ static int m_vale_list(struct ctl_conn *c, json_t *params, json_t **ret, struct 
 				monitor_json(po, &in);
 			json_array_append_new(ports, po);
 		}
+		for (struct att_entry *a = att_first(ctx->att); a; a = att_next(a))
+			if (strcmp(att_entry_switch(a), bdg_name(b)) == 0)
+				json_array_append_new(ports, kport_list_json(a));
 		json_array_append_new(switches,
 				      json_pack("{s:s, s:o}", "name", bdg_name(b), "ports", ports));
 	}
@@ -555,17 +579,12 @@ static json_t *pipe_stats_json(struct reg_port *p)
 			 rings);
 }
 
-static json_t *port_stats_json(struct reg_port *p)
+/* The switch's counters of port bp, named name; "type" only when type is given. */
+static json_t *bdg_stats_json(const char *name, const char *type, struct bdg_port *bp)
 {
-	struct bdg_port *bp = reg_port_bdg(p);
 	struct bdg_port_stats st;
-	struct reg_info in;
-	json_t *rings;
+	json_t *rings = json_array();
 
-	if (!bp)
-		return pipe_stats_json(p);
-	rings = json_array();
-	reg_port_info(p, &in);
 	bdg_port_get_stats(bp, &st);
 	for (int dir = 0; dir < 2; dir++) {
 		uint32_t n = dir ? bdg_port_rx_rings(bp) : bdg_port_tx_rings(bp);
@@ -588,12 +607,35 @@ static json_t *port_stats_json(struct reg_port *p)
 							    __ATOMIC_RELAXED)));
 		}
 	}
-	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "name", in.name,
-			 "tx_packets", (json_int_t)st.tx_packets, "tx_bytes",
+	return json_pack("{s:s, s:s*, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "name", name,
+			 "type", type, "tx_packets", (json_int_t)st.tx_packets, "tx_bytes",
 			 (json_int_t)st.tx_bytes, "rx_packets", (json_int_t)st.rx_packets,
 			 "rx_bytes", (json_int_t)st.rx_bytes, "rx_drops", (json_int_t)st.rx_drops,
 			 "tx_errors", (json_int_t)st.tx_errors, "reinits", (json_int_t)st.reinits,
 			 "rings", rings);
+}
+
+static json_t *port_stats_json(struct reg_port *p)
+{
+	struct bdg_port *bp = reg_port_bdg(p);
+	struct reg_info in;
+
+	if (!bp)
+		return pipe_stats_json(p);
+	reg_port_info(p, &in);
+	return bdg_stats_json(in.name, NULL, bp);
+}
+
+/* stats.get of a kernel port: the switch's counters, as any port's, and the kernel side's. */
+static json_t *kport_stats_json(const struct att_entry *a)
+{
+	char name[2 * BDG_NAMSIZ];
+	json_t *o;
+
+	kport_name(a, name);
+	o = bdg_stats_json(name, att_entry_type(a), kport_port(att_entry_kport(a)));
+	methods_kport_counters(o, a);
+	return o;
 }
 
 static int m_stats_get(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
@@ -608,16 +650,20 @@ static int m_stats_get(struct ctl_conn *c, json_t *params, json_t **ret, struct 
 		return -1;
 	ports = json_array();
 	if (json_object_get(params, "name")) {
-		struct reg_port *p = port_param(ctx, params, e);
-		if (!p) {
+		const char *name = json_string_value(json_object_get(params, "name"));
+		struct att_entry *a = name ? methods_kport_find(ctx->att, name) : NULL;
+		struct reg_port *p = a ? NULL : port_param(ctx, params, e);
+		if (!a && !p) {
 			json_decref(ports);
 			return -1;
 		}
-		json_array_append_new(ports, port_stats_json(p));
+		json_array_append_new(ports, a ? kport_stats_json(a) : port_stats_json(p));
 	} else {
 		for (struct reg_port *p = reg_port_first(ctx->reg); p;
 		     p = reg_port_next(ctx->reg, p))
 			json_array_append_new(ports, port_stats_json(p));
+		for (struct att_entry *a = att_first(ctx->att); a; a = att_next(a))
+			json_array_append_new(ports, kport_stats_json(a));
 	}
 	*ret = json_pack("{s:o}", "ports", ports);
 	return 0;

@@ -29,4 +29,15 @@ int methods_register(struct ctl_server *s, struct methods_ctx *ctx);
 /* The methods of kernel interfaces (methods_nic.c). */
 int methods_nic_register(struct ctl_server *s, struct methods_ctx *ctx);
 
+/*
+ * Kernel ports (NICs, host ports, taps) as the methods of both files show
+ * them. methods_kport_find: the entry of "vale0:a1" or "vale0:a1^" (a host
+ * port's name is no valid VALE name), or NULL. methods_kport_describe adds
+ * "port", "type" and "detail" to o; methods_kport_counters adds the kernel
+ * side's counters "rx_frames", "tx_frames", "rx_dropped", "tx_dropped".
+ */
+struct att_entry *methods_kport_find(const struct att *att, const char *name);
+void methods_kport_describe(json_t *o, const struct att_entry *a);
+void methods_kport_counters(json_t *o, const struct att_entry *a);
+
 #endif /* VALE_CTL_METHODS_H */

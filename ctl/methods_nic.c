@@ -148,6 +148,40 @@ static int m_vale_tap_delete(struct ctl_conn *c, json_t *params, json_t **ret, s
 	return 0;
 }
 
+struct att_entry *methods_kport_find(const struct att *att, const char *name)
+{
+	const char *colon = strchr(name, ':');
+	char sw[BDG_NAMSIZ];
+	size_t len;
+
+	if (!colon)
+		return NULL;
+	len = (size_t)(colon - name);
+	if (len == 0 || len >= sizeof(sw))
+		return NULL;
+	memcpy(sw, name, len);
+	sw[len] = '\0';
+	return att_find(att, sw, colon + 1);
+}
+
+void methods_kport_describe(json_t *o, const struct att_entry *a)
+{
+	json_object_set_new(o, "port", json_string(att_entry_port(a)));
+	json_object_set_new(o, "type", json_string(att_entry_type(a)));
+	json_object_set_new(o, "detail", json_string(att_entry_detail(a)));
+}
+
+void methods_kport_counters(json_t *o, const struct att_entry *a)
+{
+	struct kport_stats st;
+
+	kport_get_stats(att_entry_kport(a), &st);
+	json_object_set_new(o, "rx_frames", json_integer((json_int_t)st.rx_frames));
+	json_object_set_new(o, "tx_frames", json_integer((json_int_t)st.tx_frames));
+	json_object_set_new(o, "rx_dropped", json_integer((json_int_t)st.rx_dropped));
+	json_object_set_new(o, "tx_dropped", json_integer((json_int_t)st.tx_dropped));
+}
+
 static int m_vale_interfaces(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
 			     struct ctl_error *e, void *arg)
 {
@@ -160,15 +194,10 @@ static int m_vale_interfaces(struct ctl_conn *c, json_t *params, json_t **ret, s
 		return -1;
 	arr = json_array();
 	for (struct att_entry *a = att_first(ctx->att); a; a = att_next(a)) {
-		struct kport_stats st;
-		kport_get_stats(att_entry_kport(a), &st);
-		json_array_append_new(
-		    arr, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "switch",
-				   att_entry_switch(a), "port", att_entry_port(a), "type",
-				   att_entry_type(a), "detail", att_entry_detail(a), "rx_frames",
-				   (json_int_t)st.rx_frames, "tx_frames", (json_int_t)st.tx_frames,
-				   "rx_dropped", (json_int_t)st.rx_dropped, "tx_dropped",
-				   (json_int_t)st.tx_dropped));
+		json_t *o = json_pack("{s:s}", "switch", att_entry_switch(a));
+		methods_kport_describe(o, a);
+		methods_kport_counters(o, a);
+		json_array_append_new(arr, o);
 	}
 	*ret = json_pack("{s:s, s:o}", "admode", nic_admode_name(att_admode(ctx->att)),
 			 "interfaces", arr);

@@ -91,6 +91,13 @@ static void print_list(json_t *r)
 
 	json_array_foreach(json_object_get(r, "switches"), i, sw) {
 		json_array_foreach(json_object_get(sw, "ports"), j, p) {
+			if (json_object_get(p, "detail")) { /* a kernel port: NIC, host, tap */
+				bool persistent = json_is_true(json_object_get(p, "persistent"));
+				printf("%s bridge %s port %ld %s (%s)%s\n", jstr(p, "name"),
+				       jstr(sw, "name"), jint(p, "index"), jstr(p, "type"),
+				       jstr(p, "detail"), persistent ? " persistent" : "");
+				continue;
+			}
 			printf("%s bridge %s port %ld %s%s%s%s rings %ld/%ld users %ld\n",
 			       jstr(p, "name"), jstr(sw, "name"), jint(p, "index"), jstr(p, "type"),
 			       json_object_get(p, "monitors") ? " of " : "", jstr(p, "monitors"),
@@ -140,11 +147,17 @@ static void print_stats(json_t *r)
 
 	printf("%-24s %12s %12s %12s %12s %10s %8s %8s\n", "port", "tx_packets", "tx_bytes",
 	       "rx_packets", "rx_bytes", "rx_drops", "errors", "reinits");
-	json_array_foreach(json_object_get(r, "ports"), i, p)
+	json_array_foreach(json_object_get(r, "ports"), i, p) {
 		printf("%-24s %12ld %12ld %12ld %12ld %10ld %8ld %8ld\n", jstr(p, "name"),
 		       jint(p, "tx_packets"), jint(p, "tx_bytes"), jint(p, "rx_packets"),
 		       jint(p, "rx_bytes"), jint(p, "rx_drops"), jint(p, "tx_errors"),
 		       jint(p, "reinits"));
+		if (json_object_get(p, "rx_frames")) /* a kernel port: its kernel side too */
+			printf("  %s, kernel side: rx_frames %ld tx_frames %ld rx_dropped %ld "
+			       "tx_dropped %ld\n",
+			       jstr(p, "type"), jint(p, "rx_frames"), jint(p, "tx_frames"),
+			       jint(p, "rx_dropped"), jint(p, "tx_dropped"));
+	}
 }
 
 static void print_status(json_t *r)

@@ -8,7 +8,9 @@
  *  - two tap ports moved into two namespaces ping each other and run iperf3;
  *  - a host port (-h) lets the host stack reach a namespace through vale0;
  *  - two valed "hosts", each with a vxlan interface attached, joined by a
- *    veth underlay: namespaces behind them ping and run iperf3 over VXLAN.
+ *    veth underlay: namespaces behind them ping and run iperf3 over VXLAN;
+ *  - every kernel port (NIC, tap, host port) is listed by vale.list under its
+ *    switch with its type, and stats.get counts its traffic both ways.
  *
  *   ns A [a0 .1] <-veth-> a1 --+                        +-- tap c1 -> ns C1
  *                              +-- valed (ns S) vale0 --+-- tap c2 -> ns C2
@@ -28,6 +30,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "harness.h"
 
@@ -95,6 +98,101 @@ static void iperf(int server, int client, const char *ip, const char *label)
 	assert_int_equal(sh("grep receiver /tmp/vf_iperf.txt >&2"), 0);
 }
 
+/* valectl --json cmd [arg] on daemon_, parsed (asserts success). */
+static json_t *valectl_json(const char *cmd, const char *arg)
+{
+	static char out[65536];
+	json_t *r;
+
+	assert_int_equal(valectl(&daemon_, out, sizeof(out), "--json", cmd, arg, NULL), 0);
+	r = json_loads(out, 0, NULL);
+	assert_non_null(r);
+	return r;
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s ? s : "";
+}
+
+static json_int_t jint(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+
+	assert_true(json_is_integer(v));
+	return json_integer_value(v);
+}
+
+/* Port name in the ports of switch sw of a vale.list result, or NULL. */
+static json_t *listed_port(json_t *list, const char *sw, const char *name)
+{
+	json_t *s, *p;
+	size_t i, j;
+
+	json_array_foreach(json_object_get(list, "switches"), i, s) {
+		if (strcmp(jstr(s, "name"), sw) != 0)
+			continue;
+		json_array_foreach(json_object_get(s, "ports"), j, p)
+			if (strcmp(jstr(p, "name"), name) == 0)
+				return p;
+	}
+	return NULL;
+}
+
+/*
+ * Kernel port name of switch sw, of type type, which carried traffic both
+ * ways: vale.list (all switches, and sw alone) shows it, valectl list too,
+ * and stats.get (of it, and of every port) has its counters.
+ */
+static void expect_kernel_port(const char *sw, const char *name, const char *type)
+{
+	char out[8192], line[128];
+	const char *l, *t;
+	json_t *r, *p, *ports;
+	size_t i;
+	bool found = false;
+
+	for (int only = 0; only < 2; only++) {
+		r = valectl_json("list", only ? sw : NULL);
+		p = listed_port(r, sw, name);
+		assert_non_null(p);
+		assert_string_equal(jstr(p, "type"), type);
+		assert_string_equal(jstr(p, "port"), strchr(name, ':') + 1);
+		assert_true(jstr(p, "detail")[0] != '\0');
+		assert_true(json_is_true(json_object_get(p, "persistent")));
+		assert_true(jint(p, "index") >= 0);
+		json_decref(r);
+	}
+	assert_int_equal(valectl(&daemon_, out, sizeof(out), "list", NULL), 0);
+	snprintf(line, sizeof(line), "%s bridge %s port ", name, sw);
+	l = strstr(out, line);
+	assert_non_null(l);
+	t = strstr(l, type);
+	assert_true(t && t < strchrnul(l, '\n'));
+
+	r = valectl_json("stats", name);
+	ports = json_object_get(r, "ports");
+	assert_int_equal(json_array_size(ports), 1);
+	p = json_array_get(ports, 0);
+	assert_string_equal(jstr(p, "name"), name);
+	assert_string_equal(jstr(p, "type"), type);
+	assert_true(jint(p, "rx_frames") > 0);	/* from the kernel */
+	assert_true(jint(p, "tx_frames") > 0);	/* to the kernel */
+	assert_true(jint(p, "tx_packets") > 0); /* into the switch */
+	assert_true(jint(p, "rx_packets") > 0); /* from the switch */
+	assert_true(jint(p, "rx_dropped") >= 0 && jint(p, "tx_dropped") >= 0); /* present */
+	json_decref(r);
+	r = valectl_json("stats", NULL);
+	json_array_foreach(json_object_get(r, "ports"), i, p)
+		found = found || strcmp(jstr(p, "name"), name) == 0;
+	assert_true(found);
+	json_decref(r);
+	assert_int_equal(valectl(&daemon_, out, sizeof(out), "stats", name, NULL), 0);
+	assert_non_null(strstr(out, name));
+	assert_non_null(strstr(out, "kernel side: rx_frames "));
+}
+
 static void attach_pair(const char *mode)
 {
 	char out[4096];
@@ -113,6 +211,10 @@ static void attach_pair(const char *mode)
 	assert_non_null(strstr(out, mode));
 	assert_int_equal(ping(NS_A, "10.94.0.2"), 0);
 	assert_int_equal(ping(NS_B, "10.94.0.1"), 0);
+	/* A switch of NIC ports only lists them, with their counters. */
+	expect_kernel_port("vale0", "vale0:a1", mode);
+	expect_kernel_port("vale0", "vale0:b1", mode);
+	assert_int_equal(valectl(&daemon_, NULL, 0, "stats", "vale0:nosuch9", NULL), 1);
 	iperf(NS_B, NS_A, "10.94.0.2", mode);
 	/* Attaching twice is refused; an unknown interface too. */
 	assert_int_equal(valectl(&daemon_, NULL, 0, "-a", "vale0:a1", NULL), 1);
@@ -195,6 +297,8 @@ static void test_tap_ports(void **state)
 			 0);
 	assert_int_equal(sh("ip -n %s link show tc2 | grep -q 02:00:00:00:0c:02", ns[NS_C2]), 0);
 	assert_int_equal(ping(NS_C1, "10.93.0.2"), 0);
+	expect_kernel_port("vale1", "vale1:c1", "tap");
+	expect_kernel_port("vale1", "vale1:c2", "tap");
 	iperf(NS_C2, NS_C1, "10.93.0.2", "tap");
 	/* A netns that does not exist: a clear error. */
 	assert_int_equal(valectl(&daemon_, NULL, 0, "create", "vale1:c3", "--tap", "tc3", "--netns",
@@ -203,6 +307,9 @@ static void test_tap_ports(void **state)
 	assert_int_equal(valectl(&daemon_, NULL, 0, "delete", "vale1:c1", NULL), 0);
 	assert_int_equal(valectl(&daemon_, NULL, 0, "delete", "vale1:c2", NULL), 0);
 	assert_true(sh("ip -n %s link show tc1 >/dev/null 2>&1", ns[NS_C1]) != 0);
+	/* The switch went with its last port: listing it is an error. */
+	assert_int_equal(valectl(&daemon_, NULL, 0, "list", "vale1", NULL), 1);
+	assert_int_equal(valectl(&daemon_, NULL, 0, "stats", "vale1:c1", NULL), 1);
 }
 
 /* The host stack of valed's namespace reaches ns A through the host port. */
@@ -215,6 +322,7 @@ static void test_host_port(void **state)
 	assert_int_equal(sh("ip -n %s addr add 10.94.0.100/24 dev vh-a1", ns[NS_S]), 0);
 	assert_int_equal(ping(NS_A, "10.94.0.100"), 0);
 	assert_int_equal(ping(NS_S, "10.94.0.1"), 0);
+	expect_kernel_port("vale2", "vale2:a1^", "host");
 	assert_int_equal(valectl(&daemon_, NULL, 0, "-d", "vale2:a1", NULL), 0);
 	assert_true(sh("ip -n %s link show vh-a1 >/dev/null 2>&1", ns[NS_S]) != 0);
 }
