@@ -4,7 +4,9 @@
 # figures; the last line is one JSON object.
 #   core   the forwarding core on one thread, beside memcpy (bench_core)
 #   nic    trafgen through veth -> vale0 -> veth (native, generic), iperf3 TCP
-#          through veth and tap ports, beside the Linux bridge
+#          through veth and tap ports, beside the Linux bridge; and what bounds
+#          them: the rate vale's first port receives with nothing behind it,
+#          and TCP through a plain tap-to-tap forwarder (bench/tap_forward.c)
 #   vale   vale-pktgen tx -> valed -> vale-pktgen rx, 60 and 1514 bytes, and a
 #          ping-pong round trip, beside the Linux bridge (shared/bench/peers)
 #   pipe   vale-pktgen tx vale0:p{1 -> pipe -> rx vale0:p}1 (60 bytes), a pipe
@@ -207,13 +209,14 @@ bench_nic() {
 	local T=${BENCH_SECONDS:-4} trials=${BENCH_TRIALS:-3} lb dir sock pid
 	[ -n "$peers" ] || { echo "bench nic needs ../shared/bench/peers" >&2; exit 1; }
 	command -v trafgen >/dev/null || { echo "bench nic needs trafgen (netsniff-ng)" >&2; exit 1; }
-	build valed valectl
+	build valed valectl tap_forward
 	lb=$peers/linux-bridge.sh
 	dir=$(mktemp -d /tmp/vale-bench-XXXXXX)
 	sock=$dir/valed.sock
 	local ctl="build-bench/ctl/valectl --socket $sock"
 	"$lb" down
-	trap '"$lb" down; kill $pid 2>/dev/null; rm -rf "$dir"' EXIT
+	local fwd=
+	trap '"$lb" down; kill $pid $fwd 2>/dev/null; rm -rf "$dir"' EXIT
 	echo "bench nic: trafgen 60 B a0 -> [a1 vale0 b1] -> b0, iperf3 TCP ${T}s (one flow), $trials trials of each, medians ($(nproc) cores)"
 
 	tcp() { # label client-netns server-ip -> median Gbit/s of trials (one flow each)
@@ -244,6 +247,25 @@ bench_nic() {
 		median "${r[@]}"
 	}
 
+	port_rates() { # label -> median Mpps that vale's port a1 received, trafgen as in rates
+		local r=() t a b s e tg
+		for t in $(seq "$trials"); do
+			ip netns exec rsw-a timeout -k 2 -s INT $((T + 3)) trafgen --dev a0 \
+				--conf "$peers/l2_60.cfg" --cpus 1 --no-sock-mem >/dev/null 2>&1 &
+			tg=$!
+			sleep 2
+			a=$(a1_rx); s=$(date +%s.%N); sleep "$T"; b=$(a1_rx); e=$(date +%s.%N)
+			wait $tg || true
+			r+=("$(python3 -c "print('%.2f' % (($b - $a) / ($e - $s) / 1e6))")")
+			echo "  $1 trial $t: ${r[-1]} Mpps" >&2
+		done
+		median "${r[@]}"
+	}
+	a1_rx() {
+		$ctl --json interfaces | python3 -c 'import json,sys
+print(next(i["rx_frames"] for i in json.load(sys.stdin)["interfaces"] if i["port"] == "a1"))'
+	}
+
 	# The peer: the kernel bridge.
 	"$lb" up
 	local peer_mpps peer_tcp
@@ -263,16 +285,20 @@ bench_nic() {
 	local all_cpus="0-$(($(nproc) - 1))" vale_cpus
 	vale_cpus=$([ "$(nproc)" -gt 1 ] && echo "1-$(($(nproc) - 1))" || echo 0)
 	echo "valed (defaults: 1 worker, poll_us 50), 60 B trials on CPUs $vale_cpus (taskset), TCP on $all_cpus"
-	local mode native_mpps generic_mpps veth_tcp=0
+	local mode native_mpps generic_mpps native_rx_only generic_rx_only veth_tcp=0
 	for mode in native generic; do
 		# XDP sees frames before checksum offload is resolved.
 		[ $mode = native ] && { ip netns exec rsw-a ethtool -K a0 tx off >/dev/null 2>&1; ip netns exec rsw-b ethtool -K b0 tx off >/dev/null 2>&1; }
 		[ $mode = generic ] && { ip netns exec rsw-a ethtool -K a0 tx on >/dev/null 2>&1; ip netns exec rsw-b ethtool -K b0 tx on >/dev/null 2>&1; }
 		taskset -a -p -c "$vale_cpus" $pid >/dev/null
+		# The ceiling first: a1 alone, what the kernel hands vale's
+		# first port at all (nothing to forward to, no second hop).
 		$ctl attach vale0 a1 --mode $mode >/dev/null
+		local m
+		m=$(port_rates "vale $mode a1 alone, received")
+		[ $mode = native ] && native_rx_only=$m || generic_rx_only=$m
 		$ctl attach vale0 b1 --mode $mode >/dev/null
 		ip netns exec rsw-a ping -c 1 -w 3 10.77.0.2 >/dev/null 2>&1 || true # learn b0
-		local m
 		m=$(rates "vale $mode 60 B")
 		[ $mode = native ] && native_mpps=$m || generic_mpps=$m
 		taskset -a -p -c "$all_cpus" $pid >/dev/null
@@ -293,10 +319,24 @@ bench_nic() {
 	tap_tcp=$(tcp "vale tap" rsw-a 10.77.0.2)
 	echo "vale tap TCP: $tap_tcp Gbit/s"
 	kill $pid; wait $pid 2>/dev/null || true
+
+	# The ceiling of tap ports: a plain forwarder between two taps (one
+	# copy out of the kernel, one back in, nothing else), same namespaces.
+	local fwd_tcp
+	build-bench/bench/tap_forward fta ftb &
+	fwd=$!
+	for _ in $(seq 50); do ip link show ftb >/dev/null 2>&1 && break; sleep 0.1; done
+	ip link set fta netns rsw-a; ip link set ftb netns rsw-b
+	ip -n rsw-a link set fta up; ip -n rsw-b link set ftb up
+	ip -n rsw-a addr add 10.77.0.1/24 dev fta; ip -n rsw-b addr add 10.77.0.2/24 dev ftb
+	ip netns exec rsw-a ping -c 1 -w 3 10.77.0.2 >/dev/null 2>&1 || true
+	fwd_tcp=$(tcp "plain tap forwarder" rsw-a 10.77.0.2)
+	echo "plain tap-to-tap forwarder (no switch) TCP: $fwd_tcp Gbit/s"
+	kill $fwd; wait $fwd 2>/dev/null || true
 	"$lb" down
 	trap - EXIT
 	rm -rf "$dir"
-	python3 -c "import json; print(json.dumps({'bench':'nic','native_mpps_60':$native_mpps,'generic_mpps_60':$generic_mpps,'peer_linux_bridge_mpps_60':$peer_mpps,'veth_tcp_gbps':$veth_tcp,'tap_tcp_gbps':$tap_tcp,'peer_linux_bridge_tcp_gbps':$peer_tcp,'vale_cpus_60':'$vale_cpus'}))"
+	python3 -c "import json; print(json.dumps({'bench':'nic','native_mpps_60':$native_mpps,'generic_mpps_60':$generic_mpps,'peer_linux_bridge_mpps_60':$peer_mpps,'veth_tcp_gbps':$veth_tcp,'tap_tcp_gbps':$tap_tcp,'peer_linux_bridge_tcp_gbps':$peer_tcp,'native_rx_only_mpps_60':$native_rx_only,'generic_rx_only_mpps_60':$generic_rx_only,'tap_forwarder_tcp_gbps':$fwd_tcp,'vale_cpus_60':'$vale_cpus'}))"
 }
 
 case "${1:-}" in
