@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* xsk - one AF_XDP socket and its UMEM on one NIC queue, through libxdp. */
+/* xsk - one AF_XDP socket and its UMEM on one NIC queue, and the XDP program steering to it. */
 #include "xsk.h"
 
 #include <errno.h>
@@ -12,18 +12,31 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/ethtool.h>
 #include <linux/if_ether.h>
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
+#include <linux/sockios.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 #include <xdp/xsk.h>
 
+/* Multi-buffer AF_XDP (Linux 6.6); older uapi headers lack the names. */
+#ifndef XDP_USE_SG
+#define XDP_USE_SG (1 << 4)
+#endif
+#ifndef XDP_PKT_CONTD
+#define XDP_PKT_CONTD (1 << 0)
+#endif
+
+#define PROG_NAME "vale_xsk"
+#define MAP_NAME "vale_xsks"
 #define FRAME_NUM_MIN 64u
 #define FRAME_NUM_MAX (1u << 20)
 #define RING_SIZE_MAX (1u << 20)
@@ -35,6 +48,22 @@
 #define BUSY_TRIES 100
 #define BUSY_PAUSE_NS 2000000L
 
+/*
+ * The XDP program of one interface, shared by the sockets on its queues:
+ * loaded and attached by the first, detached by the last. Entries are in
+ * the list progs, under open_lock.
+ */
+struct ifprog {
+	struct ifprog *next;
+	dev_t ns_dev; /* the network namespace (its nsfs inode) and ... */
+	ino_t ns_ino;
+	int ifindex;  /* ... the interface in it */
+	uint32_t queues; /* XSKMAP entries */
+	int map_fd, prog_fd, link_fd;
+	bool drv;
+	uint32_t refs;
+};
+
 struct xsk {
 	/* Data path first: touched on every burst. */
 	struct xsk_ring_cons rx;
@@ -43,20 +72,26 @@ struct xsk {
 	struct xsk_ring_cons comp;
 	uint8_t *area;
 	uint32_t frame_size;
+	uint32_t max_len;    /* longest TX frame: frame_size, more with sg */
 	uint32_t rx_held;    /* frames handed out by rx_burst, not released */
-	uint32_t rx_idx;     /* RX ring index of the oldest held frame */
+	uint32_t rx_idx;     /* RX ring index of the oldest held descriptor */
 	uint32_t tx_free_n;  /* entries of tx_free in use */
 	uint64_t *tx_free;   /* UMEM offsets of free TX frames (a stack) */
+	uint8_t *scratch;    /* sg: frames of several descriptors made whole */
+	uint32_t scratch_used;
 	int fd;
+	bool sg;             /* bound with XDP_USE_SG (multi-buffer) */
 	bool zerocopy;
 	bool drv;
 
 	/* Single writer (the data-path thread), read by xsk_stats from any
 	 * thread: relaxed atomics, so reads are never torn. */
-	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes, tx_errors;
+	uint64_t rx_packets, rx_bytes, rx_oversize, tx_packets, tx_bytes, tx_errors;
 
 	struct xsk_umem *umem;
 	struct xsk_socket *sock;
+	struct ifprog *prog;
+	uint32_t queue_id;
 	size_t area_size;
 	bool own_area;
 	uint32_t rx_frames;  /* frames [0, rx_frames) feed the fill ring */
@@ -70,6 +105,7 @@ struct xsk {
  */
 static pthread_once_t print_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ifprog *progs; /* under open_lock */
 static __thread bool capturing;
 static __thread char lib_msg[512];
 
@@ -195,8 +231,12 @@ static uint32_t max_mtu(uint32_t frame_size)
 	return frame_size - XSK_XDP_HEADROOM - ETH_HLEN - VLAN_HLEN;
 }
 
-/* Check p, fill in defaults; the MTU decides the default frame size. */
-static int check_params(const struct xsk_params *p, struct xsk_params *q, char *err)
+/*
+ * Check p, fill in defaults; the MTU decides the default frame size and
+ * whether frames need several descriptors (*ret_sg).
+ */
+static int check_params(const struct xsk_params *p, struct xsk_params *q, bool *ret_sg,
+			char *err)
 {
 	uint32_t mtu = 0;
 	int rc;
@@ -245,16 +285,13 @@ static int check_params(const struct xsk_params *p, struct xsk_params *q, char *
 		fail(err, "cannot read the MTU of %s: %s", p->ifname, strerror(-rc));
 		return rc;
 	}
-	if (mtu > max_mtu(4096)) {
-		fail(err, "MTU %u of %s needs multi-buffer AF_XDP, which is not supported "
-			  "(max MTU %u); use the generic adapter", mtu, p->ifname, max_mtu(4096));
-		return -EOPNOTSUPP;
-	}
+	/* Jumbo frames take 4096-byte frames too: a 9000-byte MTU needs 3
+	 * descriptors of them, 6 of 2048. */
 	if (!q->frame_size)
 		q->frame_size = mtu > max_mtu(2048) ? 4096 : 2048;
-	if (mtu > max_mtu(q->frame_size)) {
-		fail(err, "MTU %u of %s does not fit %u-byte frames (max MTU %u); use 4096",
-		     mtu, p->ifname, q->frame_size, max_mtu(q->frame_size));
+	if (mtu + ETH_HLEN + VLAN_HLEN > XSK_TX_FRAGS_MAX * q->frame_size) {
+		fail(err, "MTU %u of %s needs more than %u frames of %u bytes; use 4096", mtu,
+		     p->ifname, XSK_TX_FRAGS_MAX, q->frame_size);
 		return -EINVAL;
 	}
 
@@ -266,122 +303,90 @@ static int check_params(const struct xsk_params *p, struct xsk_params *q, char *
 			return -EINVAL;
 		}
 	}
+	*ret_sg = mtu > max_mtu(q->frame_size);
 	return 0;
 }
 
 /*
- * The name of XDP program id, in ret_name (BPF_OBJ_NAME_LEN bytes); "" when
- * it cannot be read, in which case libxdp will judge the program itself.
+ * The queues of ifname as ethtool counts them (the largest of its RX, TX
+ * and combined maxima: drivers count differently); 1 when it does not say.
  */
+static uint32_t max_queues(const char *ifname)
+{
+	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
+	struct ifreq ifr = { 0 };
+	uint32_t n = 1;
+	int fd;
+
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return n;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&ch;
+	if (!ioctl(fd, SIOCETHTOOL, &ifr)) {
+		n = ch.max_rx > ch.max_tx ? ch.max_rx : ch.max_tx;
+		if (ch.max_combined > n)
+			n = ch.max_combined;
+		if (!n)
+			n = 1;
+	}
+	close(fd);
+	return n;
+}
+
+/* The name of XDP program id, in ret_name (BPF_OBJ_NAME_LEN bytes); "?" when unreadable. */
 static void prog_name(uint32_t id, char *ret_name)
 {
 	struct bpf_prog_info info = { 0 };
 	uint32_t len = sizeof(info);
 	int fd;
 
-	ret_name[0] = '\0';
+	strcpy(ret_name, "?");
 	fd = bpf_prog_get_fd_by_id(id);
 	if (fd < 0)
 		return;
-	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.name[0])
 		memcpy(ret_name, info.name, BPF_OBJ_NAME_LEN);
 	close(fd);
 }
 
 /*
- * The mode of the XDP program already on the interface (XSK_XDP_AUTO: none).
- * -EEXIST, with a sentence, when the program is one libxdp cannot share:
- * neither its XSK program nor its multiprog dispatcher.
+ * Load the XDP program over the XSKMAP map_fd, as raw BPF instructions (no
+ * compiler, no object file):
+ *
+ *	r2 = ctx->rx_queue_index
+ *	r1 = map_fd			(a 64-bit immediate: two instructions)
+ *	r3 = XDP_PASS			(the action when the queue has no socket)
+ *	r0 = bpf_redirect_map(r1, r2, r3)
+ *	exit
+ *
+ * Frags-aware (BPF_F_XDP_HAS_FRAGS); a kernel before 5.18 refuses the flag
+ * (EINVAL) and gets the program without it, which serves MTUs up to a
+ * page. The program's fd, or -errno.
  */
-static int attached_mode(const char *ifname, enum xsk_xdp_mode *ret_mode, char *err)
+static int load_prog(int map_fd)
 {
-	LIBBPF_OPTS(bpf_xdp_query_opts, opts);
-	char name[BPF_OBJ_NAME_LEN];
-	int rc;
-
-	rc = bpf_xdp_query((int)if_nametoindex(ifname), 0, &opts);
-	if (rc) {
-		fail(err, "cannot query the XDP program of %s: %s", ifname, strerror(-rc));
-		return rc;
-	}
-	switch (opts.attach_mode) {
-	case XDP_ATTACHED_NONE:
-		*ret_mode = XSK_XDP_AUTO;
-		return 0;
-	case XDP_ATTACHED_DRV:
-	case XDP_ATTACHED_SKB:
-		break;
-	default:
-		fail(err, "%s has XDP programs offloaded or in several modes; detach them first",
-		     ifname);
-		return -EEXIST;
-	}
-	prog_name(opts.prog_id, name);
-	if (name[0] && strcmp(name, "xsk_def_prog") && strcmp(name, "xdp_dispatcher")) {
-		fail(err, "%s already runs XDP program %s, which libxdp cannot share; "
-			  "detach it first", ifname, name);
-		return -EEXIST;
-	}
-	*ret_mode = opts.attach_mode == XDP_ATTACHED_DRV ? XSK_XDP_DRV : XSK_XDP_SKB;
-	return 0;
-}
-
-/* One attempt: a fresh UMEM and socket in one XDP mode. 0 or -errno. */
-static int create_once(struct xsk *x, const struct xsk_params *q, bool drv)
-{
-	struct xsk_umem_config ucfg = {
-		.fill_size = roundup_pow2(x->rx_frames),
-		.comp_size = roundup_pow2(x->frame_num - x->rx_frames),
-		.frame_size = x->frame_size,
-		.frame_headroom = 0,
-		.flags = 0,
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_LDX | BPF_MEM | BPF_W, .dst_reg = BPF_REG_2, .src_reg = BPF_REG_1,
+		  .off = offsetof(struct xdp_md, rx_queue_index) },
+		{ .code = BPF_LD | BPF_IMM | BPF_DW, .dst_reg = BPF_REG_1,
+		  .src_reg = BPF_PSEUDO_MAP_FD, .imm = map_fd },
+		{ .imm = 0 }, /* the upper half of the immediate */
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_3, .imm = XDP_PASS },
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_redirect_map },
+		{ .code = BPF_JMP | BPF_EXIT },
 	};
-	struct xsk_socket_config scfg = {
-		.rx_size = q->rx_size,
-		.tx_size = q->tx_size,
-		.libxdp_flags = 0, /* let libxdp load its default program */
-		.xdp_flags = drv ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE,
-		.bind_flags = XDP_USE_NEED_WAKEUP,
-	};
-	int rc;
+	const size_t n = sizeof(insns) / sizeof(insns[0]);
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_XDP,
+		    .prog_flags = BPF_F_XDP_HAS_FRAGS);
+	int fd;
 
-	/* Generic XDP only delivers by copying; without a flag the kernel
-	 * tries zero-copy and falls back to copy by itself. */
-	if (!drv || q->bind == XSK_BIND_COPY)
-		scfg.bind_flags |= XDP_COPY;
-	else if (q->bind == XSK_BIND_ZEROCOPY)
-		scfg.bind_flags |= XDP_ZEROCOPY;
-
-	rc = xsk_umem__create(&x->umem, x->area, x->area_size, &x->fill, &x->comp, &ucfg);
-	if (rc)
-		return rc;
-	rc = xsk_socket__create(&x->sock, q->ifname, q->queue_id, x->umem, &x->rx, &x->tx,
-				&scfg);
-	if (rc) {
-		/* libxdp's failed create leaves the UMEM reusable only in
-		 * part; start the next attempt from scratch. */
-		x->sock = NULL;
-		xsk_umem__delete(x->umem);
-		x->umem = NULL;
-		return rc;
+	fd = bpf_prog_load(BPF_PROG_TYPE_XDP, PROG_NAME, "BSD", insns, n, &opts);
+	if (fd == -EINVAL) {
+		opts.prog_flags = 0;
+		fd = bpf_prog_load(BPF_PROG_TYPE_XDP, PROG_NAME, "BSD", insns, n, &opts);
 	}
-	x->drv = drv;
-	return 0;
-}
-
-/*
- * create_once, retried while the queue is busy: the kernel releases a closed
- * socket's hold on its queue from a work queue, so closing and reopening a
- * queue at once can meet EBUSY for a moment.
- */
-static int try_create(struct xsk *x, const struct xsk_params *q, bool drv)
-{
-	const struct timespec pause = { .tv_nsec = BUSY_PAUSE_NS };
-	int rc, tries = BUSY_TRIES;
-
-	while ((rc = create_once(x, q, drv)) == -EBUSY && --tries)
-		nanosleep(&pause, NULL);
-	return rc;
+	return fd;
 }
 
 /* Errors no other mode can cure. */
@@ -421,57 +426,308 @@ static void describe(char *err, const struct xsk_params *q, int rc, const char *
 	}
 }
 
-/* Pick the XDP mode(s) to try and create the socket. */
-static int create_socket(struct xsk *x, const struct xsk_params *q, char *err)
+/* Why attaching a program in one mode failed (a link gives no kernel message). */
+static void describe_attach(char *err, size_t size, const char *ifname, int rc, bool drv)
 {
-	enum xsk_xdp_mode want = q->xdp, have = XSK_XDP_AUTO;
-	char drv_err[160] = "";
+	const char *mode = drv ? "drv" : "skb";
+
+	switch (-rc) {
+	case ERANGE:
+		snprintf(err, size, "%s refuses XDP in %s mode at its MTU (or its veth peer's)",
+			 ifname, mode);
+		break;
+	case EOPNOTSUPP:
+		snprintf(err, size, "%s has no XDP in %s mode", ifname, mode);
+		break;
+	case EBUSY:
+	case EEXIST:
+		snprintf(err, size, "%s got another XDP program meanwhile", ifname);
+		break;
+	case EPERM:
+	case EACCES:
+		snprintf(err, size, "attaching XDP to %s needs CAP_NET_ADMIN and CAP_BPF", ifname);
+		break;
+	default:
+		snprintf(err, size, "attaching XDP to %s in %s mode failed: %s", ifname, mode,
+			 strerror(-rc));
+		break;
+	}
+}
+
+/* Attach p's program to its interface in drv or skb mode. 0 or -errno. */
+static int attach_mode(struct ifprog *p, bool drv)
+{
+	/* A link, not a netlink attachment: see xsk.h. */
+	LIBBPF_OPTS(bpf_link_create_opts, opts,
+		    .flags = drv ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE);
+	int fd;
+
+	fd = bpf_link_create(p->prog_fd, p->ifindex, BPF_XDP, &opts);
+	if (fd < 0)
+		return fd;
+	p->link_fd = fd;
+	p->drv = drv;
+	return 0;
+}
+
+/* Attach p's program in the mode q asks: drv, skb, or drv falling back to skb. */
+static int attach(struct ifprog *p, const struct xsk_params *q, char *err)
+{
+	char drv_err[128] = "", skb_err[128];
 	int rc;
 
-	rc = attached_mode(q->ifname, &have, err);
-	if (rc)
-		return rc;
-	/* Every socket on an interface shares one program, and libxdp
-	 * detaches it in the mode of the last socket to close: follow the
-	 * mode the program already has. */
-	if (have != XSK_XDP_AUTO) {
-		if (want != XSK_XDP_AUTO && want != have) {
-			fail(err, "%s already has an XDP program in %s mode", q->ifname,
-			     have == XSK_XDP_DRV ? "drv" : "skb");
-			return -EEXIST;
+	if (q->xdp != XSK_XDP_SKB) {
+		rc = attach_mode(p, true);
+		if (!rc)
+			return 0;
+		if (q->xdp == XSK_XDP_DRV || q->bind == XSK_BIND_ZEROCOPY || fatal(rc)) {
+			describe_attach(drv_err, sizeof(drv_err), q->ifname, rc, true);
+			fail(err, "%s", drv_err);
+			return rc;
 		}
-		want = have;
+		describe_attach(drv_err, sizeof(drv_err), q->ifname, rc, true);
 	}
-	if (want == XSK_XDP_SKB && q->bind == XSK_BIND_ZEROCOPY) {
+	rc = attach_mode(p, false);
+	if (rc) {
+		describe_attach(skb_err, sizeof(skb_err), q->ifname, rc, false);
+		fail(err, "%s%s%s", skb_err, drv_err[0] ? "; " : "", drv_err);
+	}
+	return rc;
+}
+
+/* Detach (closing the link does) and free. Accepts a half-built p. */
+static void ifprog_free(struct ifprog *p)
+{
+	if (p->link_fd >= 0)
+		close(p->link_fd);
+	if (p->prog_fd >= 0)
+		close(p->prog_fd);
+	if (p->map_fd >= 0)
+		close(p->map_fd);
+	free(p);
+}
+
+/* Share p, our program on q's interface, if q agrees with it. */
+static int ifprog_share(struct ifprog *p, const struct xsk_params *q, char *err)
+{
+	const char *mode = p->drv ? "drv" : "skb";
+
+	/* Every socket on an interface shares one program: follow its mode. */
+	if (q->xdp != XSK_XDP_AUTO && (q->xdp == XSK_XDP_DRV) != p->drv) {
+		fail(err, "%s already has an XDP program in %s mode", q->ifname, mode);
+		return -EEXIST;
+	}
+	if (!p->drv && q->bind == XSK_BIND_ZEROCOPY) {
 		fail(err, "zero-copy needs drv XDP mode, but %s runs XDP in skb mode", q->ifname);
 		return -EOPNOTSUPP;
 	}
+	if (q->queue_id >= p->queues) {
+		fail(err, "%s has no queue %u (it has %u)", q->ifname, q->queue_id, p->queues);
+		return -EINVAL;
+	}
+	p->refs++;
+	return 0;
+}
 
-	if (want != XSK_XDP_SKB) {
-		rc = try_create(x, q, true);
-		if (!rc)
-			return 0;
-		if (want == XSK_XDP_DRV || q->bind == XSK_BIND_ZEROCOPY || fatal(rc)) {
-			describe(err, q, rc,
-				 q->bind == XSK_BIND_ZEROCOPY ? "zero-copy drv mode" : "drv mode");
+/*
+ * A reference to the program steering q's interface to our sockets: the one
+ * they already share, or a new one, loaded and attached in the mode q asks.
+ * An interface running any other XDP program is refused (EEXIST).
+ */
+static int ifprog_get(const struct xsk_params *q, struct ifprog **ret_prog, char *err)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, qopts);
+	int ifindex = (int)if_nametoindex(q->ifname);
+	char name[BPF_OBJ_NAME_LEN];
+	struct stat ns = { 0 };
+	struct ifprog *p;
+	int rc;
+
+	/* Interface indexes are per namespace. Without /proc, one namespace
+	 * is all we can tell apart. */
+	stat("/proc/thread-self/ns/net", &ns);
+	for (p = progs; p; p = p->next) {
+		if (p->ifindex == ifindex && p->ns_ino == ns.st_ino && p->ns_dev == ns.st_dev) {
+			rc = ifprog_share(p, q, err);
+			if (!rc)
+				*ret_prog = p;
 			return rc;
 		}
-		append(drv_err, sizeof(drv_err), strerror(-rc));
-		if (lib_msg[0]) {
-			append(drv_err, sizeof(drv_err), ": ");
-			append(drv_err, sizeof(drv_err), lib_msg);
-		}
-		lib_msg[0] = '\0';
 	}
-	rc = try_create(x, q, false);
+
+	rc = bpf_xdp_query(ifindex, 0, &qopts);
 	if (rc) {
-		describe(err, q, rc, "skb mode");
-		if (drv_err[0] && err) {
-			append(err, XSK_ERR_LEN, "; drv mode: ");
-			append(err, XSK_ERR_LEN, drv_err);
-		}
+		fail(err, "cannot query the XDP program of %s: %s", q->ifname, strerror(-rc));
+		return rc;
+	}
+	if (qopts.attach_mode != XDP_ATTACHED_NONE) {
+		prog_name(qopts.prog_id, name);
+		if (strcmp(name, PROG_NAME) == 0)
+			fail(err, "%s is taken by another process's AF_XDP sockets (another valed?)",
+			     q->ifname);
+		else
+			fail(err, "%s already runs XDP program %s; detach it first", q->ifname,
+			     name);
+		return -EEXIST;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		fail(err, "out of memory");
+		return -ENOMEM;
+	}
+	p->map_fd = p->prog_fd = p->link_fd = -1;
+	p->ns_dev = ns.st_dev;
+	p->ns_ino = ns.st_ino;
+	p->ifindex = ifindex;
+	p->queues = max_queues(q->ifname);
+	if (q->queue_id >= p->queues) {
+		fail(err, "%s has no queue %u (it has %u)", q->ifname, q->queue_id, p->queues);
+		rc = -EINVAL;
+		goto err_prog;
+	}
+	p->map_fd = bpf_map_create(BPF_MAP_TYPE_XSKMAP, MAP_NAME, sizeof(int), sizeof(int),
+				   p->queues, NULL);
+	if (p->map_fd < 0) {
+		rc = p->map_fd;
+		describe(err, q, rc, "creating the XSKMAP");
+		goto err_prog;
+	}
+	p->prog_fd = load_prog(p->map_fd);
+	if (p->prog_fd < 0) {
+		rc = p->prog_fd;
+		describe(err, q, rc, "loading the XDP program");
+		goto err_prog;
+	}
+	rc = attach(p, q, err);
+	if (rc)
+		goto err_prog;
+	p->refs = 1;
+	p->next = progs;
+	progs = p;
+	*ret_prog = p;
+	return 0;
+
+err_prog:
+	ifprog_free(p);
+	return rc;
+}
+
+/* Drop a reference; the last one detaches the program. */
+static void ifprog_put(struct ifprog *p)
+{
+	struct ifprog **pp;
+
+	if (--p->refs)
+		return;
+	for (pp = &progs; *pp != p; pp = &(*pp)->next)
+		;
+	*pp = p->next;
+	ifprog_free(p);
+}
+
+/* One attempt: a fresh UMEM and socket. 0 or -errno. */
+static int create_once(struct xsk *x, const struct xsk_params *q)
+{
+	struct xsk_umem_config ucfg = {
+		.fill_size = roundup_pow2(x->rx_frames),
+		.comp_size = roundup_pow2(x->frame_num - x->rx_frames),
+		.frame_size = x->frame_size,
+		.frame_headroom = 0,
+		.flags = 0,
+	};
+	struct xsk_socket_config scfg = {
+		.rx_size = q->rx_size,
+		.tx_size = q->tx_size,
+		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD, /* ours: ifprog_get */
+		.bind_flags = XDP_USE_NEED_WAKEUP,
+	};
+	int rc;
+
+	/* Generic XDP only delivers by copying; without a flag the kernel
+	 * tries zero-copy and falls back to copy by itself. */
+	if (!x->drv || q->bind == XSK_BIND_COPY)
+		scfg.bind_flags |= XDP_COPY;
+	else if (q->bind == XSK_BIND_ZEROCOPY)
+		scfg.bind_flags |= XDP_ZEROCOPY;
+	if (x->sg)
+		scfg.bind_flags |= XDP_USE_SG;
+
+	rc = xsk_umem__create(&x->umem, x->area, x->area_size, &x->fill, &x->comp, &ucfg);
+	if (rc)
+		return rc;
+	rc = xsk_socket__create(&x->sock, q->ifname, q->queue_id, x->umem, &x->rx, &x->tx,
+				&scfg);
+	if (rc) {
+		/* libxdp's failed create leaves the UMEM reusable only in
+		 * part; start the next attempt from scratch. */
+		x->sock = NULL;
+		xsk_umem__delete(x->umem);
+		x->umem = NULL;
 	}
 	return rc;
+}
+
+/*
+ * create_once, retried while the queue is busy: the kernel releases a closed
+ * socket's hold on its queue from a work queue, so closing and reopening a
+ * queue at once can meet EBUSY for a moment.
+ */
+static int try_create(struct xsk *x, const struct xsk_params *q)
+{
+	const struct timespec pause = { .tv_nsec = BUSY_PAUSE_NS };
+	int rc, tries = BUSY_TRIES;
+
+	while ((rc = create_once(x, q)) == -EBUSY && --tries)
+		nanosleep(&pause, NULL);
+	return rc;
+}
+
+/* The program, the socket, then the socket into the program's map. */
+static int create_socket(struct xsk *x, const struct xsk_params *q, char *err)
+{
+	int rc;
+
+	rc = ifprog_get(q, &x->prog, err);
+	if (rc)
+		return rc;
+	x->drv = x->prog->drv;
+	rc = try_create(x, q);
+	if (rc == -EINVAL && x->sg) {
+		fail(err, "binding %s queue %u for multi-buffer frames (XDP_USE_SG, MTU over "
+			  "%u) failed: invalid argument (needs Linux 6.6)",
+		     q->ifname, q->queue_id, max_mtu(x->frame_size));
+		goto err_prog;
+	}
+	if (rc) {
+		describe(err, q, rc,
+			 q->bind == XSK_BIND_ZEROCOPY ? "zero-copy bind"
+			 : x->drv		       ? "AF_XDP bind (drv mode)"
+						       : "AF_XDP bind (skb mode)");
+		goto err_prog;
+	}
+	rc = xsk_socket__update_xskmap(x->sock, x->prog->map_fd);
+	if (rc) {
+		describe(err, q, rc, "adding the socket to the XSKMAP");
+		goto err_socket;
+	}
+	return 0;
+
+err_socket:
+	xsk_socket__delete(x->sock);
+	xsk_umem__delete(x->umem);
+err_prog:
+	ifprog_put(x->prog);
+	return rc;
+}
+
+/* Undo create_socket: out of the map, close, drop the program. */
+static void destroy_socket(struct xsk *x)
+{
+	/* Out of the map first, so the program stops steering to it. */
+	bpf_map_delete_elem(x->prog->map_fd, &x->queue_id);
+	xsk_socket__delete(x->sock);
+	xsk_umem__delete(x->umem);
+	ifprog_put(x->prog);
 }
 
 static int alloc_umem(struct xsk *x, const struct xsk_params *q)
@@ -525,6 +781,7 @@ struct xsk *xsk_open(const struct xsk_params *p, char *err)
 {
 	struct xsk_params q;
 	struct xsk *x;
+	bool sg = false;
 	int rc;
 
 	if (err)
@@ -535,7 +792,7 @@ struct xsk *xsk_open(const struct xsk_params *p, char *err)
 		fail(err, "no parameters");
 		goto err_params;
 	}
-	rc = check_params(p, &q, err);
+	rc = check_params(p, &q, &sg, err);
 	if (rc)
 		goto err_params;
 	x = calloc(1, sizeof(*x));
@@ -544,20 +801,31 @@ struct xsk *xsk_open(const struct xsk_params *p, char *err)
 		fail(err, "out of memory");
 		goto err_params;
 	}
+	x->sg = sg;
+	x->queue_id = q.queue_id;
 	rc = alloc_umem(x, &q);
 	if (rc) {
 		fail(err, "cannot allocate a %zu-byte UMEM: %s", x->area_size, strerror(-rc));
 		goto err_alloc;
 	}
+	x->max_len = sg ? XSK_TX_FRAGS_MAX * x->frame_size : x->frame_size;
 	x->tx_free = calloc(x->frame_num - x->rx_frames, sizeof(*x->tx_free));
 	if (!x->tx_free) {
 		rc = -ENOMEM;
 		fail(err, "out of memory");
 		goto err_umem;
 	}
+	if (sg) {
+		x->scratch = malloc(XSK_RX_SCRATCH);
+		if (!x->scratch) {
+			rc = -ENOMEM;
+			fail(err, "out of memory");
+			goto err_free_list;
+		}
+	}
 	rc = create_socket(x, &q, err);
 	if (rc)
-		goto err_free_list;
+		goto err_scratch;
 	x->fd = xsk_socket__fd(x->sock);
 	read_options(x);
 	if (q.bind == XSK_BIND_ZEROCOPY && !x->zerocopy) {
@@ -570,8 +838,9 @@ struct xsk *xsk_open(const struct xsk_params *p, char *err)
 	return x;
 
 err_socket:
-	xsk_socket__delete(x->sock);
-	xsk_umem__delete(x->umem);
+	destroy_socket(x);
+err_scratch:
+	free(x->scratch);
 err_free_list:
 	free(x->tx_free);
 err_umem:
@@ -590,11 +859,9 @@ void xsk_close(struct xsk *x)
 	if (!x)
 		return;
 	lock_lib();
-	/* libxdp removes the socket from the XSK map and, when it was the
-	 * last user of the program, detaches the program. */
-	xsk_socket__delete(x->sock);
-	xsk_umem__delete(x->umem);
+	destroy_socket(x);
 	unlock_lib();
+	free(x->scratch);
 	free(x->tx_free);
 	if (x->own_area)
 		munmap(x->area, x->area_size);
@@ -623,31 +890,122 @@ uint32_t xsk_frame_size(const struct xsk *x)
 	return x->frame_size;
 }
 
+uint32_t xsk_max_len(const struct xsk *x)
+{
+	return x->max_len;
+}
+
 static void count(uint64_t *c, uint64_t v)
 {
 	__atomic_store_n(c, *c + v, __ATOMIC_RELAXED);
 }
 
+/*
+ * Give the frames of the ndesc oldest held RX descriptors back to the
+ * kernel: to the fill ring, and the descriptors' slots to the RX ring.
+ */
+static void give_back(struct xsk *x, uint32_t ndesc)
+{
+	uint64_t mask = ~(uint64_t)(x->frame_size - 1);
+	uint32_t i, idx = 0;
+
+	/* Cannot fail: the fill ring holds rx_frames entries, and the frames
+	 * given back are among the rx_frames not in it. */
+	xsk_ring_prod__reserve(&x->fill, ndesc, &idx);
+	for (i = 0; i < ndesc; i++) {
+		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&x->rx, x->rx_idx + i);
+
+		/* Back to the frame start: the descriptor points past the
+		 * kernel's headroom. */
+		*xsk_ring_prod__fill_addr(&x->fill, idx + i) = xsk_umem__extract_addr(d->addr) & mask;
+	}
+	xsk_ring_prod__submit(&x->fill, ndesc);
+	xsk_ring_cons__release(&x->rx, ndesc);
+	x->rx_idx += ndesc;
+}
+
+/*
+ * The extent of the frame whose first descriptor is at RX index idx, among
+ * the left descriptors peeked from there: its descriptors (*ret_ndesc) and
+ * length (*ret_len). False when its last descriptor is not among them.
+ */
+static bool frame_extent(const struct xsk *x, uint32_t idx, uint32_t left, uint32_t *ret_ndesc,
+			 uint32_t *ret_len)
+{
+	uint32_t k, len = 0;
+
+	for (k = 0; k < left; k++) {
+		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&x->rx, idx + k);
+
+		len += d->len;
+		if (!(d->options & XDP_PKT_CONTD)) {
+			*ret_ndesc = k + 1;
+			*ret_len = len;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Copy the ndesc descriptors from RX index idx into the scratch, in a row. */
+static uint8_t *gather(struct xsk *x, uint32_t idx, uint32_t ndesc)
+{
+	uint8_t *start = x->scratch + x->scratch_used;
+
+	for (uint32_t k = 0; k < ndesc; k++) {
+		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&x->rx, idx + k);
+
+		memcpy(x->scratch + x->scratch_used, xsk_umem__get_data(x->area, d->addr), d->len);
+		x->scratch_used += d->len;
+	}
+	return start;
+}
+
 uint32_t xsk_rx_burst(struct xsk *x, struct xsk_frame *frames, uint32_t max)
 {
+	uint32_t avail, used = 0, n = 0, idx = 0;
 	uint64_t bytes = 0;
-	uint32_t i, n, idx = 0;
 
-	n = xsk_ring_cons__peek(&x->rx, max, &idx);
-	if (!n) {
+	/* With multi-buffer, max frames can take more than max descriptors:
+	 * peek at all there are, take whole frames, give the rest back. */
+	avail = xsk_ring_cons__peek(&x->rx, x->sg ? x->rx.size : max, &idx);
+	if (!avail) {
 		/* In drv zero-copy mode the driver stops taking fill entries
 		 * until woken up; copy mode never sets this. */
 		if (xsk_ring_prod__needs_wakeup(&x->fill))
 			recvfrom(x->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
 		return 0;
 	}
-	for (i = 0; i < n; i++) {
-		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&x->rx, idx + i);
+	while (used < avail && n < max) {
+		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&x->rx, idx + used);
+		uint32_t ndesc, len;
 
-		frames[i].data = xsk_umem__get_data(x->area, d->addr);
-		frames[i].len = d->len;
-		bytes += d->len;
+		if (!(d->options & XDP_PKT_CONTD)) {
+			frames[n].data = xsk_umem__get_data(x->area, d->addr);
+			frames[n++].len = d->len;
+			bytes += d->len;
+			used++;
+			continue;
+		}
+		/* The kernel publishes a frame's descriptors together. */
+		if (!frame_extent(x, idx + used, avail - used, &ndesc, &len))
+			break;
+		if (len > XSK_RX_SCRATCH - x->scratch_used) {
+			if (len <= XSK_RX_SCRATCH || x->rx_held || n)
+				break; /* the scratch is full until all is released */
+			/* It can never fit, and nothing is held before it:
+			 * its descriptors are the oldest, give them back. */
+			give_back(x, ndesc);
+			count(&x->rx_oversize, 1);
+			used += ndesc;
+			continue;
+		}
+		frames[n].data = gather(x, idx + used, ndesc);
+		frames[n++].len = len;
+		bytes += len;
+		used += ndesc;
 	}
+	xsk_ring_cons__cancel(&x->rx, avail - used);
 	x->rx_held += n;
 	count(&x->rx_packets, n);
 	count(&x->rx_bytes, bytes);
@@ -656,27 +1014,21 @@ uint32_t xsk_rx_burst(struct xsk *x, struct xsk_frame *frames, uint32_t max)
 
 void xsk_rx_release(struct xsk *x, uint32_t n)
 {
-	uint64_t mask = ~(uint64_t)(x->frame_size - 1);
-	uint32_t i, idx = 0;
+	uint32_t ndesc, ends;
 
 	if (n > x->rx_held)
 		n = x->rx_held;
 	if (!n)
 		return;
-	/* Cannot fail: the fill ring holds rx_frames entries and at most
-	 * rx_frames - rx_held of them are in use. */
-	xsk_ring_prod__reserve(&x->fill, n, &idx);
-	for (i = 0; i < n; i++) {
-		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&x->rx, x->rx_idx + i);
-
-		/* Back to the frame start: the descriptor points past the
-		 * kernel's headroom. */
-		*xsk_ring_prod__fill_addr(&x->fill, idx + i) = xsk_umem__extract_addr(d->addr) & mask;
-	}
-	xsk_ring_prod__submit(&x->fill, n);
-	xsk_ring_cons__release(&x->rx, n);
-	x->rx_idx += n;
+	ndesc = n;
+	if (x->sg) /* the descriptors of n frames: up to the n-th end */
+		for (ndesc = 0, ends = 0; ends < n; ndesc++)
+			ends += !(xsk_ring_cons__rx_desc(&x->rx, x->rx_idx + ndesc)->options &
+				  XDP_PKT_CONTD);
+	give_back(x, ndesc);
 	x->rx_held -= n;
+	if (!x->rx_held)
+		x->scratch_used = 0;
 }
 
 /* Take back the TX frames the kernel has sent. */
@@ -727,41 +1079,58 @@ static void kick(struct xsk *x)
 	}
 }
 
+/* Copy f into free TX frames, described from TX index *idx on. */
+static void put_frame(struct xsk *x, const struct xsk_frame *f, uint32_t *idx)
+{
+	uint32_t off = 0;
+
+	do {
+		struct xdp_desc *d = xsk_ring_prod__tx_desc(&x->tx, (*idx)++);
+		uint32_t chunk = f->len - off < x->frame_size ? f->len - off : x->frame_size;
+		uint64_t addr = x->tx_free[--x->tx_free_n];
+
+		memcpy(x->area + addr, (const uint8_t *)f->data + off, chunk);
+		off += chunk;
+		d->addr = addr;
+		d->len = chunk;
+		/* Multi-buffer: all but the frame's last descriptor say so. */
+		d->options = off < f->len ? XDP_PKT_CONTD : 0;
+	} while (off < f->len);
+}
+
 uint32_t xsk_tx_burst(struct xsk *x, const struct xsk_frame *frames, uint32_t n)
 {
-	uint32_t room, used = 0, valid = 0, bad = 0, i, j, idx = 0;
+	uint32_t room, descs = 0, valid = 0, bad = 0, used, i, idx = 0;
 	uint64_t bytes = 0;
 
 	reclaim(x);
 	room = xsk_prod_nb_free(&x->tx, x->tx_free_n);
 	if (room > x->tx_free_n)
 		room = x->tx_free_n;
-	/* First pass: how many frames from the front we take. */
+	/* First pass: how many frames from the front we take, in how many
+	 * descriptors (one per UMEM frame they fill). */
 	for (used = 0; used < n; used++) {
-		if (!frames[used].len || frames[used].len > x->frame_size)
+		uint32_t len = frames[used].len, need;
+
+		if (!len || len > x->max_len) {
 			bad++;
-		else if (valid < room)
-			valid++;
-		else
+			continue;
+		}
+		need = (len - 1) / x->frame_size + 1;
+		if (descs + need > room)
 			break;
+		descs += need;
+		valid++;
 	}
 	if (valid) {
-		xsk_ring_prod__reserve(&x->tx, valid, &idx);
-		for (i = 0, j = 0; i < used; i++) {
-			struct xdp_desc *d;
-			uint64_t addr;
-
-			if (!frames[i].len || frames[i].len > x->frame_size)
+		xsk_ring_prod__reserve(&x->tx, descs, &idx);
+		for (i = 0; i < used; i++) {
+			if (!frames[i].len || frames[i].len > x->max_len)
 				continue;
-			addr = x->tx_free[--x->tx_free_n];
-			memcpy(x->area + addr, frames[i].data, frames[i].len);
-			d = xsk_ring_prod__tx_desc(&x->tx, idx + j++);
-			d->addr = addr;
-			d->len = frames[i].len;
-			d->options = 0;
+			put_frame(x, &frames[i], &idx);
 			bytes += frames[i].len;
 		}
-		xsk_ring_prod__submit(&x->tx, valid);
+		xsk_ring_prod__submit(&x->tx, descs);
 		count(&x->tx_packets, valid);
 		count(&x->tx_bytes, bytes);
 	}
@@ -787,6 +1156,7 @@ int xsk_stats(const struct xsk *x, struct xsk_stats *ret)
 	/* Kernels before 5.9 fill only the first three fields (len says). */
 	ret->rx_ring_full = ks.rx_ring_full;
 	ret->rx_fill_empty = ks.rx_fill_ring_empty_descs;
-	ret->rx_dropped = ks.rx_dropped + ks.rx_invalid_descs + ks.rx_ring_full;
+	ret->rx_dropped = ks.rx_dropped + ks.rx_invalid_descs + ks.rx_ring_full +
+			  __atomic_load_n(&x->rx_oversize, __ATOMIC_RELAXED);
 	return 0;
 }

@@ -1,47 +1,70 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * xsk - the native NIC adapter's I/O: one AF_XDP socket on one queue of an
- * interface, through libxdp.
+ * interface (rings and UMEM through libxdp), and the XDP program that steers
+ * the queue's frames to it.
  *
  * Design. An xsk owns a UMEM (frame_num frames of frame_size bytes, page
  * aligned; allocated here, or an area the caller lends, e.g. part of a memfd
  * region) and one AF_XDP socket bound to (ifname, queue_id). The first half
  * of the frames feeds the kernel through the fill ring (RX), the second half
  * is a private free list for TX; the two never mix, so RX frames can be held
- * by the caller while TX goes on. Opening the first socket on an interface
- * attaches libxdp's default XSK program (through libxdp's multiprog
- * dispatcher when the kernel allows it); it redirects every frame of a queue
- * that has a socket to that socket, so the host stack no longer sees those
+ * by the caller while TX goes on.
+ *
+ * The XDP program. The first socket on an interface loads our own program
+ * (six raw BPF instructions: redirect the frame to the XSKMAP entry of its
+ * RX queue, XDP_PASS when that entry is empty) with an XSKMAP sized to the
+ * interface's queues, and attaches it through a BPF link; the sockets of the
+ * other queues share it (one program per interface, refcounted), and the
+ * last one to close detaches it, leaving the interface as it was. Once a
+ * queue's socket is in the map, the host stack no longer sees that queue's
  * frames, as in netmap mode. Frames of a queue WITHOUT a socket still go to
  * the host stack: to take a NIC over completely, open one xsk per queue.
- * libxdp counts the sockets using the program and detaches it when the last
- * one closes, leaving the interface as it was.
+ * Why not libxdp's default program: libxdp 1.3 loads it without frags
+ * support (BPF_F_XDP_HAS_FRAGS), and drivers refuse such a program in drv
+ * mode once a frame can exceed a page (veth: "Peer MTU is too large to set
+ * XDP"), so jumbo frames could not be had in drv mode. Ours is always loaded
+ * frags-aware, whatever the MTU: one code path; a frame that fits one buffer
+ * reaches a frags-aware program as it reaches any other (the flag only lets
+ * the driver hand it frames of several). Why a BPF link rather than a netlink attachment: the kernel
+ * detaches it when valed dies, so a crash does not leave the interface with
+ * a program nobody owns, and nobody can replace it behind valed's back.
+ * What this gives up: sharing the interface with other XDP programs through
+ * libxdp's dispatcher; an interface that already runs any XDP program is
+ * refused (EEXIST).
  *
  * Modes. XDP attach mode: drv (native, in the driver) or skb (generic, after
  * the stack built an skb; works on any interface, slower). Bind mode:
  * zero-copy (the NIC DMAs into the UMEM; needs driver support and drv mode)
  * or copy. XSK_XDP_AUTO tries drv and falls back to skb; XSK_BIND_AUTO lets
- * the kernel try zero-copy and fall back to copy. If an XDP program is
- * already attached to the interface (e.g. by an xsk on another queue), the
- * new socket uses that program's mode. On veth: drv + copy and skb + copy
- * both work; zero-copy is not supported; drv-mode RX on veth needs the
- * interface's MTU to fit a page (<= ~3.5K).
+ * the kernel try zero-copy and fall back to copy. If our program is already
+ * attached to the interface (by an xsk on another queue), the new socket
+ * uses that program's mode. On veth: drv + copy and skb + copy both work;
+ * zero-copy is not supported.
  *
- * Frame size: without XDP multi-buffer (not used here) a frame must fit one
- * UMEM frame minus the kernel's 256-byte XDP headroom, and a frame is 2048 or
- * 4096 bytes. So MTU <= 1774 works with 2048-byte frames, MTU <= 3822 with
- * 4096-byte ones; above that xsk_open fails with EOPNOTSUPP and the caller
- * should use the generic (AF_PACKET) adapter instead.
+ * Frame size and multi-buffer. A UMEM frame is 2048 or 4096 bytes, and the
+ * kernel keeps 256 bytes of XDP headroom in each RX frame. When the MTU's
+ * frames (Ethernet + one VLAN tag) fit one UMEM frame (MTU <= 1774 with 2048,
+ * <= 3822 with 4096), every frame is one descriptor. Above that (jumbo
+ * frames; 4096-byte UMEM frames by default) the socket is bound with
+ * XDP_USE_SG (AF_XDP multi-buffer, Linux 6.6+): a frame arrives as several
+ * descriptors chained by XDP_PKT_CONTD, and xsk_tx_burst sends a long frame
+ * the same way, at most XSK_TX_FRAGS_MAX descriptors. XDP_USE_SG is set only
+ * when the MTU needs it: on a zero-copy driver without multi-buffer support
+ * it would turn zero-copy into copy mode even for small frames.
  *
  * Ownership: frames returned by xsk_rx_burst stay in the UMEM and belong to
- * the caller until xsk_rx_release gives them back, oldest first. Frames given
- * to xsk_tx_burst are copied; the caller keeps its buffers.
+ * the caller until xsk_rx_release gives them back, oldest first. A frame of
+ * several descriptors is made contiguous in a per-socket scratch area
+ * (XSK_RX_SCRATCH bytes), valid until the caller has released every frame
+ * it holds; when the scratch is full, a burst ends early. Frames given to
+ * xsk_tx_burst are copied; the caller keeps its buffers.
  *
  * Threads: xsk_open and xsk_close may be called from any thread (they are
- * serialised internally, since libxdp's program attach is not safe against a
- * concurrent attach on the same interface); they act in the calling thread's
- * network namespace, so close an xsk in the namespace it was opened in (the
- * program is detached by interface index there). The data path has no
+ * serialised internally: they share the per-interface programs and the
+ * library print hooks). xsk_open acts in the calling thread's network
+ * namespace (a program is shared per interface of one namespace); xsk_close
+ * works on file descriptors only, in any namespace. The data path has no
  * locking: the RX side (xsk_rx_burst, xsk_rx_release: RX and fill rings) and
  * the TX side (xsk_tx_burst: TX and completion rings, the TX free list) each
  * belong to one thread at a time, and the two sides may run on two threads
@@ -65,6 +88,13 @@
 #define XSK_RING_SIZE_DEFAULT 2048
 #define XSK_XDP_HEADROOM 256 /* the kernel's XDP_PACKET_HEADROOM */
 #define XSK_ERR_LEN 256
+/* Descriptors per frame xsk_tx_burst may use: MAX_SKB_FRAGS + 1 with the
+ * smallest MAX_SKB_FRAGS a kernel can be built with (17), the copy-mode
+ * limit the kernel's AF_XDP documentation gives for portable programs. */
+#define XSK_TX_FRAGS_MAX 18
+/* Multi-buffer RX: room for the frames of several descriptors made whole
+ * in one burst (28 frames of 9 KB, 3 of 64 KB). */
+#define XSK_RX_SCRATCH (256u << 10)
 
 enum xsk_bind_mode {
 	XSK_BIND_AUTO = 0, /* zero-copy if the driver can, else copy */
@@ -103,11 +133,13 @@ struct xsk_frame {
 };
 
 /*
- * Counters since open. rx_dropped counts every frame the kernel could not
- * deliver to this socket (RX ring full, fill ring empty, too long, invalid);
+ * Counters since open, in frames (not descriptors). rx_dropped counts every
+ * frame the kernel could not deliver to this socket (RX ring full, fill ring
+ * empty, too long, invalid) and frames too long for the RX scratch;
  * rx_ring_full and rx_fill_empty break two causes out. tx_errors counts
  * frames refused by xsk_tx_burst (length 0 or over the frame size), invalid
- * TX descriptors seen by the kernel, and failed kicks.
+ * TX descriptors seen by the kernel, and failed kicks. With multi-buffer a
+ * frame the kernel finds invalid may count once per descriptor.
  */
 struct xsk_stats {
 	uint64_t rx_packets;
@@ -129,20 +161,21 @@ struct xsk;
  * Returns NULL and sets errno:
  *   EINVAL      a parameter out of range, or a queue the interface lacks;
  *   ENODEV      no such interface;
- *   EOPNOTSUPP  MTU too large for single-buffer AF_XDP, zero-copy or drv
- *               mode forced where the driver lacks it;
+ *   EOPNOTSUPP  zero-copy or drv mode forced where the driver lacks it;
  *   EAFNOSUPPORT the kernel has no AF_XDP;
  *   EPERM       missing CAP_NET_ADMIN / CAP_NET_RAW / CAP_BPF;
  *   EBUSY       the queue already has an AF_XDP socket (a socket closed a
  *               moment ago is waited for, up to 0.2 s);
- *   EEXIST      another XDP program holds the interface in the other mode;
- *   ENOMEM, ENOBUFS (UMEM over RLIMIT_MEMLOCK), or libxdp's errno.
+ *   EEXIST      the interface runs an XDP program that is not ours, or ours
+ *               in the other mode than the one asked for;
+ *   ERANGE      drv mode forced and the driver refuses XDP at this MTU;
+ *   ENOMEM, ENOBUFS (UMEM over RLIMIT_MEMLOCK), or libxdp's/libbpf's errno.
  */
 struct xsk *xsk_open(const struct xsk_params *p, char *err);
 
 /*
  * Close the socket and free the UMEM (unless lent). When this was the last
- * socket using the XSK program on the interface, the program is detached.
+ * socket on the interface, the XDP program is detached.
  * Frames still held from xsk_rx_burst become invalid. Accepts NULL.
  */
 void xsk_close(struct xsk *x);
@@ -159,13 +192,21 @@ const char *xsk_mode(const struct xsk *x);
 /* True when bound in zero-copy mode. */
 bool xsk_zerocopy(const struct xsk *x);
 
-/* UMEM frame size in bytes (the largest frame xsk_tx_burst accepts). */
+/* UMEM frame size in bytes. */
 uint32_t xsk_frame_size(const struct xsk *x);
 
 /*
- * Take up to max received frames: frames[i].data points into the UMEM
- * (read-write, valid until released), frames[i].len is the frame length.
- * Returns the count, 0 when the RX ring is empty (then wait on xsk_fd).
+ * The longest frame xsk_tx_burst accepts: the frame size, or with
+ * multi-buffer XSK_TX_FRAGS_MAX frames.
+ */
+uint32_t xsk_max_len(const struct xsk *x);
+
+/*
+ * Take up to max received frames: frames[i].data points into the UMEM, or
+ * into the scratch for a frame of several descriptors (read-write, valid
+ * until released), frames[i].len is the whole frame's length. Returns the
+ * count, 0 when the RX ring is empty (then wait on xsk_fd) or the scratch
+ * is full (release what you hold).
  * The caller must give the frames back with xsk_rx_release; frames not
  * released starve the fill ring and the kernel drops (rx_fill_empty).
  */
@@ -173,16 +214,18 @@ uint32_t xsk_rx_burst(struct xsk *x, struct xsk_frame *frames, uint32_t max);
 
 /*
  * Give back the n oldest frames taken by xsk_rx_burst (n is clamped to the
- * number held), refilling the fill ring with them.
+ * number held), refilling the fill ring with their descriptors' frames. The
+ * scratch is reused once nothing is held.
  */
 void xsk_rx_release(struct xsk *x, uint32_t n);
 
 /*
  * Copy frames into free TX frames of the UMEM, submit them and kick the
- * kernel when it asks (copy mode always does). First reclaims frames the
- * kernel has sent. Returns how many frames were taken from the front of
- * frames: each was queued, or dropped and counted in tx_errors if its length
- * is 0 or over the frame size. When the return is below n, the TX ring or
+ * kernel when it asks (copy mode always does); a frame longer than a UMEM
+ * frame goes as several descriptors. First reclaims frames the kernel has
+ * sent. Returns how many frames were taken from the front of frames: each
+ * was queued, or dropped and counted in tx_errors if its length is 0 or over
+ * xsk_max_len. When the return is below n, the TX ring or
  * the TX frames are full: keep the rest and retry later (EPOLLOUT).
  * xsk_tx_burst(x, NULL, 0) only reclaims and re-kicks: call it when frames
  * are pending and no more are coming, so copy mode drains its ring.

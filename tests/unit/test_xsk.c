@@ -11,7 +11,9 @@
  * xsk, A's stack answers. With one open, the xsk receives those exact bytes
  * and A's stack answers nothing: the frames never reached it. Frames sent by
  * xsk_tx_burst arrive at B. After xsk_close no XDP program is left and A
- * answers again. Skipped when not root or AF_XDP is missing.
+ * answers again. With MTU 9000 on va and vb, 9014-byte frames cross whole
+ * both ways (multi-buffer AF_XDP), in drv and in skb mode. Skipped when not
+ * root or AF_XDP is missing.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -304,7 +306,8 @@ static void expect_tx(struct xsk *x, int bfd)
 	}
 	/* An oversize frame is refused and counted, not sent. */
 	fr[NFRAMES].data = buf[0];
-	fr[NFRAMES].len = xsk_frame_size(x) + 1;
+	fr[NFRAMES].len = xsk_max_len(x) + 1;
+	assert_int_equal(xsk_max_len(x), xsk_frame_size(x)); /* MTU 1500: one frame each */
 	end = now_ms() + 2000;
 	while (sent < NFRAMES + 1 && now_ms() < end)
 		sent += xsk_tx_burst(x, fr + sent, NFRAMES + 1 - sent);
@@ -510,32 +513,213 @@ static void test_two_queues(void **state)
 	assert_int_equal(xdp_attach_mode("wa"), XDP_ATTACHED_NONE);
 }
 
+static struct xsk *open_ok(const struct xsk_params *p)
+{
+	char err[XSK_ERR_LEN];
+	struct xsk *x = xsk_open(p, err);
+
+	if (!x)
+		print_message("xsk_open: %s (%s)\n", err, strerror(errno));
+	assert_non_null(x);
+	return x;
+}
+
+/* Which UMEM frames and how many descriptors per frame each MTU gets. */
 static void test_mtu(void **state)
 {
 	struct xsk_params p = { .ifname = "va" };
-	char err[XSK_ERR_LEN];
 	struct xsk *x;
 
 	(void)state;
 	SKIP_IF_NEEDED();
-	assert_int_equal(sh("ip link set va mtu 9000"), 0);
-	expect_fail(&p, EOPNOTSUPP);
-	x = xsk_open(&p, err);
-	assert_null(x);
-	print_message("        MTU 9000: %s\n", err);
-
+	/* Fits one 4096-byte frame: single-buffer. */
 	assert_int_equal(sh("ip link set va mtu 3000"), 0);
+	x = open_ok(&p);
+	assert_int_equal(xsk_frame_size(x), 4096);
+	assert_int_equal(xsk_max_len(x), 4096);
+	xsk_close(x);
+	/* 2048-byte frames asked for: each frame may take several. */
+	p.frame_size = 2048;
+	x = open_ok(&p);
+	assert_int_equal(xsk_frame_size(x), 2048);
+	assert_int_equal(xsk_max_len(x), XSK_TX_FRAGS_MAX * 2048);
+	xsk_close(x);
+
+	/* Jumbo: 4096-byte frames, multi-buffer. */
+	assert_int_equal(sh("ip link set va mtu 9000"), 0);
+	p.frame_size = 0;
+	x = open_ok(&p);
+	assert_int_equal(xsk_frame_size(x), 4096);
+	assert_int_equal(xsk_max_len(x), XSK_TX_FRAGS_MAX * 4096);
+	xsk_close(x);
+
+	/* More descriptors than a frame may take. */
+	assert_int_equal(sh("ip link set va mtu 40000"), 0);
 	p.frame_size = 2048;
 	expect_fail(&p, EINVAL);
 	p.frame_size = 0;
-	x = xsk_open(&p, err);
-	if (!x)
-		print_message("xsk_open: %s\n", err);
-	assert_non_null(x);
-	assert_int_equal(xsk_frame_size(x), 4096);
+	x = open_ok(&p);
+	assert_true(xsk_max_len(x) >= 40000 + 18);
 	xsk_close(x);
 	assert_int_equal(sh("ip link set va mtu 1500"), 0);
 	assert_int_equal(xdp_attach_mode("va"), XDP_ATTACHED_NONE);
+}
+
+#define JUMBO 9014 /* MTU 9000 plus the Ethernet header */
+
+/* A test frame of len bytes from src to dst: seed in byte 14, then a pattern. */
+static void make_frame(uint8_t *f, uint32_t len, const uint8_t *dst, const uint8_t *src,
+		       uint8_t seed)
+{
+	memcpy(f, dst, 6);
+	memcpy(f + 6, src, 6);
+	f[12] = ETH_P_TEST >> 8;
+	f[13] = ETH_P_TEST & 0xff;
+	for (uint32_t i = 14; i < len; i++)
+		f[i] = (uint8_t)(seed + i * 7 + (i >> 8));
+	f[14] = seed;
+}
+
+/*
+ * Receive on x the frames B sent, of lengths len[0..n), seeds first..: each
+ * whole, in order. Returns the size of the largest burst.
+ */
+static uint32_t expect_rx_frames(struct xsk *x, const uint32_t *len, uint32_t n, uint8_t first)
+{
+	static uint8_t want[JUMBO];
+	struct xsk_frame fr[64];
+	int64_t end = now_ms() + 3000;
+	uint32_t next = 0, most = 0;
+
+	while (next < n && now_ms() < end) {
+		struct pollfd pfd = { .fd = xsk_fd(x), .events = POLLIN };
+		uint32_t got, i;
+
+		poll(&pfd, 1, 100);
+		got = xsk_rx_burst(x, fr, 64);
+		most = got > most ? got : most;
+		for (i = 0; i < got; i++) {
+			const uint8_t *f = fr[i].data;
+
+			if (fr[i].len < 15 || f[12] != ETH_P_TEST >> 8 ||
+			    f[13] != (ETH_P_TEST & 0xff))
+				continue;
+			assert_true(next < n);
+			assert_int_equal(f[14], (uint8_t)(first + next));
+			assert_int_equal(fr[i].len, len[next]);
+			make_frame(want, len[next], mac_a, mac_b, (uint8_t)(first + next));
+			assert_memory_equal(f, want, len[next]);
+			next++;
+		}
+		xsk_rx_release(x, got);
+	}
+	assert_int_equal(next, n);
+	return most;
+}
+
+/*
+ * Jumbo frames through an xsk on va, MTU 9000 on both ends, in XDP mode
+ * xdp: RX frames of one and of several descriptors, mixed, arrive whole and
+ * in order; a burst of more jumbo frames than the RX scratch holds ends
+ * early and the rest follows; TX frames of several descriptors arrive whole
+ * at B; counters count frames.
+ */
+static void jumbo(enum xsk_xdp_mode xdp, uint32_t want_attach)
+{
+	static const uint32_t mixed[] = { 60, JUMBO, 1500, 4000, JUMBO, 60, 3800, 8192, JUMBO };
+	const uint32_t nmixed = sizeof(mixed) / sizeof(mixed[0]), nmany = 40;
+	static uint8_t f[XSK_TX_FRAGS_MAX * 4096 + 1], in[16384];
+	struct xsk_params p = { .ifname = "va", .xdp = xdp };
+	uint32_t many[40], i, sent = 0, seen = 0, most;
+	struct xsk_frame fr[16];
+	struct xsk_stats st;
+	int64_t end;
+	struct xsk *x;
+	int bfd;
+
+	SKIP_IF_NEEDED();
+	assert_int_equal(sh("ip link set va mtu 9000"), 0);
+	assert_int_equal(sh("ip -n %s link set vb mtu 9000", ns_b), 0);
+	bfd = b_socket("vb");
+	x = open_ok(&p);
+	print_message("        va queue 0 at MTU 9000: %s\n", xsk_mode(x));
+	/* Our frags-aware program is attached in the mode asked for. */
+	assert_int_equal(xdp_attach_mode("va"), want_attach);
+	assert_int_equal(xsk_frame_size(x), 4096);
+
+	/* RX: single- and multi-buffer frames, mixed. */
+	for (i = 0; i < nmixed; i++) {
+		make_frame(f, mixed[i], mac_a, mac_b, (uint8_t)(100 + i));
+		assert_int_equal(send(bfd, f, mixed[i], 0), (ssize_t)mixed[i]);
+	}
+	expect_rx_frames(x, mixed, nmixed, 100);
+	/* RX: 40 jumbo frames (360 KB) wait in the ring; the scratch holds
+	 * 29, so the first burst ends early, and the rest comes after. */
+	for (i = 0; i < nmany; i++) {
+		many[i] = JUMBO;
+		make_frame(f, JUMBO, mac_a, mac_b, (uint8_t)(150 + i));
+		assert_int_equal(send(bfd, f, JUMBO, 0), JUMBO);
+	}
+	usleep(200000);
+	most = expect_rx_frames(x, many, nmany, 150);
+	assert_true(most >= 1 && most <= XSK_RX_SCRATCH / JUMBO);
+
+	/* TX: the same mix, plus one frame over the longest accepted. */
+	drain(bfd);
+	for (i = 0; i < nmixed; i++) {
+		fr[i].data = malloc(mixed[i]);
+		fr[i].len = mixed[i];
+		make_frame(fr[i].data, mixed[i], mac_b, mac_a, (uint8_t)(200 + i));
+	}
+	fr[nmixed].data = f;
+	fr[nmixed].len = xsk_max_len(x) + 1;
+	end = now_ms() + 3000;
+	while (sent < nmixed + 1 && now_ms() < end)
+		sent += xsk_tx_burst(x, fr + sent, nmixed + 1 - sent);
+	assert_int_equal(sent, nmixed + 1);
+	while (seen < nmixed && now_ms() < end) {
+		struct pollfd pfd = { .fd = bfd, .events = POLLIN };
+		ssize_t n;
+
+		xsk_tx_burst(x, NULL, 0);
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		n = recv(bfd, in, sizeof(in), MSG_DONTWAIT);
+		if (n < 15 || in[12] != ETH_P_TEST >> 8 || in[13] != (ETH_P_TEST & 0xff))
+			continue;
+		/* Whole, and in order. */
+		assert_int_equal(in[14], (uint8_t)(200 + seen));
+		assert_int_equal(n, mixed[seen]);
+		assert_memory_equal(in, fr[seen].data, mixed[seen]);
+		seen++;
+	}
+	assert_int_equal(seen, nmixed);
+	for (i = 0; i < nmixed; i++)
+		free(fr[i].data);
+
+	/* Frames, not descriptors. */
+	assert_int_equal(xsk_stats(x, &st), 0);
+	assert_int_equal(st.rx_packets, nmixed + nmany);
+	assert_int_equal(st.tx_packets, nmixed);
+	assert_int_equal(st.tx_errors, 1);
+	assert_int_equal(st.rx_dropped, 0);
+	xsk_close(x);
+	close(bfd);
+	assert_int_equal(xdp_attach_mode("va"), XDP_ATTACHED_NONE);
+	assert_int_equal(sh("ip link set va mtu 1500"), 0);
+	assert_int_equal(sh("ip -n %s link set vb mtu 1500", ns_b), 0);
+}
+
+static void test_jumbo_drv(void **state)
+{
+	(void)state;
+	jumbo(XSK_XDP_DRV, XDP_ATTACHED_DRV);
+}
+
+static void test_jumbo_skb(void **state)
+{
+	(void)state;
+	jumbo(XSK_XDP_SKB, XDP_ATTACHED_SKB);
 }
 
 /*
@@ -643,6 +827,8 @@ int main(void)
 		cmocka_unit_test(test_two_queues),
 		cmocka_unit_test(test_wrap),
 		cmocka_unit_test(test_mtu),
+		cmocka_unit_test(test_jumbo_drv),
+		cmocka_unit_test(test_jumbo_skb),
 		cmocka_unit_test(test_foreign_prog),
 	};
 
