@@ -4,7 +4,8 @@
  * namespaces this test creates (never the root namespace's interfaces):
  *  - veth peers of two namespaces attached natively (AF_XDP) and generically
  *    (AF_PACKET): ARP resolves, ping and iperf3 TCP work, MTU 9000 passes
- *    (generic), and detach gives the interfaces back working;
+ *    in both modes (native: multi-buffer AF_XDP, no fallback to generic),
+ *    and detach gives the interfaces back working;
  *  - two tap ports moved into two namespaces ping each other and run iperf3;
  *  - a host port (-h) lets the host stack reach a namespace through vale0;
  *  - two valed "hosts", each with a vxlan interface attached, joined by a
@@ -236,32 +237,79 @@ static void given_back(void)
 	sh("ip -n %s link del br9", ns[NS_S]);
 }
 
+/* The vale.interfaces entry of vale0's port port (asserts it is there). */
+static json_t *interface(json_t *r, const char *port)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(r, "interfaces"), i, e)
+		if (strcmp(jstr(e, "switch"), "vale0") == 0 && strcmp(jstr(e, "port"), port) == 0)
+			return e;
+	fail_msg("vale0:%s not in vale.interfaces", port);
+	return NULL;
+}
+
+static void set_mtu(int mtu)
+{
+	assert_int_equal(sh("ip -n %s link set a1 mtu %d && ip -n %s link set b1 mtu %d && "
+			    "ip -n %s link set a0 mtu %d && ip -n %s link set b0 mtu %d",
+			    ns[NS_S], mtu, ns[NS_S], mtu, ns[NS_A], mtu, ns[NS_B], mtu),
+			 0);
+}
+
+/* A ping of size bytes with DF set (no IP fragmentation), from ns from to ip. */
+static int ping_df(int from, const char *ip, int size)
+{
+	return sh("ip netns exec %s ping -c 2 -i 0.2 -w 6 -M do -s %d -q %s >/dev/null", ns[from],
+		  size, ip);
+}
+
+/*
+ * MTU 9000 end to end through vale0, a1 and b1 attached in mode (native:
+ * a1 asked for native, b1 for best, and both must get it, in drv mode):
+ * DF-set pings of 8000 bytes and of the full MTU pass both ways, and
+ * iperf3 TCP runs.
+ */
+static void jumbo(const char *mode)
+{
+	bool native = strcmp(mode, "native") == 0;
+	const char *want = native ? "native AF_XDP copy/drv" : "generic AF_PACKET";
+	json_t *r, *e;
+
+	set_mtu(9000);
+	assert_int_equal(valectl(&daemon_, NULL, 0, "attach", "vale0", "a1", "--mode", mode, NULL),
+			 0);
+	assert_int_equal(valectl(&daemon_, NULL, 0, "attach", "vale0", "b1", "--mode",
+				 native ? "best" : mode, NULL),
+			 0);
+	r = valectl_json("interfaces", NULL);
+	for (int i = 0; i < 2; i++) {
+		e = interface(r, i ? "b1" : "a1");
+		fprintf(stderr, "MTU 9000 %s: %s\n", jstr(e, "port"), jstr(e, "detail"));
+		assert_string_equal(jstr(e, "type"), mode);
+		assert_non_null(strstr(jstr(e, "detail"), want));
+	}
+	json_decref(r);
+	assert_int_equal(ping_df(NS_A, "10.94.0.2", 8000), 0);
+	assert_int_equal(ping_df(NS_B, "10.94.0.1", 8000), 0);
+	assert_int_equal(ping_df(NS_A, "10.94.0.2", 8972), 0);
+	assert_int_equal(ping_df(NS_B, "10.94.0.1", 8972), 0);
+	/* One byte over the MTU with DF set cannot go. */
+	assert_int_not_equal(ping_df(NS_A, "10.94.0.2", 8973), 0);
+	iperf(NS_B, NS_A, "10.94.0.2", native ? "native MTU 9000" : "generic MTU 9000");
+	assert_int_equal(valectl(&daemon_, NULL, 0, "-d", "vale0:a1", NULL), 0);
+	assert_int_equal(valectl(&daemon_, NULL, 0, "-d", "vale0:b1", NULL), 0);
+	set_mtu(1500);
+}
+
 static void test_generic(void **state)
 {
 	(void)state;
 	if (geteuid() != 0)
 		skip();
 	attach_pair("generic");
-	/* MTU 9000 through the switch. */
-	assert_int_equal(sh("ip -n %s link set a1 mtu 9000 && ip -n %s link set b1 mtu 9000 && "
-			    "ip -n %s link set a0 mtu 9000 && ip -n %s link set b0 mtu 9000",
-			    ns[NS_S], ns[NS_S], ns[NS_A], ns[NS_B]),
-			 0);
-	assert_int_equal(valectl(&daemon_, NULL, 0, "attach", "vale0", "a1", "--mode", "generic",
-				 NULL),
-			 0);
-	assert_int_equal(valectl(&daemon_, NULL, 0, "attach", "vale0", "b1", "--mode", "generic",
-				 NULL),
-			 0);
-	assert_int_equal(sh("ip netns exec %s ping -c 2 -i 0.2 -w 6 -M do -s 8972 -q 10.94.0.2 "
-			    ">/dev/null",
-			    ns[NS_A]),
-			 0);
-	assert_int_equal(valectl(&daemon_, NULL, 0, "-d", "vale0:a1", NULL), 0);
-	assert_int_equal(valectl(&daemon_, NULL, 0, "-d", "vale0:b1", NULL), 0);
-	sh("ip -n %s link set a1 mtu 1500; ip -n %s link set b1 mtu 1500; "
-	   "ip -n %s link set a0 mtu 1500; ip -n %s link set b0 mtu 1500",
-	   ns[NS_S], ns[NS_S], ns[NS_A], ns[NS_B]);
+	jumbo("generic");
 	given_back();
 }
 
@@ -274,6 +322,7 @@ static void test_native(void **state)
 	sh("ip netns exec %s ethtool -K a0 tx off >/dev/null 2>&1", ns[NS_A]);
 	sh("ip netns exec %s ethtool -K b0 tx off >/dev/null 2>&1", ns[NS_B]);
 	attach_pair("native");
+	jumbo("native");
 	given_back();
 }
 
