@@ -692,6 +692,8 @@ static int m_daemon_status(struct ctl_conn *c, json_t *params, json_t **ret, str
 	}
 	for (struct reg_port *p = reg_port_first(ctx->reg); p; p = reg_port_next(ctx->reg, p))
 		nports++;
+	for (struct att_entry *a = att_first(ctx->att); a; a = att_next(a))
+		nports++; /* NICs, host ports, taps */
 	for (struct bdg *b = bdg_first(); b; b = bdg_next(b))
 		nswitches++;
 	*ret = json_pack("{s:s, s:i, s:i, s:i, s:s, s:i, s:i, s:i, s:i, s:o}", "version",

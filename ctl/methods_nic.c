@@ -210,7 +210,7 @@ static int set_polling(struct methods_ctx *ctx, json_t *params, bool on, json_t 
 {
 	static const char *const known_on[] = {"name", "cpu", NULL}, *const known_off[] = {"name",
 											   NULL};
-	char sw[BDG_NAMSIZ], port[BDG_NAMSIZ], err[256];
+	char err[256];
 	struct att_entry *a;
 	struct reg_port *p;
 	const char *name;
@@ -226,9 +226,7 @@ static int set_polling(struct methods_ctx *ctx, json_t *params, bool on, json_t 
 			return -1;
 		cpu = (int64_t)c;
 	}
-	if (bdg_parse_name(name, sw, port))
-		return ctl_fail(e, CTL_E_PARAMS, EINVAL, "'%s' is not a port name valeX:Y", name);
-	a = att_find(ctx->att, sw, port);
+	a = methods_kport_find(ctx->att, name); /* host ports too: "vale0:eth0^" */
 	if (a) {
 		if (on == kport_polling(att_entry_kport(a)))
 			return ctl_fail(e, CTL_E_FAILED, on ? EALREADY : EINVAL,

@@ -372,6 +372,15 @@ static void test_host_port(void **state)
 	assert_int_equal(ping(NS_A, "10.94.0.100"), 0);
 	assert_int_equal(ping(NS_S, "10.94.0.1"), 0);
 	expect_kernel_port("vale2", "vale2:a1^", "host");
+	/* The daemon counts its kernel ports: the NIC and its host port. */
+	json_t *st = valectl_json("status", NULL);
+	assert_true(jint(st, "ports") >= 2);
+	json_decref(st);
+	/* A host port can poll, as any port (netmap's -p on "vale2:a1^"). */
+	assert_int_equal(valectl(&daemon_, NULL, 0, "-p", "vale2:a1^", NULL), 0);
+	assert_int_equal(ping(NS_A, "10.94.0.100"), 0);
+	assert_int_equal(valectl(&daemon_, NULL, 0, "-P", "vale2:a1^", NULL), 0);
+	assert_true(valectl(&daemon_, NULL, 0, "-P", "vale2:a1^", NULL) != 0); /* not polling */
 	assert_int_equal(valectl(&daemon_, NULL, 0, "-d", "vale2:a1", NULL), 0);
 	assert_true(sh("ip -n %s link show vh-a1 >/dev/null 2>&1", ns[NS_S]) != 0);
 }
