@@ -26,9 +26,10 @@
  * XDP"), so jumbo frames could not be had in drv mode. Ours is always loaded
  * frags-aware, whatever the MTU: one code path; a frame that fits one buffer
  * reaches a frags-aware program as it reaches any other (the flag only lets
- * the driver hand it frames of several). Why a BPF link rather than a netlink attachment: the kernel
- * detaches it when valed dies, so a crash does not leave the interface with
- * a program nobody owns, and nobody can replace it behind valed's back.
+ * the driver hand it frames of several). Why a BPF link rather than a
+ * netlink attachment: the kernel detaches it when valed dies, so a crash
+ * does not leave the interface with a program nobody owns, and nobody can
+ * replace it behind valed's back.
  * What this gives up: sharing the interface with other XDP programs through
  * libxdp's dispatcher; an interface that already runs any XDP program is
  * refused (EEXIST).
