@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "frame.h"
 #include "harness.h"
 
 struct vale_port *open_port(const char *name, const struct vale_open_params *p)

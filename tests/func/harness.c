@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* harness: start/stop valed, run valectl, raw socket requests, frames. */
+/* harness: start/stop valed, run valectl, raw socket requests. */
 #include "harness.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -18,6 +16,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "netns.h"
 
 struct valed valed_group;
 const uint8_t BCAST[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
@@ -49,31 +49,6 @@ static int connect_to(const char *path)
 	return -1;
 }
 
-void netns_enter(const char *name)
-{
-	char path[128];
-	int fd;
-
-	snprintf(path, sizeof(path), "/run/netns/%s", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || setns(fd, CLONE_NEWNET))
-		fatal(path);
-	close(fd);
-}
-
-int sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	return rc == -1 ? -1 : WEXITSTATUS(rc);
-}
-
 void valed_start(struct valed *d, const char *const *extra_args)
 {
 	valed_start_in(d, NULL, extra_args);
@@ -97,8 +72,8 @@ void valed_start_in(struct valed *d, const char *netns, const char *const *extra
 	if (d->pid < 0)
 		fatal("fork");
 	if (d->pid == 0) {
-		if (netns)
-			netns_enter(netns);
+		if (netns && netns_enter(netns))
+			fatal(netns);
 		execv(VALED_PATH, (char *const *)argv);
 		_exit(127);
 	}
@@ -229,23 +204,4 @@ bool eventually_listed(const struct valed *d, const char *text, bool want, int m
 		usleep(20000);
 	}
 	return true;
-}
-
-void frame_make(uint8_t *f, uint32_t len, const uint8_t dst[6], uint8_t src, uint32_t seq)
-{
-	memset(f, 0, len);
-	memcpy(f, dst, 6);
-	f[6] = 0x02;
-	f[11] = src;
-	f[12] = 0x08;
-	f[14] = 0x45;
-	f[23] = 17;
-	f[42] = src;
-	memcpy(f + 46, &seq, 4);
-}
-
-void frame_fields(const uint8_t *f, uint8_t *ret_src, uint32_t *ret_seq)
-{
-	*ret_src = f[42];
-	memcpy(ret_seq, f + 46, 4);
 }

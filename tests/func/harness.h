@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * harness - what the functional tests share: start and stop a real valed on
- * a private socket (or one valed per cmocka group), run valectl, talk raw
- * JSON to the socket, and build frames. Paths to the binaries come from
- * CMake (VALED_PATH, VALECTL_PATH).
+ * a private socket (or one valed per cmocka group), run valectl, and talk
+ * raw JSON to the socket. Paths to the binaries come from CMake (VALED_PATH,
+ * VALECTL_PATH). Test frames are in tests/support/frame.h, shell commands
+ * and namespaces in tests/support/netns.h.
  */
 #ifndef VALE_TESTS_HARNESS_H
 #define VALE_TESTS_HARNESS_H
@@ -51,17 +52,6 @@ bool eventually_listed(const struct valed *d, const char *text, bool want, int m
 
 /* The broadcast MAC. */
 extern const uint8_t BCAST[6];
-
-/* An Ethernet + IPv4 + UDP frame of len bytes from MAC 02:00:00:00:00:<src>,
- * carrying (src, seq) at offset 42. */
-void frame_make(uint8_t *f, uint32_t len, const uint8_t dst[6], uint8_t src, uint32_t seq);
-void frame_fields(const uint8_t *f, uint8_t *ret_src, uint32_t *ret_seq);
-
-/* Run a shell command (printf-style); returns its exit code. */
-int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Enter network namespace name (/run/netns/NAME) for the rest of the process. */
-void netns_enter(const char *name);
 
 /* Milliseconds of CLOCK_MONOTONIC. */
 uint64_t ms_now(void);

@@ -34,6 +34,7 @@
 #include <jansson.h>
 
 #include "harness.h"
+#include "netns.h"
 
 static char ns[8][32];
 enum { NS_S, NS_A, NS_B, NS_C1, NS_C2, NS_H1, NS_H2, NS_P };

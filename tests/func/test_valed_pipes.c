@@ -29,6 +29,7 @@
 #include <vale/vale.h>
 
 #include "client.h"
+#include "frame.h"
 #include "harness.h"
 
 /* Wait up to timeout_ms for RX ring 0 to hold at least want slots; returns

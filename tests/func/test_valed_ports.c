@@ -32,6 +32,7 @@
 #include <vale/vale.h>
 
 #include "client.h"
+#include "frame.h"
 #include "harness.h"
 
 /* ---- every packet arrives, across processes ------------------------------ */

@@ -38,6 +38,7 @@
 #include <cmocka.h>
 
 #include "afp.h"
+#include "netns.h"
 
 #define ETYPE_TEST 0x88b5 /* IEEE local experimental */
 #define MAXF 10000
@@ -52,22 +53,6 @@ struct got {
 	uint8_t buf[MAXF];
 	uint32_t len;
 };
-
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int run(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	strncat(cmd, " >/dev/null 2>&1", sizeof(cmd) - strlen(cmd) - 1);
-	r = system(cmd);
-	return r == 0 ? 0 : -1;
-}
 
 static bool have_caps(void)
 {
@@ -85,18 +70,6 @@ static bool have_caps(void)
 	return (eff >> 12 & 1) && (eff >> 13 & 1) && (eff >> 21 & 1);
 }
 
-static void enter(const char *ns)
-{
-	char path[64];
-	int fd;
-
-	snprintf(path, sizeof(path), "/run/netns/%s", ns);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	assert_true(fd >= 0);
-	assert_int_equal(setns(fd, CLONE_NEWNET), 0);
-	close(fd);
-}
-
 static void leave(void)
 {
 	assert_int_equal(setns(root_ns, CLONE_NEWNET), 0);
@@ -104,8 +77,8 @@ static void leave(void)
 
 static void delete_ns(void)
 {
-	run("ip netns del %s", ns_a);
-	run("ip netns del %s", ns_b);
+	sh_quiet("ip netns del %s", ns_a);
+	sh_quiet("ip netns del %s", ns_b);
 }
 
 /* Namespaces left by earlier runs that died before their teardown. */
@@ -121,7 +94,7 @@ static void delete_stale(void)
 	while ((de = readdir(d)))
 		if (sscanf(de->d_name, "afpt-%c-%d", &c, &pid) == 2 && (c == 'a' || c == 'b') &&
 		    kill(pid, 0) < 0 && errno == ESRCH)
-			run("ip netns del %s", de->d_name);
+			sh_quiet("ip netns del %s", de->d_name);
 	closedir(d);
 }
 
@@ -130,7 +103,7 @@ static int group_setup(void **state)
 	int pid = (int)getpid();
 
 	(void)state;
-	if (!have_caps() || run("ip -V") < 0) {
+	if (!have_caps() || sh_quiet("ip -V") != 0) {
 		fprintf(stderr,
 			"test_afp: SKIPPED: needs CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_ADMIN "
 			"and iproute2 (run as root)\n");
@@ -147,21 +120,21 @@ static int group_setup(void **state)
 	if (root_ns < 0)
 		return -1;
 	/* No IPv6: its router solicitations and DAD would be stray frames. */
-	if (run("ip netns add %s", ns_a) || run("ip netns add %s", ns_b) ||
-	    run("ip netns exec %s sysctl -qw net.ipv6.conf.default.disable_ipv6=1 "
-		"net.ipv6.conf.all.disable_ipv6=1",
-		ns_a) ||
-	    run("ip netns exec %s sysctl -qw net.ipv6.conf.default.disable_ipv6=1 "
-		"net.ipv6.conf.all.disable_ipv6=1",
-		ns_b) ||
-	    run("ip -n %s link add %s address 02:00:00:00:00:0a type veth peer name %s "
-		"address 02:00:00:00:00:0b netns %s",
-		ns_a, if_a, if_b, ns_b) ||
-	    run("ip -n %s link set %s up", ns_a, if_a) ||
-	    run("ip -n %s link set %s up", ns_b, if_b) ||
-	    run("ip -n %s addr add 10.77.0.2/24 dev %s", ns_b, if_b) ||
-	    run("ip -n %s neigh add 10.77.0.1 lladdr 02:00:00:00:00:0a dev %s nud permanent", ns_b,
-		if_b)) {
+	if (sh_quiet("ip netns add %s", ns_a) || sh_quiet("ip netns add %s", ns_b) ||
+	    sh_quiet("ip netns exec %s sysctl -qw net.ipv6.conf.default.disable_ipv6=1 "
+		     "net.ipv6.conf.all.disable_ipv6=1",
+		     ns_a) ||
+	    sh_quiet("ip netns exec %s sysctl -qw net.ipv6.conf.default.disable_ipv6=1 "
+		     "net.ipv6.conf.all.disable_ipv6=1",
+		     ns_b) ||
+	    sh_quiet("ip -n %s link add %s address 02:00:00:00:00:0a type veth peer name %s "
+		     "address 02:00:00:00:00:0b netns %s",
+		     ns_a, if_a, if_b, ns_b) ||
+	    sh_quiet("ip -n %s link set %s up", ns_a, if_a) ||
+	    sh_quiet("ip -n %s link set %s up", ns_b, if_b) ||
+	    sh_quiet("ip -n %s addr add 10.77.0.2/24 dev %s", ns_b, if_b) ||
+	    sh_quiet("ip -n %s neigh add 10.77.0.1 lladdr 02:00:00:00:00:0a dev %s nud permanent",
+		     ns_b, if_b)) {
 		fprintf(stderr, "test_afp: setting up the namespaces failed\n");
 		delete_ns();
 		return -1;
@@ -236,7 +209,7 @@ static int peer_open(bool vnet)
 	int one = 1;
 	int fd;
 
-	enter(ns_b);
+	assert_int_equal(netns_enter(ns_b), 0);
 	fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK, htons(ETH_P_ALL));
 	assert_true(fd >= 0);
 	assert_int_equal(setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)), 0);
@@ -332,7 +305,7 @@ static struct afp *open_a(const struct afp_params *p0)
 	struct afp *a;
 
 	p.ifname = if_a;
-	enter(ns_a);
+	assert_int_equal(netns_enter(ns_a), 0);
 	a = afp_open(&p, err);
 	if (!a)
 		fprintf(stderr, "afp_open: %s\n", err);
@@ -438,7 +411,7 @@ static void test_rx_kernel(void **state)
 	if (skip_all)
 		skip();
 	a = open_a(&p);
-	enter(ns_b);
+	assert_int_equal(netns_enter(ns_b), 0);
 	s = socket(AF_INET, SOCK_DGRAM, 0);
 	assert_true(s >= 0);
 	leave();
@@ -554,8 +527,8 @@ static void test_jumbo(void **state)
 	(void)state;
 	if (skip_all)
 		skip();
-	assert_int_equal(run("ip -n %s link set %s mtu 9000", ns_a, if_a), 0);
-	assert_int_equal(run("ip -n %s link set %s mtu 9000", ns_b, if_b), 0);
+	assert_int_equal(sh_quiet("ip -n %s link set %s mtu 9000", ns_a, if_a), 0);
+	assert_int_equal(sh_quiet("ip -n %s link set %s mtu 9000", ns_b, if_b), 0);
 	a = open_a(&p);
 	assert_int_equal(afp_mtu(a), 9000);
 	assert_true(afp_max_frame(a) >= 9018);
@@ -578,8 +551,8 @@ static void test_jumbo(void **state)
 
 	close(peer);
 	afp_close(a);
-	assert_int_equal(run("ip -n %s link set %s mtu 1500", ns_a, if_a), 0);
-	assert_int_equal(run("ip -n %s link set %s mtu 1500", ns_b, if_b), 0);
+	assert_int_equal(sh_quiet("ip -n %s link set %s mtu 1500", ns_a, if_a), 0);
+	assert_int_equal(sh_quiet("ip -n %s link set %s mtu 1500", ns_b, if_b), 0);
 }
 
 /* (4) Two sockets in one fanout group: all frames seen, each flow on one. */
@@ -673,7 +646,7 @@ static void test_errors(void **state)
 	(void)state;
 	if (skip_all)
 		skip();
-	enter(ns_a);
+	assert_int_equal(netns_enter(ns_a), 0);
 	errno = 0;
 	a = afp_open(&p, err);
 	assert_null(a);
@@ -717,7 +690,7 @@ static void vnet_case(uint32_t hl)
 	a = open_a(&p);
 	assert_int_equal(afp_vnet_hdr_len(a), hl);
 	assert_true(afp_max_frame(a) >= 65000);
-	enter(ns_b);
+	assert_int_equal(netns_enter(ns_b), 0);
 	s = socket(AF_INET, SOCK_DGRAM, 0);
 	assert_true(s >= 0);
 	leave();

@@ -19,6 +19,7 @@
 #include "bdg.h"
 #include "csb.h"
 #include "learn.h"
+#include "ring_client.h"
 #include "vport.h"
 
 static uint32_t test_now;
@@ -63,84 +64,10 @@ static uint32_t frame_build(uint8_t *f, uint32_t len, const uint8_t dst[6], uint
 	return len;
 }
 
-/* ---- the client's side of the rings ---------------------------------- */
-
+/* TX ring i of v, for the tests that look at its slots and tail directly. */
 static struct netmap_ring *txring(struct vport *v, uint32_t i)
 {
 	return NETMAP_TXRING(vport_if(v), i);
-}
-
-static struct netmap_ring *rxring(struct vport *v, uint32_t i)
-{
-	return NETMAP_RXRING(vport_if(v), i);
-}
-
-/* Queue one slot on TX ring i without publishing. Returns false if full. */
-static bool client_queue(struct vport *v, uint32_t i, const uint8_t *data, uint32_t len,
-			 uint16_t flags)
-{
-	struct netmap_ring *r = txring(v, i);
-	struct netmap_slot *slot;
-
-	csb_appl_update_tail(r, VALE_CSB(r));
-	if (nm_ring_space(r) == 0)
-		return false;
-	slot = &r->slot[r->head];
-	memcpy(NETMAP_BUF(r, slot->buf_idx), data, len);
-	slot->len = (uint16_t)len;
-	slot->flags = flags;
-	r->head = r->cur = nm_ring_next(r, r->head);
-	return true;
-}
-
-static void client_publish(struct vport *v, uint32_t i)
-{
-	struct netmap_ring *r = txring(v, i);
-	csb_appl_publish(r, VALE_CSB(r));
-}
-
-static bool client_send(struct vport *v, const uint8_t *data, uint32_t len)
-{
-	if (!client_queue(v, 0, data, len, 0))
-		return false;
-	client_publish(v, 0);
-	return true;
-}
-
-/* Slots received on RX ring i and not yet consumed. */
-static uint32_t client_rx_pending(struct vport *v, uint32_t i)
-{
-	struct netmap_ring *r = rxring(v, i);
-	csb_appl_update_tail(r, VALE_CSB(r));
-	return nm_ring_space(r);
-}
-
-/* Take the next slot of RX ring i; returns its length, 0 if none. */
-static uint32_t client_recv(struct vport *v, uint32_t i, uint8_t *out, uint16_t *ret_flags)
-{
-	struct netmap_ring *r = rxring(v, i);
-	struct netmap_slot *slot;
-
-	csb_appl_update_tail(r, VALE_CSB(r));
-	if (nm_ring_empty(r))
-		return 0;
-	slot = &r->slot[r->head];
-	memcpy(out, NETMAP_BUF(r, slot->buf_idx), slot->len);
-	if (ret_flags)
-		*ret_flags = slot->flags;
-	r->head = r->cur = nm_ring_next(r, r->head);
-	csb_appl_publish(r, VALE_CSB(r));
-	return slot->len;
-}
-
-static uint32_t client_drain(struct vport *v, uint32_t i)
-{
-	uint8_t buf[65536];
-	uint32_t n = 0;
-
-	while (client_recv(v, i, buf, NULL))
-		n++;
-	return n;
 }
 
 /* ---- fixture: a switch with learning ops and some ports --------------- */
@@ -199,13 +126,6 @@ static void sw_free(struct sw *w)
 static uint32_t fwd(struct sw *w, struct vport *src)
 {
 	return bdg_forward(vport_port(src), 0, w->s);
-}
-
-static struct bdg_port_stats stats_of(struct vport *v)
-{
-	struct bdg_port_stats st;
-	bdg_port_get_stats(vport_port(v), &st);
-	return st;
 }
 
 /* ---- names and registry ------------------------------------------------ */
@@ -353,8 +273,8 @@ static void test_learning_unicast(void **state)
 	assert_int_equal(fwd(w, a), 1);
 	assert_int_equal(client_rx_pending(b, 0), 1);
 	assert_int_equal(client_rx_pending(c, 0), 0);
-	assert_int_equal(stats_of(b).rx_packets, 2);
-	assert_int_equal(stats_of(a).tx_packets, 2);
+	assert_int_equal(client_port_stats(b).rx_packets, 2);
+	assert_int_equal(client_port_stats(a).tx_packets, 2);
 
 	/* b detaches: its entry goes, so traffic to mac_b floods again. */
 	client_drain(b, 0);
@@ -479,8 +399,8 @@ static void test_fragments(void **state)
 		off += n;
 	}
 	assert_memory_equal(whole, f, 600);
-	assert_int_equal(stats_of(b).rx_packets, 1);
-	assert_int_equal(stats_of(b).rx_bytes, 600);
+	assert_int_equal(client_port_stats(b).rx_packets, 1);
+	assert_int_equal(client_port_stats(b).rx_bytes, 600);
 
 	/* The other way: b's 3 small fragments become one slot at a. */
 	assert_true(client_queue(b, 0, f, 256, NS_MOREFRAG));
@@ -550,7 +470,7 @@ static void test_vnet_hdr(void **state)
 	/* A frame shorter than header + Ethernet header is a runt. */
 	assert_true(client_send(b, h, 20));
 	assert_int_equal(fwd(w, b), 1);
-	assert_int_equal(stats_of(b).tx_errors, 1);
+	assert_int_equal(client_port_stats(b).tx_errors, 1);
 	assert_int_equal(client_rx_pending(a, 0), 0);
 	sw_free(w);
 }
@@ -620,20 +540,20 @@ static void test_bad_slots(void **state)
 	client_publish(a, 0);
 	assert_int_equal(fwd(w, a), 4);
 	assert_int_equal(client_rx_pending(b, 0), 2);
-	assert_int_equal(stats_of(a).tx_errors, 2);
-	assert_int_equal(stats_of(a).reinits, 1);
+	assert_int_equal(client_port_stats(a).tx_errors, 2);
+	assert_int_equal(client_port_stats(a).reinits, 1);
 	assert_int_equal(r->slot[1].buf_idx, 0); /* sanitised */
 	/* Garbage positions: reinit, nothing forwarded, b unaffected. */
 	r->head = 5000;
 	client_publish(a, 0);
 	assert_int_equal(fwd(w, a), 0);
-	assert_int_equal(stats_of(a).reinits, 2);
+	assert_int_equal(client_port_stats(a).reinits, 2);
 	assert_int_equal(r->head, 4);
 	/* And the port works again after it. */
 	assert_true(client_send(a, f, 60));
 	assert_int_equal(fwd(w, a), 1);
 	assert_int_equal(client_rx_pending(b, 0), 3);
-	assert_int_equal(stats_of(b).reinits, 0);
+	assert_int_equal(client_port_stats(b).reinits, 0);
 	sw_free(w);
 }
 
@@ -653,8 +573,8 @@ static void test_full_destination_drops(void **state)
 	client_publish(a, 0);
 	assert_int_equal(fwd(w, a), 20);
 	assert_int_equal(client_rx_pending(b, 0), 7); /* one slot stays empty */
-	assert_int_equal(stats_of(b).rx_drops, 13);
-	assert_int_equal(stats_of(b).rx_packets, 7);
+	assert_int_equal(client_port_stats(b).rx_drops, 13);
+	assert_int_equal(client_port_stats(b).rx_packets, 7);
 	/* The retry re-reads the client's head: after draining, all fit. */
 	assert_int_equal(client_drain(b, 0), 7);
 	for (uint32_t i = 0; i < 5; i++)
@@ -662,7 +582,7 @@ static void test_full_destination_drops(void **state)
 	client_publish(a, 0);
 	assert_int_equal(fwd(w, a), 5);
 	assert_int_equal(client_rx_pending(b, 0), 5);
-	assert_int_equal(stats_of(b).rx_drops, 13);
+	assert_int_equal(client_port_stats(b).rx_drops, 13);
 	sw_free(w);
 }
 
@@ -687,7 +607,7 @@ static void test_lossless_backpressure(void **state)
 	assert_int_equal(fwd(w, a), 7);
 	assert_int_equal(client_rx_pending(b, 0), 7);
 	assert_int_equal(client_rx_pending(c, 0), 7);
-	assert_int_equal(stats_of(b).rx_drops, 0);
+	assert_int_equal(client_port_stats(b).rx_drops, 0);
 	/* The source's slots stay unconsumed: its tail has not moved past them. */
 	csb_appl_update_tail(txring(a, 0), VALE_CSB(txring(a, 0)));
 	assert_int_equal(nm_ring_space(txring(a, 0)), 63 - 13);
@@ -703,9 +623,9 @@ static void test_lossless_backpressure(void **state)
 		fwd(w, a);
 	}
 	assert_int_equal(client_drain(c, 0), 20);
-	assert_int_equal(stats_of(b).rx_drops, 0);
-	assert_int_equal(stats_of(c).rx_drops, 0);
-	assert_int_equal(stats_of(a).tx_packets, 20);
+	assert_int_equal(client_port_stats(b).rx_drops, 0);
+	assert_int_equal(client_port_stats(c).rx_drops, 0);
+	assert_int_equal(client_port_stats(a).tx_packets, 20);
 	sw_free(w);
 }
 
@@ -859,8 +779,8 @@ static void test_two_threads_one_ring(void **state)
 	assert_int_equal(rc.errors, 0);
 	assert_int_equal(rc.next[1], MT_PACKETS);
 	assert_int_equal(rc.next[2], MT_PACKETS);
-	assert_int_equal(stats_of(c).rx_packets, 2 * MT_PACKETS);
-	assert_int_equal(stats_of(c).rx_drops, 0);
+	assert_int_equal(client_port_stats(c).rx_packets, 2 * MT_PACKETS);
+	assert_int_equal(client_port_stats(c).rx_drops, 0);
 	assert_int_equal(client_rx_pending(c, 0), 0);
 	sw_free(w);
 }
@@ -903,8 +823,8 @@ static void test_two_threads_lossy_accounting(void **state)
 	pthread_join(ta, NULL);
 	pthread_join(tb, NULL);
 	total += client_drain(c, 0);
-	assert_int_equal(total + stats_of(c).rx_drops, 2 * MT_PACKETS);
-	assert_int_equal(stats_of(c).rx_packets, total);
+	assert_int_equal(total + client_port_stats(c).rx_drops, 2 * MT_PACKETS);
+	assert_int_equal(client_port_stats(c).rx_packets, total);
 	sw_free(w);
 }
 

@@ -19,8 +19,9 @@
 #include <cmocka.h>
 
 #include "bdg.h"
-#include "csb.h"
+#include "frame.h"
 #include "learn.h"
+#include "ring_client.h"
 #include "vport.h"
 
 static uint32_t fixed_clock(void)
@@ -28,72 +29,17 @@ static uint32_t fixed_clock(void)
 	return 1;
 }
 
-/* A frame of len bytes from host src to dst carrying seq at offset 46. */
+/* frame_make's frame of len bytes from host src to dst, (src, seq) at offset
+ * 42, with a payload after it that differs per packet. */
 static void frame(uint8_t *f, uint32_t len, const uint8_t dst[6], uint8_t src, uint32_t seq)
 {
-	memset(f, 0, len);
-	memcpy(f, dst, 6);
-	f[6] = 0x02;
-	f[11] = src;
-	f[12] = 0x08;
-	f[14] = 0x45;
-	f[23] = 17;
+	frame_make(f, len, dst, src, seq);
 	for (uint32_t i = 50; i < len; i++)
-		f[i] = (uint8_t)(seq * 7 + i); /* a payload that differs per packet */
-	memcpy(f + 46, &seq, 4);
+		f[i] = (uint8_t)(seq * 7 + i);
 }
 
 static const uint8_t MAC_A[6] = {0x02, 0, 0, 0, 0, 1};
 static const uint8_t MAC_B[6] = {0x02, 0, 0, 0, 0, 2};
-
-/* ---- the clients' side -------------------------------------------------- */
-
-static bool client_send(struct vport *v, const uint8_t *data, uint32_t len)
-{
-	struct netmap_ring *r = NETMAP_TXRING(vport_if(v), 0);
-	struct netmap_slot *slot;
-
-	csb_appl_update_tail(r, VALE_CSB(r));
-	if (nm_ring_space(r) == 0)
-		return false;
-	slot = &r->slot[r->head];
-	memcpy(NETMAP_BUF(r, slot->buf_idx), data, len);
-	slot->len = (uint16_t)len;
-	slot->flags = 0;
-	r->head = r->cur = nm_ring_next(r, r->head);
-	csb_appl_publish(r, VALE_CSB(r));
-	return true;
-}
-
-/* Take the next slot of RX ring i: its length (0 if none) and flags. */
-static uint32_t client_recv(struct vport *v, uint32_t i, uint8_t *out, uint16_t *ret_flags)
-{
-	struct netmap_ring *r = NETMAP_RXRING(vport_if(v), i);
-	struct netmap_slot *slot;
-	uint32_t len;
-
-	csb_appl_update_tail(r, VALE_CSB(r));
-	if (nm_ring_empty(r))
-		return 0;
-	slot = &r->slot[r->head];
-	len = slot->len;
-	memcpy(out, NETMAP_BUF(r, slot->buf_idx), len);
-	if (ret_flags)
-		*ret_flags = slot->flags;
-	r->head = r->cur = nm_ring_next(r, r->head);
-	csb_appl_publish(r, VALE_CSB(r));
-	return len;
-}
-
-static uint32_t client_drain(struct vport *v)
-{
-	uint8_t buf[4096];
-	uint32_t n = 0;
-
-	while (client_recv(v, 0, buf, NULL))
-		n++;
-	return n;
-}
 
 /* ---- fixture: switch vale0 with ports a and b ------------------------ */
 
@@ -155,13 +101,6 @@ static void mon_free(struct vport *m)
 static uint32_t fwd(struct fx *x, struct vport *src)
 {
 	return bdg_forward(vport_port(src), 0, x->s);
-}
-
-static struct bdg_port_stats stats_of(struct vport *v)
-{
-	struct bdg_port_stats st;
-	bdg_port_get_stats(vport_port(v), &st);
-	return st;
 }
 
 /* Expect the next frame of m to be (dst, src, seq, len) with flags. */
@@ -235,19 +174,19 @@ static void test_rx_tx_copies(void **state)
 		expect_copy(mr, MAC_B, 1, seq, 60 + seq * 13, 0);
 		expect_copy(mt, MAC_B, 1, seq, 60 + seq * 13, NS_TXMON);
 	}
-	assert_int_equal(client_drain(mr), 0);
-	assert_int_equal(client_drain(mt), 0);
+	assert_int_equal(client_drain(mr, 0), 0);
+	assert_int_equal(client_drain(mt, 0), 0);
 	/* b answers a: the RX monitor of b does not see it, the TX one of a neither. */
 	frame(f, 60, MAC_A, 2, 7);
 	assert_true(client_send(x.bp, f, 60));
 	fwd(&x, x.bp);
-	assert_int_equal(client_drain(x.a), 1);
-	assert_int_equal(client_drain(mr), 0);
-	assert_int_equal(client_drain(mt), 0);
-	assert_int_equal(stats_of(mr).rx_packets, 100);
-	assert_int_equal(stats_of(mt).rx_packets, 100);
-	assert_int_equal(stats_of(mr).rx_drops + stats_of(mt).rx_drops, 0);
-	assert_int_equal(stats_of(mr).tx_packets, 0);
+	assert_int_equal(client_drain(x.a, 0), 1);
+	assert_int_equal(client_drain(mr, 0), 0);
+	assert_int_equal(client_drain(mt, 0), 0);
+	assert_int_equal(client_port_stats(mr).rx_packets, 100);
+	assert_int_equal(client_port_stats(mt).rx_packets, 100);
+	assert_int_equal(client_port_stats(mr).rx_drops + client_port_stats(mt).rx_drops, 0);
+	assert_int_equal(client_port_stats(mr).tx_packets, 0);
 	mon_free(mr);
 	mon_free(mt);
 	fx_fini(&x);
@@ -275,11 +214,11 @@ static void test_tx_copies_unforwarded(void **state)
 	frame(f, 60, MAC_B, 1, 3);
 	client_send(x.a, f, 60);
 	fwd(&x, x.a);
-	assert_int_equal(client_drain(x.bp), 2);
+	assert_int_equal(client_drain(x.bp, 0), 2);
 	expect_copy(mt, MAC_B, 1, 0, 60, NS_TXMON);
 	expect_copy(mt, MAC_A, 1, 1, 60, NS_TXMON);
 	expect_copy(mt, MAC_B, 1, 3, 60, NS_TXMON);
-	assert_int_equal(client_drain(mt), 0);
+	assert_int_equal(client_drain(mt, 0), 0);
 	mon_free(mt);
 	fx_fini(&x);
 }
@@ -302,20 +241,20 @@ static void test_full_monitor_drops(void **state)
 		assert_true(client_send(x.a, f, 60));
 	}
 	assert_int_equal(fwd(&x, x.a), 200);
-	assert_int_equal(client_drain(x.bp), 200);
-	assert_int_equal(stats_of(x.bp).rx_drops, 0);
+	assert_int_equal(client_drain(x.bp, 0), 200);
+	assert_int_equal(client_port_stats(x.bp).rx_drops, 0);
 	/* One slot always stays empty: 7 and 15 copies, the first ones. */
 	for (uint32_t seq = 0; seq < 7; seq++)
 		expect_copy(mr, MAC_B, 1, seq, 60, 0);
-	assert_int_equal(client_drain(mr), 0);
-	assert_int_equal(client_drain(mt), 15);
-	assert_int_equal(stats_of(mr).rx_drops, 193);
-	assert_int_equal(stats_of(mt).rx_drops, 185);
+	assert_int_equal(client_drain(mr, 0), 0);
+	assert_int_equal(client_drain(mt, 0), 15);
+	assert_int_equal(client_port_stats(mr).rx_drops, 193);
+	assert_int_equal(client_port_stats(mt).rx_drops, 185);
 	/* Room again: the next batch is copied from where it starts. */
 	frame(f, 60, MAC_B, 1, 1000);
 	client_send(x.a, f, 60);
 	fwd(&x, x.a);
-	assert_int_equal(client_drain(x.bp), 1);
+	assert_int_equal(client_drain(x.bp, 0), 1);
 	expect_copy(mr, MAC_B, 1, 1000, 60, 0);
 	mon_free(mr);
 	mon_free(mt);
@@ -343,8 +282,8 @@ static void test_several_monitors(void **state)
 		client_send(x.bp, f, 64);
 		fwd(&x, x.bp);
 	}
-	assert_int_equal(client_drain(x.a), 20);
-	assert_int_equal(client_drain(x.bp), 20);
+	assert_int_equal(client_drain(x.a, 0), 20);
+	assert_int_equal(client_drain(x.bp, 0), 20);
 	for (uint32_t seq = 0; seq < 20; seq++) {
 		expect_copy(m1, MAC_B, 1, seq, 64, 0);
 		expect_copy(m2, MAC_B, 1, seq, 64, 0);
@@ -360,7 +299,7 @@ static void test_several_monitors(void **state)
 	expect_copy(mrt, MAC_B, 1, 99, 64, 0);
 	mon_free(m1);
 	mon_free(mrt);
-	assert_int_equal(client_drain(x.bp), 1);
+	assert_int_equal(client_drain(x.bp, 0), 1);
 	fx_fini(&x);
 }
 
@@ -388,7 +327,7 @@ static void *traffic_run(void *arg)
 		}
 		while (fwd(t->x, t->x->a))
 			;
-		t->received += client_drain(t->x->bp);
+		t->received += client_drain(t->x->bp, 0);
 	}
 	return NULL;
 }
@@ -409,14 +348,14 @@ static void test_detach_under_traffic(void **state)
 
 		/* Let some traffic pass while it watches. */
 		while ((int32_t)(__atomic_load_n(&t.sent, __ATOMIC_RELAXED) - until) < 0)
-			copies += client_drain(m);
+			copies += client_drain(m, 0);
 		mon_free(m);
 	}
 	__atomic_store_n(&t.stop, true, __ATOMIC_RELAXED);
 	pthread_join(th, NULL);
 	assert_true(t.sent > 0);
 	assert_int_equal(t.received, t.sent);
-	assert_int_equal(stats_of(x.bp).rx_drops, 0);
+	assert_int_equal(client_port_stats(x.bp).rx_drops, 0);
 	assert_true(copies > 0);
 	fx_fini(&x);
 }
@@ -494,15 +433,15 @@ static void test_zero_copy(void **state)
 			assert_int_equal(client_recv(x.bp, 0, got, NULL), 60 + k * 50);
 			assert_memory_equal(got, f, 60 + k * 50);
 		}
-		assert_int_equal(client_drain(zr), 0); /* not taken back yet */
+		assert_int_equal(client_drain(zr, 0), 0); /* not taken back yet */
 		assert_int_equal(kring_rxsync_locked(brx), 20);
 		for (uint32_t k = 0; k < 20; k++) {
 			assert_int_equal(rx_idx(zr, 0), got_idx[k]);
 			expect_copy(zr, MAC_B, 1, round * 20 + k, 60 + k * 50, NS_BUF_CHANGED);
 		}
 	}
-	assert_int_equal(stats_of(zr).rx_packets, 200);
-	assert_int_equal(stats_of(zt).rx_packets, 200);
+	assert_int_equal(client_port_stats(zr).rx_packets, 200);
+	assert_int_equal(client_port_stats(zt).rx_packets, 200);
 	mon_free(zr);
 	assert_null(brx->on_release);
 	mon_free(zt);

@@ -10,7 +10,6 @@
  *   netns B [b0 10.97.0.2] <-veth-> b1 --+
  */
 #include <errno.h>
-#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,31 +18,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "bdg.h"
 #include "learn.h"
+#include "netns.h"
 #include "nic.h"
 
 static char ns_a[32], ns_b[32], ns_me[32];
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[600];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	return rc == -1 ? -1 : WEXITSTATUS(rc);
-}
 
 static void cleanup(void)
 {
@@ -65,12 +49,8 @@ static int setup(void **state)
 	 * the root namespace's interfaces. */
 	if (sh("ip netns add %s && ip netns add %s && ip netns add %s", ns_a, ns_b, ns_me))
 		return -1;
-	char path[64];
-	snprintf(path, sizeof(path), "/run/netns/%s", ns_me);
-	FILE *f = fopen(path, "r");
-	if (!f || setns(fileno(f), CLONE_NEWNET))
+	if (netns_enter(ns_me))
 		return -1;
-	fclose(f);
 	if (sh("ip link set lo up && "
 	       "ip link add a1 type veth peer name a0 netns %s && "
 	       "ip link add b1 type veth peer name b0 netns %s && "

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "netns.h"
 #include "tap.h"
 
 /*
@@ -57,20 +58,6 @@ static bool g_ns_made;
 static uint8_t g_frame[TAP_READ_ROOM];
 
 /* ---- shell helpers ---------------------------------------------------- */
-
-__attribute__((format(printf, 1, 2))) static int sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd) - 20, fmt, ap);
-	va_end(ap);
-	strcat(cmd, " >/dev/null 2>&1");
-	st = system(cmd);
-	return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 /* First line of a command's output, without the newline ("" when none). */
 __attribute__((format(printf, 3, 4))) static void sh_line(char *out, size_t room, const char *fmt,
@@ -113,7 +100,7 @@ static bool have_caps(void)
 static void world_fini(void)
 {
 	if (g_ns_made)
-		sh("ip netns del %s", g_ns);
+		sh_quiet("ip netns del %s", g_ns);
 	g_ns_made = false;
 }
 
@@ -123,7 +110,7 @@ static void world_init(void)
 		fprintf(stderr, "test_tap: no CAP_NET_ADMIN/CAP_SYS_ADMIN, skipping\n");
 		return;
 	}
-	if (access("/dev/net/tun", R_OK | W_OK) || sh("ip -V")) {
+	if (access("/dev/net/tun", R_OK | W_OK) || sh_quiet("ip -V")) {
 		fprintf(stderr, "test_tap: no /dev/net/tun or no ip(8), skipping\n");
 		return;
 	}
@@ -132,16 +119,16 @@ static void world_init(void)
 		return;
 	}
 	snprintf(g_ns, sizeof(g_ns), "valetap%d", (int)getpid());
-	if (sh("ip netns add %s", g_ns)) {
+	if (sh_quiet("ip netns add %s", g_ns)) {
 		fprintf(stderr, "test_tap: ip netns add failed, skipping\n");
 		return;
 	}
 	g_ns_made = true;
 	atexit(world_fini);
 	/* IPv6 would add router solicitations and DAD to what the wire reads. */
-	sh("ip netns exec %s sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
-	   "net.ipv6.conf.default.disable_ipv6=1",
-	   g_ns);
+	sh_quiet("ip netns exec %s sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
+		 "net.ipv6.conf.default.disable_ipv6=1",
+		 g_ns);
 	g_ready = true;
 }
 
@@ -174,12 +161,12 @@ static struct tap *make_tap(const char *suffix, struct tap_params *p, char name[
 
 static void add_addr(const char *name)
 {
-	assert_int_equal(sh("ip -n %s addr add 10.99.0.2/24 dev %s", g_ns, name), 0);
+	assert_int_equal(sh_quiet("ip -n %s addr add 10.99.0.2/24 dev %s", g_ns, name), 0);
 }
 
 static bool link_exists(const char *name)
 {
-	return sh("ip -n %s link show %s", g_ns, name) == 0;
+	return sh_quiet("ip -n %s link show %s", g_ns, name) == 0;
 }
 
 /* ---- packets ------------------------------------------------------------ */
@@ -384,18 +371,6 @@ static double now(void)
 
 /* ---- programs run inside the namespace (forked children) ---------------- */
 
-static void enter_ns(void)
-{
-	char path[64];
-	int fd;
-
-	snprintf(path, sizeof(path), "/run/netns/%s", g_ns);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || setns(fd, CLONE_NEWNET))
-		_exit(90);
-	close(fd);
-}
-
 /* ping -c 2 -W 1 10.99.0.1, by hand (iputils may be missing): 0 when both replies came. */
 static int pinger(void)
 {
@@ -468,7 +443,8 @@ static pid_t spawn(int (*fn)(void))
 
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		enter_ns();
+		if (netns_enter(g_ns))
+			_exit(90);
 		_exit(fn());
 	}
 	return pid;
@@ -651,10 +627,10 @@ static void test_multiqueue(void **state)
 			assert_int_not_equal(tap_fd(t, i), tap_fd(t, j));
 	}
 	assert_int_equal(tap_fd(t, 4), -EINVAL);
-	assert_int_equal(sh("ip netns exec %s test -e /sys/class/net/%s/queues/tx-3", g_ns, name),
-			 0);
+	assert_int_equal(
+	    sh_quiet("ip netns exec %s test -e /sys/class/net/%s/queues/tx-3", g_ns, name), 0);
 	assert_int_not_equal(
-	    sh("ip netns exec %s test -e /sys/class/net/%s/queues/tx-4", g_ns, name), 0);
+	    sh_quiet("ip netns exec %s test -e /sys/class/net/%s/queues/tx-4", g_ns, name), 0);
 	tap_destroy(t);
 	assert_false(link_exists(name));
 }
@@ -712,7 +688,7 @@ static void test_own_namespace(void **state)
 	assert_non_null(strstr(line, ",UP"));
 	assert_false(link_exists(name));
 	tap_destroy(t);
-	assert_int_not_equal(sh("ip link show %s", name), 0);
+	assert_int_not_equal(sh_quiet("ip link show %s", name), 0);
 }
 
 static void expect_fail(const struct tap_params *p, int e, const char *words)

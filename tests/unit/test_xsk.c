@@ -39,6 +39,7 @@
 #include <bpf/libbpf.h>
 #include <cmocka.h>
 
+#include "netns.h"
 #include "xsk.h"
 
 #define ETH_P_TEST 0x88b5 /* IEEE local experimental */
@@ -54,36 +55,6 @@ static char ns_a[32], ns_b[32];
 static int ns_orig = -1;
 static bool ns_made;
 static const char *skip_reason;
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(cmd, sizeof(cmd) - 32, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return -1;
-	strcat(cmd, " >/dev/null 2>&1");
-	return system(cmd);
-}
-
-static int enter(const char *ns)
-{
-	char path[64];
-	int fd, rc;
-
-	snprintf(path, sizeof(path), "/run/netns/%s", ns);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	rc = setns(fd, CLONE_NEWNET) ? -errno : 0;
-	close(fd);
-	return rc;
-}
 
 static int write_file(const char *path, const char *s)
 {
@@ -104,15 +75,15 @@ static void delete_namespaces(void)
 	if (ns_orig >= 0)
 		setns(ns_orig, CLONE_NEWNET);
 	/* Deleting a namespace destroys the veth ends inside it. */
-	sh("ip netns del %s", ns_a);
-	sh("ip netns del %s", ns_b);
+	sh_quiet("ip netns del %s", ns_a);
+	sh_quiet("ip netns del %s", ns_b);
 	ns_made = false;
 }
 
 /* IPv6 off, so neither stack chatters on the links during the test. */
 static int quiet_ns(const char *ns)
 {
-	if (enter(ns))
+	if (netns_enter(ns))
 		return -1;
 	write_file("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
 	write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
@@ -140,15 +111,19 @@ static int group_setup(void **state)
 	snprintf(ns_b, sizeof(ns_b), "vxsk-b-%d", (int)getpid());
 	atexit(delete_namespaces);
 	ns_made = true;
-	if (sh("ip netns add %s", ns_a) || sh("ip netns add %s", ns_b) || quiet_ns(ns_a) ||
-	    quiet_ns(ns_b) || enter(ns_a) ||
-	    sh("ip link add va address 02:00:00:00:00:0a type veth peer name vb "
-	       "address 02:00:00:00:00:0b netns %s", ns_b) ||
-	    sh("ip link add wa numtxqueues 2 numrxqueues 2 type veth peer name wb "
-	       "numtxqueues 2 numrxqueues 2 netns %s", ns_b) ||
-	    sh("ip addr add 10.77.0.1/24 dev va") || sh("ip link set va up") ||
-	    sh("ip link set wa up") || sh("ip -n %s addr add 10.77.0.2/24 dev vb", ns_b) ||
-	    sh("ip -n %s link set vb up", ns_b) || sh("ip -n %s link set wb up", ns_b)) {
+	if (sh_quiet("ip netns add %s", ns_a) || sh_quiet("ip netns add %s", ns_b) ||
+	    quiet_ns(ns_a) || quiet_ns(ns_b) || netns_enter(ns_a) ||
+	    sh_quiet("ip link add va address 02:00:00:00:00:0a type veth peer name vb "
+		     "address 02:00:00:00:00:0b netns %s",
+		     ns_b) ||
+	    sh_quiet("ip link add wa numtxqueues 2 numrxqueues 2 type veth peer name wb "
+		     "numtxqueues 2 numrxqueues 2 netns %s",
+		     ns_b) ||
+	    sh_quiet("ip addr add 10.77.0.1/24 dev va") || sh_quiet("ip link set va up") ||
+	    sh_quiet("ip link set wa up") ||
+	    sh_quiet("ip -n %s addr add 10.77.0.2/24 dev vb", ns_b) ||
+	    sh_quiet("ip -n %s link set vb up", ns_b) ||
+	    sh_quiet("ip -n %s link set wb up", ns_b)) {
 		delete_namespaces();
 		skip_reason = "cannot create network namespaces and veth pairs (iproute2?)";
 		return 0;
@@ -180,13 +155,13 @@ static int b_socket(const char *ifname)
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
 	int fd;
 
-	assert_int_equal(enter(ns_b), 0);
+	assert_int_equal(netns_enter(ns_b), 0);
 	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
 	assert_true(fd >= 0);
 	sll.sll_ifindex = (int)if_nametoindex(ifname);
 	assert_true(sll.sll_ifindex > 0);
 	assert_int_equal(bind(fd, (struct sockaddr *)&sll, sizeof(sll)), 0);
-	assert_int_equal(enter(ns_a), 0);
+	assert_int_equal(netns_enter(ns_a), 0);
 	return fd;
 }
 
@@ -533,7 +508,7 @@ static void test_mtu(void **state)
 	(void)state;
 	SKIP_IF_NEEDED();
 	/* Fits one 4096-byte frame: single-buffer. */
-	assert_int_equal(sh("ip link set va mtu 3000"), 0);
+	assert_int_equal(sh_quiet("ip link set va mtu 3000"), 0);
 	x = open_ok(&p);
 	assert_int_equal(xsk_frame_size(x), 4096);
 	assert_int_equal(xsk_max_len(x), 4096);
@@ -546,7 +521,7 @@ static void test_mtu(void **state)
 	xsk_close(x);
 
 	/* Jumbo: 4096-byte frames, multi-buffer. */
-	assert_int_equal(sh("ip link set va mtu 9000"), 0);
+	assert_int_equal(sh_quiet("ip link set va mtu 9000"), 0);
 	p.frame_size = 0;
 	x = open_ok(&p);
 	assert_int_equal(xsk_frame_size(x), 4096);
@@ -554,14 +529,14 @@ static void test_mtu(void **state)
 	xsk_close(x);
 
 	/* More descriptors than a frame may take. */
-	assert_int_equal(sh("ip link set va mtu 40000"), 0);
+	assert_int_equal(sh_quiet("ip link set va mtu 40000"), 0);
 	p.frame_size = 2048;
 	expect_fail(&p, EINVAL);
 	p.frame_size = 0;
 	x = open_ok(&p);
 	assert_true(xsk_max_len(x) >= 40000 + 18);
 	xsk_close(x);
-	assert_int_equal(sh("ip link set va mtu 1500"), 0);
+	assert_int_equal(sh_quiet("ip link set va mtu 1500"), 0);
 	assert_int_equal(xdp_attach_mode("va"), XDP_ATTACHED_NONE);
 }
 
@@ -638,8 +613,8 @@ static void jumbo(enum xsk_xdp_mode xdp, uint32_t want_attach)
 	int bfd;
 
 	SKIP_IF_NEEDED();
-	assert_int_equal(sh("ip link set va mtu 9000"), 0);
-	assert_int_equal(sh("ip -n %s link set vb mtu 9000", ns_b), 0);
+	assert_int_equal(sh_quiet("ip link set va mtu 9000"), 0);
+	assert_int_equal(sh_quiet("ip -n %s link set vb mtu 9000", ns_b), 0);
 	bfd = b_socket("vb");
 	x = open_ok(&p);
 	print_message("        va queue 0 at MTU 9000: %s\n", xsk_mode(x));
@@ -706,8 +681,8 @@ static void jumbo(enum xsk_xdp_mode xdp, uint32_t want_attach)
 	xsk_close(x);
 	close(bfd);
 	assert_int_equal(xdp_attach_mode("va"), XDP_ATTACHED_NONE);
-	assert_int_equal(sh("ip link set va mtu 1500"), 0);
-	assert_int_equal(sh("ip -n %s link set vb mtu 1500", ns_b), 0);
+	assert_int_equal(sh_quiet("ip link set va mtu 1500"), 0);
+	assert_int_equal(sh_quiet("ip -n %s link set vb mtu 1500", ns_b), 0);
 }
 
 static void test_jumbo_drv(void **state)
@@ -806,13 +781,13 @@ static void test_foreign_prog(void **state)
 
 	(void)state;
 	SKIP_IF_NEEDED();
-	if (access(obj, R_OK) || sh("ip link set va xdpgeneric obj %s sec xdp", obj)) {
+	if (access(obj, R_OK) || sh_quiet("ip link set va xdpgeneric obj %s sec xdp", obj)) {
 		print_message("[  SKIP    ] cannot attach %s\n", obj);
 		skip();
 	}
 	expect_fail(&p, EEXIST);
 	assert_int_equal(xdp_attach_mode("va"), XDP_ATTACHED_SKB);
-	assert_int_equal(sh("ip link set va xdpgeneric off"), 0);
+	assert_int_equal(sh_quiet("ip link set va xdpgeneric off"), 0);
 	assert_int_equal(xdp_attach_mode("va"), XDP_ATTACHED_NONE);
 }
 
