@@ -267,7 +267,10 @@ static uint32_t preflush(struct kring *kr, uint32_t avail, struct bdg_scratch *s
 	return np;
 }
 
-static void offload_probe(struct bdg_scratch *s, struct fwd_pkt *k, uint16_t i);
+/* Out of line: only offloaded packets need it, and inlined it made the
+ * per-packet loop of plain traffic about 3% slower (bench core, 60 B). */
+__attribute__((noinline)) static void offload_probe(struct bdg_scratch *s, struct fwd_pkt *k,
+						    uint16_t i);
 
 /* Step 2: one lookup per packet; build each destination ring's demand. */
 static void lookup(struct bdg *b, struct bdg_port *src, struct bdg_scratch *s, uint32_t np)
