@@ -652,7 +652,10 @@ static int m_stats_get(struct ctl_conn *c, json_t *params, json_t **ret, struct 
 	if (json_object_get(params, "name")) {
 		const char *name = json_string_value(json_object_get(params, "name"));
 		struct att_entry *a = name ? methods_kport_find(ctx->att, name) : NULL;
-		struct reg_port *p = a ? NULL : port_param(ctx, params, e);
+		struct reg_port *p = NULL;
+
+		if (!a && !(name && methods_host_port_missing(name, e)))
+			p = port_param(ctx, params, e);
 		if (!a && !p) {
 			json_decref(ports);
 			return -1;

@@ -9,6 +9,7 @@
 #ifndef VALE_CTL_METHODS_H
 #define VALE_CTL_METHODS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "attach.h"
@@ -35,8 +36,12 @@ int methods_nic_register(struct ctl_server *s, struct methods_ctx *ctx);
  * port's name is no valid VALE name), or NULL. methods_kport_describe adds
  * "port", "type" and "detail" to o; methods_kport_counters adds the kernel
  * side's counters "rx_frames", "tx_frames", "rx_dropped", "tx_dropped".
+ * methods_host_port_missing: for a host port's name that methods_kport_find
+ * did not find, fills e with ENOENT and returns true (the VALE-port lookup
+ * would call the name malformed); false for any other name.
  */
 struct att_entry *methods_kport_find(const struct att *att, const char *name);
+bool methods_host_port_missing(const char *name, struct ctl_error *e);
 void methods_kport_describe(json_t *o, const struct att_entry *a);
 void methods_kport_counters(json_t *o, const struct att_entry *a);
 

@@ -164,6 +164,18 @@ struct att_entry *methods_kport_find(const struct att *att, const char *name)
 	return att_find(att, sw, colon + 1);
 }
 
+bool methods_host_port_missing(const char *name, struct ctl_error *e)
+{
+	size_t len = strlen(name);
+
+	if (len < 2 || name[len - 1] != '^')
+		return false;
+	ctl_fail(e, CTL_E_FAILED, ENOENT,
+		 "no host port %s: host ports exist while their interface is attached with -h",
+		 name);
+	return true;
+}
+
 void methods_kport_describe(json_t *o, const struct att_entry *a)
 {
 	json_object_set_new(o, "port", json_string(att_entry_port(a)));
@@ -227,6 +239,8 @@ static int set_polling(struct methods_ctx *ctx, json_t *params, bool on, json_t 
 		cpu = (int64_t)c;
 	}
 	a = methods_kport_find(ctx->att, name); /* host ports too: "vale0:eth0^" */
+	if (!a && methods_host_port_missing(name, e))
+		return -1;
 	if (a) {
 		if (on == kport_polling(att_entry_kport(a)))
 			return ctl_fail(e, CTL_E_FAILED, on ? EALREADY : EINVAL,

@@ -384,6 +384,14 @@ static void test_host_port(void **state)
 	assert_true(valectl(&daemon_, NULL, 0, "-P", "vale2:a1^", NULL) != 0); /* not polling */
 	assert_int_equal(valectl(&daemon_, NULL, 0, "-d", "vale2:a1", NULL), 0);
 	assert_true(sh("ip -n %s link show vh-a1 >/dev/null 2>&1", ns[NS_S]) != 0);
+	/* Gone with its NIC: asked for, it is missing, not malformed. */
+	assert_int_equal(
+	    sh("%s --socket %s stats 'vale2:a1^' 2>&1 | grep -q 'ENOENT: no host port'",
+	       VALECTL_PATH, daemon_.sock),
+	    0);
+	assert_int_equal(sh("%s --socket %s -p 'vale2:a1^' 2>&1 | grep -q 'ENOENT: no host port'",
+			    VALECTL_PATH, daemon_.sock),
+			 0);
 }
 
 /* Two valed hosts, one L2 domain over VXLAN. */
