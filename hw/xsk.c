@@ -507,6 +507,15 @@ static void ifprog_free(struct ifprog *p)
 	free(p);
 }
 
+/* Whether p's XSKMAP has an entry for q's queue. 0 or -EINVAL. */
+static int ifprog_has_queue(const struct ifprog *p, const struct xsk_params *q, char *err)
+{
+	if (q->queue_id < p->queues)
+		return 0;
+	fail(err, "%s has no queue %u (it has %u)", q->ifname, q->queue_id, p->queues);
+	return -EINVAL;
+}
+
 /* Share p, our program on q's interface, if q agrees with it. */
 static int ifprog_share(struct ifprog *p, const struct xsk_params *q, char *err)
 {
@@ -521,10 +530,8 @@ static int ifprog_share(struct ifprog *p, const struct xsk_params *q, char *err)
 		fail(err, "zero-copy needs drv XDP mode, but %s runs XDP in skb mode", q->ifname);
 		return -EOPNOTSUPP;
 	}
-	if (q->queue_id >= p->queues) {
-		fail(err, "%s has no queue %u (it has %u)", q->ifname, q->queue_id, p->queues);
+	if (ifprog_has_queue(p, q, err))
 		return -EINVAL;
-	}
 	p->refs++;
 	return 0;
 }
@@ -580,11 +587,9 @@ static int ifprog_get(const struct xsk_params *q, struct ifprog **ret_prog, char
 	p->ns_ino = ns.st_ino;
 	p->ifindex = ifindex;
 	p->queues = max_queues(q->ifname);
-	if (q->queue_id >= p->queues) {
-		fail(err, "%s has no queue %u (it has %u)", q->ifname, q->queue_id, p->queues);
-		rc = -EINVAL;
+	rc = ifprog_has_queue(p, q, err);
+	if (rc)
 		goto err_prog;
-	}
 	p->map_fd = bpf_map_create(BPF_MAP_TYPE_XSKMAP, MAP_NAME, sizeof(int), sizeof(int),
 				   p->queues, NULL);
 	if (p->map_fd < 0) {
@@ -1098,6 +1103,12 @@ static void put_frame(struct xsk *x, const struct xsk_frame *f, uint32_t *idx)
 	} while (off < f->len);
 }
 
+/* A frame xsk_tx_burst can send: not empty, within max_len. */
+static inline bool tx_len_ok(const struct xsk *x, uint32_t len)
+{
+	return len && len <= x->max_len;
+}
+
 uint32_t xsk_tx_burst(struct xsk *x, const struct xsk_frame *frames, uint32_t n)
 {
 	uint32_t room, descs = 0, valid = 0, bad = 0, used, i, idx = 0;
@@ -1112,7 +1123,7 @@ uint32_t xsk_tx_burst(struct xsk *x, const struct xsk_frame *frames, uint32_t n)
 	for (used = 0; used < n; used++) {
 		uint32_t len = frames[used].len, need;
 
-		if (!len || len > x->max_len) {
+		if (!tx_len_ok(x, len)) {
 			bad++;
 			continue;
 		}
@@ -1125,7 +1136,7 @@ uint32_t xsk_tx_burst(struct xsk *x, const struct xsk_frame *frames, uint32_t n)
 	if (valid) {
 		xsk_ring_prod__reserve(&x->tx, descs, &idx);
 		for (i = 0; i < used; i++) {
-			if (!frames[i].len || frames[i].len > x->max_len)
+			if (!tx_len_ok(x, frames[i].len))
 				continue;
 			put_frame(x, &frames[i], &idx);
 			bytes += frames[i].len;

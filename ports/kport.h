@@ -20,8 +20,9 @@
  * without tx_direct, taps) the frames are handed to the kport's thread,
  * woken through the notify eventfd when it sleeps (appl_need_kick on the RX
  * ring, as any client does), so the receiving stack's work, which runs
- * inside the write, stays off the delivering thread. A lock, tried and never waited for, keeps one thread at a
- * time on the backend's TX side. When idle, the thread of a backend with
+ * inside the write, stays off the delivering thread. A lock, tried and
+ * never waited for, keeps one thread at a time on the backend's TX side.
+ * When idle, the thread of a backend with
  * shared-memory rings (rx_burst) busy-polls them for KPORT_POLL_NS, then
  * sleeps in poll() on the backend's fds. Frames carry the port's
  * virtio-net header when the backend has one (tap: 12 bytes), so offloads
