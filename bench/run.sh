@@ -321,12 +321,13 @@ print(next(i["rx_frames"] for i in json.load(sys.stdin)["interfaces"] if i["port
 	kill $pid; wait $pid 2>/dev/null || true
 
 	# The ceiling of tap ports: a plain forwarder between two taps (one
-	# copy out of the kernel, one back in, nothing else), same namespaces.
+	# copy out of the kernel, one back in, nothing else), same namespaces;
+	# like valed, it runs in rsw-br, so the root namespace is never touched.
 	local fwd_tcp
-	build-bench/bench/tap_forward fta ftb &
+	ip netns exec rsw-br build-bench/bench/tap_forward fta ftb &
 	fwd=$!
-	for _ in $(seq 50); do ip link show ftb >/dev/null 2>&1 && break; sleep 0.1; done
-	ip link set fta netns rsw-a; ip link set ftb netns rsw-b
+	for _ in $(seq 50); do ip -n rsw-br link show ftb >/dev/null 2>&1 && break; sleep 0.1; done
+	ip -n rsw-br link set fta netns rsw-a; ip -n rsw-br link set ftb netns rsw-b
 	ip -n rsw-a link set fta up; ip -n rsw-b link set ftb up
 	ip -n rsw-a addr add 10.77.0.1/24 dev fta; ip -n rsw-b addr add 10.77.0.2/24 dev ftb
 	ip netns exec rsw-a ping -c 1 -w 3 10.77.0.2 >/dev/null 2>&1 || true
