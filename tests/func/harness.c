@@ -60,6 +60,7 @@ void valed_start_in(struct valed *d, const char *netns, const char *const *extra
 	int n = 3, fd;
 	uint64_t deadline;
 
+	d->exited = false;
 	strcpy(d->dir, "/tmp/vale-func-XXXXXX");
 	if (!mkdtemp(d->dir))
 		fatal("mkdtemp");
@@ -89,21 +90,34 @@ void valed_start_in(struct valed *d, const char *netns, const char *const *extra
 	close(fd);
 }
 
-bool valed_alive(const struct valed *d)
+/* The exit code of a wait status, or 128 + the signal. */
+static int exit_code(int status)
 {
-	return waitpid(d->pid, NULL, WNOHANG) == 0;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+bool valed_alive(struct valed *d)
+{
+	if (d->exited)
+		return false;
+	if (waitpid(d->pid, &d->status, WNOHANG) == 0)
+		return true;
+	d->exited = true; /* reaped: valed_stop cannot wait for it again */
+	fprintf(stderr, "valed %d is gone: exit code %d\n", (int)d->pid, exit_code(d->status));
+	return false;
 }
 
 int valed_stop(struct valed *d)
 {
-	int status = -1;
-
-	kill(d->pid, SIGTERM);
-	if (waitpid(d->pid, &status, 0) < 0)
-		return -1;
+	if (!d->exited) {
+		kill(d->pid, SIGTERM);
+		if (waitpid(d->pid, &d->status, 0) < 0)
+			return -1;
+		d->exited = true;
+	}
 	unlink(d->sock);
 	rmdir(d->dir);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return exit_code(d->status);
 }
 
 int valed_group_setup(void **state)

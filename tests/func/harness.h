@@ -18,6 +18,8 @@ struct valed {
 	pid_t pid;
 	char sock[108];
 	char dir[64];
+	int status; /* its wait status, once valed_alive found it gone */
+	bool exited;
 };
 
 /* Start valed (extra args, NULL-terminated) on a fresh socket in a temp dir,
@@ -25,10 +27,12 @@ struct valed {
 void valed_start(struct valed *d, const char *const *extra_args);
 /* The same, with valed running in network namespace netns (/run/netns/NAME). */
 void valed_start_in(struct valed *d, const char *netns, const char *const *extra_args);
-/* SIGTERM, wait; returns its exit status (0 expected). */
+/* SIGTERM, wait; returns its exit status (0 expected), or 128 + the signal
+ * that killed it (a sanitizer report makes valed exit non-zero). */
 int valed_stop(struct valed *d);
-/* True while the process is alive. */
-bool valed_alive(const struct valed *d);
+/* True while the process is alive; once it is not, its status is kept for
+ * valed_stop and told on stderr. */
+bool valed_alive(struct valed *d);
 
 /* The valed of a cmocka test group: valed_group_setup starts it with no
  * extra args, valed_group_teardown stops it and asserts exit status 0. */
