@@ -50,10 +50,12 @@ struct fwd_pkt {
 	uint32_t seg_len; /* with offload: the longest of those frames */
 };
 
-/* A destination ring of this batch. */
+/* A destination ring of this batch. Valid only while the batch holds the
+ * switch lock: dr_reset() forgets it before the lock goes (bdg.h, lifetime). */
 struct fwd_dr {
 	struct bdg_port *port;
 	struct kring *kr;
+	uint16_t key; /* its dr_of[] entry: port index * BDG_MAXRINGS + ring */
 	uint16_t ring;
 	uint16_t uhead, utail; /* its unicast packets */
 	uint32_t npkts;	       /* packets it should get, broadcast included */
@@ -147,16 +149,27 @@ static inline struct fwd_dr *dr_get(struct bdg_scratch *s, struct bdg_port *p, u
 	d = &s->dr[s->n_dr++];
 	d->port = p;
 	d->kr = &p->rx[ring];
+	d->key = (uint16_t)key;
 	d->ring = ring;
 	d->uhead = d->utail = NIL;
 	d->npkts = d->nslots = d->used = d->take = 0;
 	return d;
 }
 
+/*
+ * Forget the batch's destinations; the switch lock must still be held. The
+ * keys are the batch's own: the ports are not read, and no entry naming a
+ * port outlives the batch, so a port detached after the lock goes (and
+ * freed, or replaced at its index) is never reached from the scratch space.
+ */
 static void dr_reset(struct bdg_scratch *s)
 {
-	for (uint32_t i = 0; i < s->n_dr; i++)
-		s->dr_of[(uint32_t)s->dr[i].port->idx * BDG_MAXRINGS + s->dr[i].ring] = NIL;
+	for (uint32_t i = 0; i < s->n_dr; i++) {
+		struct fwd_dr *d = &s->dr[i];
+		s->dr_of[d->key] = NIL;
+		d->port = NULL;
+		d->kr = NULL;
+	}
 	s->n_dr = 0;
 }
 
@@ -985,8 +998,12 @@ uint32_t bdg_forward(struct bdg_port *src, uint32_t ring, struct bdg_scratch *s)
 	/* Last: the copies above read the buffers this gives away. */
 	if (__builtin_expect(src->zmon_tx != NULL, 0))
 		zmon_swap_tx(s, src, ring, cut);
-	pthread_rwlock_unlock(&b->lock);
+	/* Before the lock goes: a detach waiting for it may free the ports
+	 * this batch named as soon as it is released. */
 	dr_reset(s);
+	pthread_rwlock_unlock(&b->lock);
+	/* From here on only src (which bdg_detach cannot take from under the
+	 * thread that forwards it, see bdg.h) and private copies are used. */
 
 	if (cut < np)
 		end = cut == 0 ? kr->hwcur : s->pkt[cut - 1].end_slot;

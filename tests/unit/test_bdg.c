@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -828,6 +830,206 @@ static void test_two_threads_lossy_accounting(void **state)
 	sw_free(w);
 }
 
+/* ---- lifetime: a port comes and goes while another floods ------------- */
+
+/*
+ * A port made the way an adapter makes one: krings over a ring memory of
+ * its own (one TX and one RX ring of CH_SLOTS slots, then CH_BUFS buffers),
+ * all freshly allocated, so that memory freed with the port is memory ASan
+ * watches. The test plays no client: nobody drains its RX ring.
+ */
+#define CH_SLOTS 64
+#define CH_BUFS (2 + CH_SLOTS)
+#define CH_BUF_SIZE 2048
+
+struct chport {
+	struct kring *k; /* [0] TX, [1] RX */
+	char *mem;
+	struct bdg_port *p;
+};
+
+static void chport_new(struct chport *c, const char *name)
+{
+	const size_t rsz = vale_ring_size(CH_SLOTS);
+	char *buf0;
+
+	c->mem = aligned_alloc(64, 2 * rsz + (size_t)CH_BUFS * CH_BUF_SIZE);
+	c->k = calloc(2, sizeof(*c->k));
+	assert_non_null(c->mem);
+	assert_non_null(c->k);
+	buf0 = c->mem + 2 * rsz;
+	for (uint16_t d = 0; d < 2; d++) {
+		struct netmap_ring *r = (struct netmap_ring *)(c->mem + d * rsz);
+		assert_int_equal(kring_init(&c->k[d], r, d ? NR_RX : NR_TX, 0, CH_SLOTS, buf0,
+					    CH_BUF_SIZE, CH_BUFS),
+				 0);
+		for (uint32_t i = 0; i < CH_SLOTS; i++)
+			r->slot[i].buf_idx = 2 + i;
+	}
+	c->p = bdg_port_create(name, &c->k[0], 1, &c->k[1], 1);
+	assert_non_null(c->p);
+}
+
+static void chport_free(struct chport *c)
+{
+	bdg_port_destroy(c->p);
+	kring_fini(&c->k[0]);
+	kring_fini(&c->k[1]);
+	free(c->k);
+	free(c->mem);
+}
+
+struct flood {
+	struct vport *s, *r;
+	struct bdg_scratch *sc; /* the flooder's, kept for the check after it */
+	int stop;
+	int pause;  /* the churning thread wants a batch held in its lookup */
+	int caught; /* the flooder's batch is held there */
+	uint64_t batches;
+};
+
+static struct flood *flood_of_lookup;
+
+/* The learning bridge's lookup, which holds its batch (switch lock taken)
+ * while the churning thread asks for it. */
+static uint8_t flood_lookup(void *priv, const struct bdg_pkt *pkt, uint32_t now_s)
+{
+	struct flood *fl = flood_of_lookup;
+
+	if (__atomic_load_n(&fl->pause, __ATOMIC_ACQUIRE)) {
+		__atomic_store_n(&fl->caught, 1, __ATOMIC_RELEASE);
+		while (__atomic_load_n(&fl->pause, __ATOMIC_ACQUIRE))
+			sched_yield();
+	}
+	return learn_ops.lookup(priv, pkt, now_s);
+}
+
+/* Broadcast from s as fast as the switch takes it; r's client drains. */
+static void *flood_main(void *arg)
+{
+	struct flood *fl = arg;
+	uint8_t f[128];
+	uint32_t seq = 0;
+
+	while (!__atomic_load_n(&fl->stop, __ATOMIC_ACQUIRE)) {
+		for (int i = 0; i < 16; i++) {
+			frame_build(f, 60, MAC_BCAST, 1, 1, seq++);
+			if (!client_queue(fl->s, 0, f, 60, 0))
+				break;
+		}
+		client_publish(fl->s, 0);
+		bdg_forward(vport_port(fl->s), 0, fl->sc);
+		client_drain(fl->r, 0);
+		__atomic_store_n(&fl->batches, fl->batches + 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static void sleep_us(long us)
+{
+	struct timespec ts = {.tv_nsec = us * 1000};
+
+	if (us)
+		nanosleep(&ts, NULL);
+}
+
+/* Pin t to CPU 0 (on) or let it run anywhere (off). */
+static void pin_cpu0(pthread_t t, bool on)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	for (int i = 0; i < (on ? 1 : CPU_SETSIZE); i++)
+		CPU_SET(i, &set);
+	assert_int_equal(pthread_setaffinity_np(t, sizeof(set), &set), 0);
+}
+
+/*
+ * Finding 1 of issue 10: a port detached and freed while another floods
+ * broadcast. bdg_detach waits for every batch in flight (it takes the switch
+ * lock exclusive) and no batch keeps anything naming the port after it lets
+ * the lock go, so (under ASan) nothing reads the freed port or its rings,
+ * and (in any build) no stale per-batch entry survives: a port x attached
+ * afterwards at the index the churned ports had gets exactly what is sent
+ * to it, and the stable port r no more than that.
+ *
+ * Half the cycles detach v at a random moment (0-300 us after attaching it,
+ * as the issue's client loop). The other half detach it while a batch that
+ * names v is in flight, the window of the bug: the flooder's lookup holds
+ * its batch until the churning thread waits for the switch lock, and the
+ * churning thread runs on the flooder's CPU at a real-time priority (when
+ * allowed, as root), so the flooder's unlock hands it the CPU there and then:
+ * v is detached and freed before the flooder takes another step.
+ */
+#define CHURN_CYCLES 3000
+
+static void test_port_churn_under_flood(void **state)
+{
+	struct sched_param rt = {.sched_priority = 1}, normal = {.sched_priority = 0};
+	struct bdg_ops ops = learn_ops;
+	struct sw *w = sw_new("vale0");
+	struct flood fl = {.sc = bdg_scratch_create()};
+	struct chport v, x;
+	uint8_t f[128];
+	pthread_t t;
+	(void)state;
+
+	/* sw_new's switch, with the lookup that can hold a batch. */
+	ops.lookup = flood_lookup;
+	bdg_destroy(w->b);
+	w->b = bdg_create("vale0", &ops, learn_create(1024, 300));
+	assert_non_null(w->b);
+	flood_of_lookup = &fl;
+	fl.s = sw_port_simple(w, "s", 256);
+	fl.r = sw_port_simple(w, "r", 256);
+	assert_non_null(fl.sc);
+
+	pin_cpu0(pthread_self(), true);
+	assert_int_equal(pthread_create(&t, NULL, flood_main, &fl), 0);
+	(void)pthread_setschedparam(pthread_self(), SCHED_FIFO, &rt); /* EPERM: by chance */
+	srand(10);
+	for (int i = 0; i < CHURN_CYCLES; i++) {
+		chport_new(&v, "v");
+		assert_int_equal(bdg_attach(w->b, v.p), 2);
+		if (i % 2) {
+			sleep_us(rand() % 300);
+		} else {
+			__atomic_store_n(&fl.pause, 1, __ATOMIC_RELEASE);
+			while (!__atomic_load_n(&fl.caught, __ATOMIC_ACQUIRE))
+				sleep_us(10);
+			fl.caught = 0;
+			__atomic_store_n(&fl.pause, 0, __ATOMIC_RELEASE);
+		}
+		bdg_detach(v.p);
+		chport_free(&v);
+		sleep_us(rand() % 100); /* batches after it went, before reuse */
+	}
+	assert_int_equal(pthread_setschedparam(pthread_self(), SCHED_OTHER, &normal), 0);
+	__atomic_store_n(&fl.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	pin_cpu0(pthread_self(), false);
+
+	/* x takes the churned ports' index: it gets what s sends now, once,
+	 * through the flooder's scratch space. */
+	client_drain(fl.r, 0);
+	chport_new(&x, "x");
+	assert_int_equal(bdg_attach(w->b, x.p), 2);
+	for (uint32_t i = 0; i < 10; i++) {
+		frame_build(f, 60, MAC_BCAST, 1, 1, i);
+		assert_true(client_queue(fl.s, 0, f, 60, 0));
+	}
+	client_publish(fl.s, 0);
+	assert_int_equal(bdg_forward(vport_port(fl.s), 0, fl.sc), 10);
+	assert_int_equal(x.k[1].hwtail, 10);
+	assert_int_equal(x.k[1].stats.packets, 10);
+	assert_int_equal(client_rx_pending(fl.r, 0), 10);
+	assert_int_equal(client_port_stats(fl.r).rx_drops, 0);
+	bdg_detach(x.p);
+	chport_free(&x);
+	bdg_scratch_destroy(fl.sc);
+	sw_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -847,6 +1049,7 @@ int main(void)
 		cmocka_unit_test(test_flow_hash_rings),
 		cmocka_unit_test(test_two_threads_one_ring),
 		cmocka_unit_test(test_two_threads_lossy_accounting),
+		cmocka_unit_test(test_port_churn_under_flood),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
