@@ -3,8 +3,8 @@
  * Test objective: clients that come and go, killed with SIGKILL at random
  * moments while another port floods, leave nothing behind in valed (issue
  * 10): after 1000 of them valed's open fds and resident memory are within
- * 5 % of what they were after a warm-up, and the switch holds only the
- * flood's and the sink's ports.
+ * 5 % of what they were after a warm-up of 1000 more, and the switch holds
+ * only the flood's and the sink's ports.
  *
  *   vale-pktgen tx --bcast--> [vale0:flood] [ vale0 ] [vale0:sink] <-- vale-pktgen rx
  *                                              |
@@ -25,10 +25,14 @@
 #include "harness.h"
 #include "hostile.h"
 
-#define WARMUP_CYCLES 100
+#define WARMUP_CYCLES 1000
 #define CHURN_CYCLES 1000
 #define CHURN_PARALLEL 4
 #define CHURN_LIFE_US 20000
+/* The clients' names, c1000 to c2999, all of one length: the warm-up must
+ * have valed allocate what the measured run does, size for size, or a
+ * sanitizer build's allocator grows for sizes it meets only later. */
+#define FIRST_N 1000
 #define SETTLE_MS 10000
 
 /* Wait until only the flood's and the sink's ports are on vale0. */
@@ -87,7 +91,7 @@ static void test_churn(void **state)
 	tx = pktgen_start(&valed_group, flood);
 	assert_true(eventually_listed(&valed_group, "vale0:flood", true, 10000));
 
-	n = churn(&valed_group, "vale0", "c", 0, WARMUP_CYCLES, CHURN_PARALLEL, CHURN_LIFE_US,
+	n = churn(&valed_group, "vale0", "c", FIRST_N, WARMUP_CYCLES, CHURN_PARALLEL, CHURN_LIFE_US,
 		  &seed);
 	assert_true(only_flood_and_sink());
 	fds0 = settled_fds();
@@ -109,11 +113,35 @@ static void test_churn(void **state)
 	assert_true(valed_alive(&valed_group));
 }
 
+/*
+ * valed with AddressSanitizer's quarantine of freed memory cut to 1 MiB:
+ * the default 256 MiB would keep what 2000 ports freed and grow the RSS by
+ * that alone (60 % in a trial). The warm-up fills the small one; a use after
+ * free is still caught within the last 1 MiB freed (hostile_port_gone and
+ * hostile_killed_senders run with the default). Ignored without ASan.
+ */
+static int churn_setup(void **state)
+{
+	const char *was = getenv("ASAN_OPTIONS");
+	char *keep = was ? strdup(was) : NULL;
+	char opts[1024];
+
+	snprintf(opts, sizeof(opts), "%s%squarantine_size_mb=1", was ? was : "", was ? ":" : "");
+	setenv("ASAN_OPTIONS", opts, 1);
+	valed_group_setup(state);
+	if (keep) /* the clients run with the caller's options */
+		setenv("ASAN_OPTIONS", keep, 1);
+	else
+		unsetenv("ASAN_OPTIONS");
+	free(keep);
+	return 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_churn),
 	};
 	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests(tests, valed_group_setup, valed_group_teardown);
+	return cmocka_run_group_tests(tests, churn_setup, valed_group_teardown);
 }
