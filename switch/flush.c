@@ -779,8 +779,8 @@ static inline uint32_t mon_slot(struct kring *kr, uint32_t pos, const uint8_t *s
 
 	if (len > src_room)
 		len = src_room;
-	if (len > kr->buf_size)
-		len = kr->buf_size;
+	if (len > kr->slot_max)
+		len = kr->slot_max;
 	copy_frame(rx_slot_buf(kr, slot), src, len,
 		   kr->buf_size < src_room ? kr->buf_size : src_room);
 	slot->len = (uint16_t)len;
@@ -788,13 +788,31 @@ static inline uint32_t mon_slot(struct kring *kr, uint32_t pos, const uint8_t *s
 	return kring_next(kr, pos);
 }
 
-/* The longest run of whole packets among the `space` slots of src from `from`. */
+/*
+ * Read the flags of src's slots [from, to) once, into src->slot_flags (the
+ * caller owns those slots, so their entries: kring.h). Returns how many
+ * packets they end.
+ */
+static uint32_t read_flags(struct kring *src, uint32_t from, uint32_t to)
+{
+	uint32_t pkts = 0;
+
+	for (uint32_t q = from; q != to; q = kring_next(src, q)) {
+		uint16_t fl = src->ring->slot[q].flags;
+		src->slot_flags[q] = fl;
+		pkts += !(fl & NS_MOREFRAG);
+	}
+	return pkts;
+}
+
+/* The longest run of whole packets among the `space` slots of src from
+ * `from`, by the flags read_flags() copied. */
 static uint32_t whole_packets(const struct kring *src, uint32_t from, uint32_t space)
 {
 	uint32_t take = 0;
 
 	for (uint32_t j = 0, q = from; j < space; j++, q = kring_next(src, q))
-		if (!(src->ring->slot[q].flags & NS_MOREFRAG))
+		if (!(src->slot_flags[q] & NS_MOREFRAG))
 			take = j + 1;
 	return take;
 }
@@ -809,6 +827,7 @@ void bdg_monitor_copy(struct bdg_port *m, uint32_t ring, struct kring *src, uint
 
 	if (!n)
 		return;
+	read_flags(src, from, to);
 	kring_lock(kr);
 	space = mon_space(kr, n);
 	if (space < n)
@@ -824,7 +843,7 @@ void bdg_monitor_copy(struct bdg_port *m, uint32_t ring, struct kring *src, uint
 	for (uint32_t j = 0; j < take; j++, p = kring_next(src, p)) {
 		const struct netmap_slot *ss = &src->ring->slot[p];
 		uint32_t len = ss->len;
-		uint16_t fl = ss->flags & NS_MOREFRAG;
+		uint16_t fl = src->slot_flags[p] & NS_MOREFRAG;
 
 		/* We wrote this slot, but it lies in the client's memory: its
 		 * index may have been changed, rx_slot_buf checks it. */
@@ -914,8 +933,7 @@ static void zmon_swap(struct bdg_port *m, struct kring *src, uint32_t from, uint
 
 	if (!n)
 		return;
-	for (uint32_t q = from; q != to; q = kring_next(src, q))
-		npkts += !(src->ring->slot[q].flags & NS_MOREFRAG);
+	npkts = read_flags(src, from, to);
 	kring_lock(kr);
 	space = mon_space(kr, n);
 	if (space < n)
@@ -925,7 +943,7 @@ static void zmon_swap(struct bdg_port *m, struct kring *src, uint32_t from, uint
 		struct netmap_slot *ss = &src->ring->slot[p], *ms = &kr->ring->slot[pos];
 		/* Both clients may write these slots under us: read each once. */
 		uint32_t sidx = ss->buf_idx, midx = ms->buf_idx, len = ss->len;
-		uint16_t fl = ss->flags & NS_MOREFRAG;
+		uint16_t fl = src->slot_flags[p] & NS_MOREFRAG;
 
 		if (!kring_buf_ok(kr, midx)) { /* the monitor spoiled its free slots */
 			__atomic_fetch_add(&kr->stats.bad_slots, 1, __ATOMIC_RELAXED);
@@ -934,10 +952,10 @@ static void zmon_swap(struct bdg_port *m, struct kring *src, uint32_t from, uint
 		if (!kring_buf_ok(src, sidx))
 			continue; /* the port's client's garbage: nothing to show */
 		ms->buf_idx = sidx;
-		ms->len = (uint16_t)(len <= kr->buf_size ? len : kr->buf_size);
+		ms->len = (uint16_t)(len <= kr->slot_max ? len : kr->slot_max);
 		ms->flags = fl | flags | NS_BUF_CHANGED;
 		ss->buf_idx = midx;
-		ss->flags |= NS_BUF_CHANGED;
+		ss->flags = src->slot_flags[p] | NS_BUF_CHANGED;
 		pos = kring_next(kr, pos);
 		bytes += len;
 		pkts += !fl;

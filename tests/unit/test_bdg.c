@@ -522,6 +522,39 @@ static void test_gso_to_plain(void **state)
 	check_gso_to_plain(64);
 }
 
+/*
+ * Finding 5a of issue 10: a slot's len is 16 bits. A destination with
+ * 65536-byte buffers gets a packet of 65536 bytes as 65535 + 1 bytes, in
+ * two slots, not one slot published with len 0 (65536 cut to 16 bits).
+ */
+static void test_64k_buffers(void **state)
+{
+	struct sw *w = sw_new("vale0");
+	struct vport *a = sw_port_simple(w, "a", 64);
+	struct vport_params pb = {.name = "b", .tx_slots = 8, .rx_slots = 8, .buf_size = 65536};
+	struct vport *b = sw_port(w, &pb);
+	static uint8_t f[65536], got[65536];
+	uint16_t flags;
+	(void)state;
+
+	frame_build(f, 60, MAC_BCAST, 1, 1, 0);
+	for (uint32_t i = 60; i < sizeof(f); i++)
+		f[i] = (uint8_t)(i * 13);
+	for (uint32_t off = 0; off < sizeof(f); off += 2048)
+		assert_true(client_queue(a, 0, f + off, 2048, off + 2048 < sizeof(f) ? NS_MOREFRAG : 0));
+	client_publish(a, 0);
+	assert_int_equal(fwd(w, a), 32);
+	assert_int_equal(client_rx_pending(b, 0), 2);
+	assert_int_equal(client_recv(b, 0, got, &flags), 65535);
+	assert_int_equal(flags, NS_MOREFRAG);
+	assert_memory_equal(got, f, 65535);
+	assert_int_equal(client_recv(b, 0, got, &flags), 1);
+	assert_int_equal(flags, 0);
+	assert_int_equal(got[0], f[65535]);
+	assert_int_equal(client_port_stats(b).rx_bytes, 65536);
+	sw_free(w);
+}
+
 /* ---- a sender rewriting its headers while the switch forwards them ------ */
 
 enum rewrite { REWRITE_GSO_SIZE, REWRITE_TCP_DOFF, REWRITE_IP_IHL };
@@ -1166,6 +1199,7 @@ int main(void)
 		cmocka_unit_test(test_vnet_hdr),
 		cmocka_unit_test(test_gso_to_plain),
 		cmocka_unit_test(test_gso_header_rewritten),
+		cmocka_unit_test(test_64k_buffers),
 		cmocka_unit_test(test_bad_slots),
 		cmocka_unit_test(test_full_destination_drops),
 		cmocka_unit_test(test_lossless_backpressure),
