@@ -584,25 +584,26 @@ static inline void writer_close(struct slot_writer *w)
 	w->slot->flags = 0;
 }
 
-/* Close the packet; returns the slot after it, or NO_POS if it was over. */
-#define NO_POS UINT32_MAX
-static inline uint32_t writer_end(struct slot_writer *w)
+/* Close the packet: *pos becomes the slot after it; false (and *pos left
+ * alone) if it was over. */
+static inline bool writer_end(struct slot_writer *w, uint32_t *pos)
 {
 	if (w->over)
-		return NO_POS;
+		return false;
 	writer_close(w);
-	return kring_next(w->kr, w->pos);
+	*pos = kring_next(w->kr, w->pos);
+	return true;
 }
 
 /*
- * Copy packet k into kr's nslots slots from pos; returns the slot after it,
- * or NO_POS if it did not fit them. Equal header lengths copy the header as
- * data; 10 and 12 bytes convert (the offload fields are the same); a port
- * without header gets none, and one with a header from a port without gets
- * a plain one (no offloads).
+ * Copy packet k into kr's nslots slots from *pos; *pos becomes the slot
+ * after it. False (*pos unchanged) if it did not fit them. Equal header
+ * lengths copy the header as data; 10 and 12 bytes convert (the offload
+ * fields are the same); a port without header gets none, and one with a
+ * header from a port without gets a plain one (no offloads).
  */
-static uint32_t copy_pkt(const struct bdg_scratch *s, const struct fwd_pkt *k, struct kring *kr,
-			 uint16_t dst_hdr, uint32_t pos, uint32_t nslots)
+static bool copy_pkt(const struct bdg_scratch *s, const struct fwd_pkt *k, struct kring *kr,
+		     uint16_t dst_hdr, uint32_t *pos, uint32_t nslots)
 {
 	const uint32_t bsz = kr->slot_max;
 	struct slot_writer w;
@@ -610,15 +611,16 @@ static uint32_t copy_pkt(const struct bdg_scratch *s, const struct fwd_pkt *k, s
 
 	if (dst_hdr == s->src_hdr && k->nfrags == 1 && k->len <= bsz) {
 		const struct fwd_frag *f = &s->frag[k->first];
-		struct netmap_slot *slot = &kr->ring->slot[pos];
+		struct netmap_slot *slot = &kr->ring->slot[*pos];
 		copy_frame(rx_slot_buf(kr, slot), f->buf, f->len,
 			   bsz < s->src_buf_size ? bsz : s->src_buf_size);
 		slot->len = (uint16_t)f->len;
 		slot->flags = 0;
-		return kring_next(kr, pos);
+		*pos = kring_next(kr, *pos);
+		return true;
 	}
 	/* Fragments, other buffer sizes or other headers: fill slot by slot. */
-	writer_start(&w, kr, pos, nslots);
+	writer_start(&w, kr, *pos, nslots);
 	if (dst_hdr != s->src_hdr) {
 		uint8_t h[12];
 		vnet_hdr_plain(h, dst_hdr);
@@ -632,7 +634,7 @@ static uint32_t copy_pkt(const struct bdg_scratch *s, const struct fwd_pkt *k, s
 		uint32_t off = j == 0 ? skip : 0; /* the source header is in the first */
 		writer_put(&w, f->buf + off, f->len - off);
 	}
-	return writer_end(&w);
+	return writer_end(&w, pos);
 }
 
 /* Packet i (k) made whole in s->linear without its virtio-net header, its
@@ -704,33 +706,34 @@ static void offload_probe(struct bdg_scratch *s, struct fwd_pkt *k, uint16_t i)
 
 /*
  * Deliver an offloaded packet to a port without header, in its nslots
- * slots: its segments, or the frame with its checksum done. Returns the
- * slot after the last, or NO_POS if it did not fit them. The segments are
+ * slots from *pos: its segments, or the frame with its checksum done; *pos
+ * becomes the slot after the last. False (*pos unchanged) if they did not
+ * fit those slots. The segments are
  * cut from s->linear, whose headers are offload_probe()'s copies: they are
  * exactly the plan's (k->segs frames of at most k->seg_len bytes).
  */
-static uint32_t copy_pkt_soft(struct bdg_scratch *s, const struct fwd_pkt *k, uint16_t i,
-			      struct kring *kr, uint32_t pos, uint32_t nslots)
+static bool copy_pkt_soft(struct bdg_scratch *s, const struct fwd_pkt *k, uint16_t i,
+			  struct kring *kr, uint32_t *pos, uint32_t nslots)
 {
 	const struct vnet_hdr *h = &s->off[i].h;
 	struct slot_writer w;
 
 	linearize(s, k, i);
-	writer_start(&w, kr, pos, nslots);
+	writer_start(&w, kr, *pos, nslots);
 	if ((h->gso_type & ~VNET_HDR_GSO_ECN) == VNET_HDR_GSO_NONE) {
 		writer_put(&w, s->linear, s->linear_len);
-		return writer_end(&w);
+		return writer_end(&w, pos);
 	}
 	for (uint32_t seg = 0; seg < k->segs; seg++) {
 		int len = offload_segment(s->linear, s->linear_len, h, seg, s->seg, sizeof(s->seg));
 		if (seg > 0) {
 			writer_close(&w);
 			if (!writer_next(&w))
-				return NO_POS;
+				return false;
 		}
 		writer_put(&w, s->seg, len > 0 ? (uint32_t)len : 0);
 	}
-	return writer_end(&w);
+	return writer_end(&w, pos);
 }
 
 /*
@@ -1006,7 +1009,7 @@ static void deliver(struct bdg_scratch *s, struct fwd_dr *d, uint32_t cut, bool 
 {
 	struct kring *kr = d->kr;
 	const uint16_t dst_hdr = d->port->hdr_len;
-	uint32_t pos = d->lease_start, left = d->take, dl, next;
+	uint32_t pos = d->lease_start, left = d->take, dl;
 	uint64_t delivered = 0, bytes = 0, over = 0;
 	struct dr_iter it;
 	bool moved;
@@ -1016,6 +1019,7 @@ static void deliver(struct bdg_scratch *s, struct fwd_dr *d, uint32_t cut, bool 
 		uint16_t i = dr_iter_next(s, d, &it);
 		const struct fwd_pkt *k;
 		uint32_t n;
+		bool ok;
 
 		if (i == NIL || i >= cut)
 			break;
@@ -1025,21 +1029,20 @@ static void deliver(struct bdg_scratch *s, struct fwd_dr *d, uint32_t cut, bool 
 			n = dr_slots(s, k, d);
 			if (n > left)
 				break;
-			next = copy_pkt_soft(s, k, i, kr, pos, n);
+			ok = copy_pkt_soft(s, k, i, kr, &pos, n);
 		} else {
 			n = pkt_slots(dl, kr->slot_max);
 			if (n > left)
 				break;
-			next = copy_pkt(s, k, kr, dst_hdr, pos, n);
+			ok = copy_pkt(s, k, kr, dst_hdr, &pos, n);
 		}
 		left -= n;
-		if (__builtin_expect(next == NO_POS, 0)) {
+		if (__builtin_expect(!ok, 0)) {
 			/* More than planned: dropped, its slots go to the next
 			 * packet (the lease completes short, kring.h). */
 			over++;
 			continue;
 		}
-		pos = next;
 		delivered++;
 		bytes += dl;
 	}
