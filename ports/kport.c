@@ -83,7 +83,8 @@ static uint32_t from_kernel_into(struct kport *k)
 {
 	struct netmap_ring *r = k->tx;
 	/* A slot's len is 16 bits: 65536-byte buffers carry 65535 each. */
-	const uint32_t bsz = r->nr_buf_size < KRING_SLOT_LEN_MAX ? r->nr_buf_size : KRING_SLOT_LEN_MAX;
+	const uint32_t bsz =
+	    r->nr_buf_size < KRING_SLOT_LEN_MAX ? r->nr_buf_size : KRING_SLOT_LEN_MAX;
 	const uint32_t max_slots = (KPORT_FRAME_MAX + bsz - 1) / bsz;
 	uint32_t n = 0;
 
@@ -123,7 +124,8 @@ static uint32_t from_kernel(struct kport *k)
 {
 	struct kport_frame frames[KPORT_BURST];
 	struct netmap_ring *r = k->tx;
-	const uint32_t bsz = r->nr_buf_size < KRING_SLOT_LEN_MAX ? r->nr_buf_size : KRING_SLOT_LEN_MAX;
+	const uint32_t bsz =
+	    r->nr_buf_size < KRING_SLOT_LEN_MAX ? r->nr_buf_size : KRING_SLOT_LEN_MAX;
 	uint32_t n, taken = 0;
 
 	if (k->ops->rx_into)

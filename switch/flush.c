@@ -708,9 +708,9 @@ static void offload_probe(struct bdg_scratch *s, struct fwd_pkt *k, uint16_t i)
  * Deliver an offloaded packet to a port without header, in its nslots
  * slots from *pos: its segments, or the frame with its checksum done; *pos
  * becomes the slot after the last. False (*pos unchanged) if they did not
- * fit those slots. The segments are
- * cut from s->linear, whose headers are offload_probe()'s copies: they are
- * exactly the plan's (k->segs frames of at most k->seg_len bytes).
+ * fit those slots. The segments are cut from s->linear, whose headers are
+ * offload_probe()'s copies: they are exactly the plan's (k->segs frames of
+ * at most k->seg_len bytes).
  */
 static bool copy_pkt_soft(struct bdg_scratch *s, const struct fwd_pkt *k, uint16_t i,
 			  struct kring *kr, uint32_t *pos, uint32_t nslots)

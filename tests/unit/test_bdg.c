@@ -541,7 +541,8 @@ static void test_64k_buffers(void **state)
 	for (uint32_t i = 60; i < sizeof(f); i++)
 		f[i] = (uint8_t)(i * 13);
 	for (uint32_t off = 0; off < sizeof(f); off += 2048)
-		assert_true(client_queue(a, 0, f + off, 2048, off + 2048 < sizeof(f) ? NS_MOREFRAG : 0));
+		assert_true(
+		    client_queue(a, 0, f + off, 2048, off + 2048 < sizeof(f) ? NS_MOREFRAG : 0));
 	client_publish(a, 0);
 	assert_int_equal(fwd(w, a), 32);
 	assert_int_equal(client_rx_pending(b, 0), 2);
@@ -629,8 +630,8 @@ static void check_rewrite(enum rewrite what)
 	}
 
 	memset(f, 0, sizeof(f));
-	f[1] = 1;				/* GSO_TCPV4 */
-	f[2] = 54;				/* hdr_len */
+	f[1] = 1;				  /* GSO_TCPV4 */
+	f[2] = 54;				  /* hdr_len */
 	f[4] = RW_GSO & 0xff, f[5] = RW_GSO >> 8; /* gso_size */
 	frame_build(f + 12, 54, MAC_BCAST, 2, 1, 0);
 	f[12 + 23] = 6;		  /* TCP */
@@ -1152,7 +1153,7 @@ static void test_port_churn_under_flood(void **state)
 			__atomic_store_n(&fl.pause, 1, __ATOMIC_RELEASE);
 			while (!__atomic_load_n(&fl.caught, __ATOMIC_ACQUIRE))
 				sleep_us(10);
-			fl.caught = 0;
+			__atomic_store_n(&fl.caught, 0, __ATOMIC_RELAXED);
 			__atomic_store_n(&fl.pause, 0, __ATOMIC_RELEASE);
 		}
 		bdg_detach(v.p);

@@ -437,9 +437,9 @@ static void test_lease_short(void **state)
 		assert_int_equal(r->slot[i].len, 0);
 		assert_int_equal(r->slot[i].flags, 0);
 	}
-	assert_int_equal(r->slot[3].len, 0xbeef);  /* the one it used */
-	assert_int_equal(r->slot[7].len, 0xbeef);  /* the next lease's */
-	assert_int_equal(r->slot[9].len, 0xbeef);  /* beyond every lease */
+	assert_int_equal(r->slot[3].len, 0xbeef); /* the one it used */
+	assert_int_equal(r->slot[7].len, 0xbeef); /* the next lease's */
+	assert_int_equal(r->slot[9].len, 0xbeef); /* beyond every lease */
 	kring_unlock(k);
 }
 
