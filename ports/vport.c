@@ -12,6 +12,7 @@ struct vport {
 	struct vport_params params;
 	char name[BDG_NAMSIZ];
 	struct mem_region *mem;
+	uint16_t owner; /* who the region's owner record gives our buffers to */
 	struct netmap_if *nifp;
 	struct kring *krings; /* tx_rings TX krings, then rx_rings RX krings */
 	uint32_t n_krings;    /* krings initialised so far */
@@ -44,44 +45,37 @@ static int apply_defaults(struct vport_params *p)
 	return vport_geometry_defaults(p);
 }
 
-/* Return ring r's slot buffers (those still valid) and the ring to the
- * region: a shared region outlives the port. */
-static void ring_release(struct vport *v, struct netmap_ring *ring, uint32_t slots)
-{
-	for (uint32_t j = 0; j < slots; j++)
-		if (ring->slot[j].buf_idx)
-			mem_buf_free(v->mem, ring->slot[j].buf_idx); /* checked: -EINVAL if bogus */
-	mem_ring_free(v->mem, ring);
-}
-
-/* Create ring i (TX first) with its slots' buffers, and its kring. */
+/* Create ring i (TX first) with its slots' buffers, and its kring. Buffers
+ * it took go back with the port's owner (vport_destroy), the ring here. */
 static int ring_create(struct vport *v, uint32_t i)
 {
 	const struct vport_params *p = &v->params;
 	bool tx = i < p->tx_rings;
 	uint32_t slots = tx ? p->tx_slots : p->rx_slots;
 	struct netmap_ring *ring = mem_ring_alloc(v->mem);
-	int err;
+	int err = -ENOMEM;
 
 	if (!ring)
 		return -errno;
 	v->nifp->ring_ofs[i] = (char *)ring - (char *)v->nifp;
 	for (uint32_t j = 0; j < slots; j++) {
-		ring->slot[j].buf_idx = mem_buf_alloc(v->mem);
-		if (!ring->slot[j].buf_idx) {
-			ring_release(v, ring, j);
-			return -ENOMEM;
-		}
+		ring->slot[j].buf_idx = mem_buf_alloc(v->mem, v->owner);
+		if (!ring->slot[j].buf_idx)
+			goto err_ring;
 	}
 	err = kring_init(&v->krings[i], ring, tx ? NR_TX : NR_RX,
 			 (uint16_t)(tx ? i : i - p->tx_rings), slots, mem_buf(v->mem, 0),
 			 mem_params(v->mem)->buf_size, mem_params(v->mem)->buf_num);
-	if (err) {
-		ring_release(v, ring, slots);
-		return err;
-	}
+	if (err)
+		goto err_ring;
+	v->krings[i].owners = mem_owners(v->mem);
+	v->krings[i].owner = v->owner;
 	v->n_krings++;
 	return 0;
+
+err_ring:
+	mem_ring_free(v->mem, ring);
+	return err;
 }
 
 void vport_zmon_params(const struct vport_params *port, struct vport_params *ret)
@@ -196,10 +190,13 @@ struct vport *vport_create(const struct vport_params *params)
 	if (v->params.shared_mem) {
 		v->params.buf_size = mem_params(v->params.shared_mem)->buf_size;
 		err = shared_fits(&v->params, v->params.shared_mem);
+		if (!err)
+			err = mem_owner_create(v->params.shared_mem, &v->owner);
 		if (err)
 			goto err_params;
 		v->mem = v->params.shared_mem;
 	} else {
+		v->owner = MEM_OWNER_CREATOR;
 		v->mem = private_region(&v->params);
 		if (!v->mem) {
 			err = -errno;
@@ -223,7 +220,8 @@ struct vport *vport_create(const struct vport_params *params)
 			goto err_rings;
 	}
 	if (v->params.extra_bufs &&
-	    !mem_extra_bufs_alloc(v->mem, v->params.extra_bufs, &v->nifp->ni_bufs_head)) {
+	    !mem_extra_bufs_alloc(v->mem, v->owner, v->params.extra_bufs,
+				  &v->nifp->ni_bufs_head)) {
 		err = -ENOMEM;
 		goto err_rings;
 	}
@@ -267,18 +265,17 @@ void vport_destroy(struct vport *v)
 		close(v->kick_fd);
 	for (uint32_t i = 0; i < v->n_krings; i++) {
 		if (v->params.shared_mem)
-			ring_release(v, v->krings[i].ring, v->krings[i].num_slots);
+			mem_ring_free(v->mem, v->krings[i].ring);
 		kring_fini(&v->krings[i]);
 	}
 	free(v->krings);
 	if (v->params.shared_mem) {
-		/* Everything back to the region, which stays. A client that
-		 * moved buffers between its rings and its extra list loses at
-		 * most what it moved (frees are checked, never double). */
-		if (v->nifp) {
-			mem_extra_bufs_free(v->mem, v->nifp->ni_bufs_head);
+		/* Everything back to the region, which stays: the buffers the
+		 * owner record gives us, wherever our client put them, and
+		 * none that it named in its slots or its extra list. */
+		mem_owner_destroy(v->mem, v->owner);
+		if (v->nifp)
 			mem_if_free(v->mem, v->nifp);
-		}
 	} else {
 		mem_destroy(v->mem);
 	}

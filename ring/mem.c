@@ -55,6 +55,10 @@ struct mem_region {
 	char *base;
 	size_t size;
 	struct pool pools[3]; /* indexed by enum mem_pool */
+	/* The owner record (mem.h): per buffer, who holds it. */
+	uint16_t *owners;
+	bool *owner_live; /* per owner id below owner_num; the creator's always */
+	uint32_t owner_num;
 };
 
 /*
@@ -276,6 +280,25 @@ err_memfd:
 	return err;
 }
 
+/* The owner record: every buffer free (or reserved), only the creator live. */
+static int owners_init(struct mem_region *m)
+{
+	uint64_t n = (uint64_t)m->params.if_num + 1;
+
+	m->owner_num = n < MEM_OWNER_NONE ? (uint32_t)n : MEM_OWNER_NONE;
+	m->owners = malloc((size_t)m->params.buf_num * sizeof(*m->owners));
+	m->owner_live = calloc(m->owner_num, sizeof(*m->owner_live));
+	if (!m->owners || !m->owner_live) {
+		free(m->owners);
+		free(m->owner_live);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < m->params.buf_num; i++)
+		m->owners[i] = MEM_OWNER_NONE;
+	m->owner_live[MEM_OWNER_CREATOR] = true;
+	return 0;
+}
+
 struct mem_region *mem_create(const struct mem_params *p)
 {
 	const uint32_t reserved[3] = {0, 0, MEM_BUF_RESERVED};
@@ -318,11 +341,17 @@ struct mem_region *mem_create(const struct mem_params *p)
 		if (err)
 			goto err_pools;
 	}
-	err = region_map(m);
+	err = owners_init(m);
 	if (err)
 		goto err_pools;
+	err = region_map(m);
+	if (err)
+		goto err_owners;
 	return m;
 
+err_owners:
+	free(m->owner_live);
+	free(m->owners);
 err_pools:
 	while (i-- > 0)
 		pool_fini(&m->pools[i]);
@@ -343,6 +372,8 @@ void mem_destroy(struct mem_region *m)
 		close(m->fd);
 	for (int i = 0; i < 3; i++)
 		pool_fini(&m->pools[i]);
+	free(m->owner_live);
+	free(m->owners);
 	if (m->id)
 		id_put(m->id);
 	free(m);
@@ -435,54 +466,120 @@ char *mem_buf(const struct mem_region *m, uint32_t idx)
 	return pool_obj(m, &m->pools[MEM_POOL_BUF], idx);
 }
 
-uint32_t mem_buf_alloc(struct mem_region *m)
+static bool owner_ok(const struct mem_region *m, uint16_t owner)
+{
+	return owner < m->owner_num && m->owner_live[owner];
+}
+
+/* Take a free buffer for owner (which exists): its record says so. */
+static bool buf_get(struct mem_region *m, uint16_t owner, uint32_t *ret_idx)
+{
+	if (!pool_get(&m->pools[MEM_POOL_BUF], ret_idx))
+		return false;
+	/* Atomic: a forwarding thread may test this entry (mem_owned_by). */
+	__atomic_store_n(&m->owners[*ret_idx], owner, __ATOMIC_RELAXED);
+	return true;
+}
+
+static int buf_put(struct mem_region *m, uint32_t idx)
+{
+	int err = pool_put(&m->pools[MEM_POOL_BUF], idx);
+
+	if (!err)
+		__atomic_store_n(&m->owners[idx], MEM_OWNER_NONE, __ATOMIC_RELAXED);
+	return err;
+}
+
+int mem_owner_create(struct mem_region *m, uint16_t *ret_owner)
+{
+	for (uint32_t o = MEM_OWNER_CREATOR + 1; o < m->owner_num; o++) {
+		if (!m->owner_live[o]) {
+			m->owner_live[o] = true;
+			*ret_owner = (uint16_t)o;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+/*
+ * A scan of the whole record rather than a count per owner: a client that
+ * puts one buffer in two slots can make two concurrent swaps leave an owner
+ * with one buffer more or less than it was given (mem.h), and a stale count
+ * would stop the scan early and leak.
+ */
+uint32_t mem_owner_destroy(struct mem_region *m, uint16_t owner)
+{
+	const struct pool *p = &m->pools[MEM_POOL_BUF];
+	uint32_t freed = 0;
+
+	if (!owner_ok(m, owner))
+		return 0;
+	for (uint32_t idx = p->reserved; idx < p->num; idx++) {
+		if (__atomic_load_n(&m->owners[idx], __ATOMIC_RELAXED) == owner) {
+			buf_put(m, idx);
+			freed++;
+		}
+	}
+	if (owner != MEM_OWNER_CREATOR)
+		m->owner_live[owner] = false;
+	return freed;
+}
+
+uint32_t mem_owner_bufs(const struct mem_region *m, uint16_t owner)
+{
+	uint32_t n = 0;
+
+	if (!owner_ok(m, owner))
+		return 0;
+	for (uint32_t idx = 0; idx < m->params.buf_num; idx++)
+		n += __atomic_load_n(&m->owners[idx], __ATOMIC_RELAXED) == owner;
+	return n;
+}
+
+uint16_t *mem_owners(struct mem_region *m)
+{
+	return m->owners;
+}
+
+uint32_t mem_buf_alloc(struct mem_region *m, uint16_t owner)
 {
 	uint32_t idx;
 
-	if (!pool_get(&m->pools[MEM_POOL_BUF], &idx))
+	if (!owner_ok(m, owner) || !buf_get(m, owner, &idx))
 		return 0;
 	return idx;
 }
 
-uint32_t mem_bufs_alloc(struct mem_region *m, uint32_t *idx, uint32_t n)
+uint32_t mem_bufs_alloc(struct mem_region *m, uint16_t owner, uint32_t *idx, uint32_t n)
 {
-	struct pool *p = &m->pools[MEM_POOL_BUF];
-
-	if (n > p->nfree)
+	if (!owner_ok(m, owner) || n > m->pools[MEM_POOL_BUF].nfree)
 		return 0;
 	for (uint32_t i = 0; i < n; i++)
-		pool_get(p, &idx[i]);
+		buf_get(m, owner, &idx[i]);
 	return n;
 }
 
 int mem_buf_free(struct mem_region *m, uint32_t idx)
 {
-	return pool_put(&m->pools[MEM_POOL_BUF], idx);
+	return buf_put(m, idx);
 }
 
 /* The link in the first 4 bytes of buffer idx; buffers need not be 4-aligned. */
-static uint32_t link_read(const struct mem_region *m, uint32_t idx)
-{
-	uint32_t next;
-
-	memcpy(&next, mem_buf(m, idx), sizeof(next));
-	return next;
-}
-
 static void link_write(struct mem_region *m, uint32_t idx, uint32_t next)
 {
 	memcpy(mem_buf(m, idx), &next, sizeof(next));
 }
 
-uint32_t mem_extra_bufs_alloc(struct mem_region *m, uint32_t n, uint32_t *ret_head)
+uint32_t mem_extra_bufs_alloc(struct mem_region *m, uint16_t owner, uint32_t n,
+			      uint32_t *ret_head)
 {
-	struct pool *p = &m->pools[MEM_POOL_BUF];
 	uint32_t head = 0, prev = 0, idx = 0;
 
-	if (n > p->nfree)
+	if (!owner_ok(m, owner) || n > m->pools[MEM_POOL_BUF].nfree)
 		return 0;
 	for (uint32_t i = 0; i < n; i++) {
-		pool_get(p, &idx);
+		buf_get(m, owner, &idx);
 		if (prev)
 			link_write(m, prev, idx);
 		else
@@ -493,29 +590,6 @@ uint32_t mem_extra_bufs_alloc(struct mem_region *m, uint32_t n, uint32_t *ret_he
 		link_write(m, prev, 0);
 	*ret_head = head;
 	return n;
-}
-
-/*
- * Each link is read once into a local before the buffer is freed, so a client
- * rewriting the list during the walk changes only which buffers are visited;
- * every one is still checked against the bitmap before it is freed.
- */
-uint32_t mem_extra_bufs_free(struct mem_region *m, uint32_t head)
-{
-	struct pool *p = &m->pools[MEM_POOL_BUF];
-	uint32_t idx = head, freed = 0;
-
-	for (uint32_t steps = 0; idx != 0 && steps < p->num; steps++) {
-		uint32_t next;
-
-		if (!pool_owned(p, idx))
-			break;
-		next = link_read(m, idx);
-		pool_put(p, idx);
-		freed++;
-		idx = next;
-	}
-	return freed;
 }
 
 uint32_t mem_pool_free_count(const struct mem_region *m, enum mem_pool pool)

@@ -18,12 +18,27 @@
  * in the region, so a client cannot corrupt them. Frees are checked: freeing
  * an index or object that is not allocated fails with -EINVAL.
  *
+ * Owners. Several ports may take their buffers from one region (the shared
+ * region, a zero-copy monitor in its port's region), and a client can write
+ * any index into its slots and its extra list. So the region also records,
+ * in daemon-private memory, which owner it handed each buffer to, and a port
+ * that goes frees what the record names (mem_owner_destroy), never indices
+ * read from client-writable memory. Owner MEM_OWNER_CREATOR exists from
+ * creation: the port or pipe a region was made for. Anyone else taking
+ * buffers from the region (a port of the shared region, a zero-copy
+ * monitor) first gets an owner of its own (mem_owner_create). Where buffers
+ * change hands between two owners (a zero-copy monitor's swaps), the record
+ * moves with them: mem_owned_by() and mem_hand_over() on mem_owners(), one
+ * check and one store per moved buffer.
+ *
  * Extra buffers (netmap's nr_extra_bufs) form a list threaded through the
- * first 4 bytes of each buffer, ending at index 0. The client owns that list,
- * so mem_extra_bufs_free() treats it as untrusted input.
+ * first 4 bytes of each buffer, ending at index 0. The client owns that list;
+ * the daemon writes it once, at allocation, and never reads it.
  *
  * Threads: a region is not internally locked. The daemon allocates and frees
- * under its configuration lock; the data path only reads buffers (mem_buf).
+ * under its configuration lock; the data path reads buffers (mem_buf) and
+ * moves the owner record of buffers of live owners (mem_hand_over), which
+ * allocation and mem_owner_destroy never touch.
  */
 #ifndef VALE_RING_MEM_H
 #define VALE_RING_MEM_H
@@ -98,30 +113,68 @@ size_t mem_buf_base_offset(const struct mem_region *m);
 char *mem_buf(const struct mem_region *m, uint32_t idx);
 
 /*
- * Buffers. mem_buf_alloc returns an index >= 2, or 0 when none is left.
- * mem_bufs_alloc fills idx[0..n) and returns how many it got (all or
- * nothing: on shortage it allocates none and returns 0).
- * mem_buf_free returns 0, or -EINVAL for a reserved, out-of-range or
- * already free index.
+ * Owners (see the top of this file). Ids are below if_num + 1, so a region
+ * has room for an owner per netmap_if it can hold, besides its creator.
  */
-uint32_t mem_buf_alloc(struct mem_region *m);
-uint32_t mem_bufs_alloc(struct mem_region *m, uint32_t *idx, uint32_t n);
+#define MEM_OWNER_CREATOR 0	 /* the port or pipe the region was made for */
+#define MEM_OWNER_NONE UINT16_MAX /* in the record: free, or reserved */
+
+/* A new owner, holding nothing: 0, or -ENOSPC when every id is taken. */
+int mem_owner_create(struct mem_region *m, uint16_t *ret_owner);
+
+/*
+ * Free every buffer the record gives to owner, wherever its client put them,
+ * and retire owner (MEM_OWNER_CREATOR stays: only its buffers go). Returns
+ * how many buffers it freed; 0 for an owner that does not exist.
+ */
+uint32_t mem_owner_destroy(struct mem_region *m, uint16_t owner);
+
+/* How many buffers the record gives to owner (for accounting and tests). */
+uint32_t mem_owner_bufs(const struct mem_region *m, uint16_t owner);
+
+/*
+ * The record itself: owners[idx] for idx < buf_num, daemon-private. For the
+ * forwarding core, which moves buffers between two live owners of a region
+ * with these two; the caller checks idx < buf_num.
+ */
+uint16_t *mem_owners(struct mem_region *m);
+
+static inline bool mem_owned_by(const uint16_t *owners, uint32_t idx, uint16_t owner)
+{
+	/* Relaxed: the control thread stores an entry only when no live
+	 * owner holds it (allocating a free buffer, destroying a retired
+	 * owner), so a racing load fails the test either way. Two threads
+	 * moving one buffer at once (a client put it in two slots) can leave
+	 * it with either of the two owners of the swap, never with a third. */
+	return __atomic_load_n(&owners[idx], __ATOMIC_RELAXED) == owner;
+}
+
+/* idx, which mem_owned_by showed to be the giver's, is now owner's. */
+static inline void mem_hand_over(uint16_t *owners, uint32_t idx, uint16_t owner)
+{
+	__atomic_store_n(&owners[idx], owner, __ATOMIC_RELAXED);
+}
+
+/*
+ * Buffers, handed to owner. mem_buf_alloc returns an index >= 2, or 0 when
+ * none is left (or owner does not exist). mem_bufs_alloc fills idx[0..n)
+ * and returns how many it got (all or nothing: on shortage it allocates none
+ * and returns 0). mem_buf_free returns 0, or -EINVAL for a reserved,
+ * out-of-range or already free index.
+ */
+uint32_t mem_buf_alloc(struct mem_region *m, uint16_t owner);
+uint32_t mem_bufs_alloc(struct mem_region *m, uint16_t owner, uint32_t *idx, uint32_t n);
 int mem_buf_free(struct mem_region *m, uint32_t idx);
 
 /*
- * Allocate n extra buffers linked through their first 4 bytes (the last one
- * holds 0). Writes the first index to *ret_head (0 when n == 0) and returns
- * n, or returns 0 and leaves *ret_head unchanged if fewer than n are free.
+ * Allocate n extra buffers for owner, linked through their first 4 bytes
+ * (the last one holds 0). Writes the first index to *ret_head (0 when
+ * n == 0) and returns n, or returns 0 and leaves *ret_head unchanged if
+ * fewer than n are free (or owner does not exist). They go back with their
+ * owner (mem_owner_destroy), not by walking the list, which is the client's.
  */
-uint32_t mem_extra_bufs_alloc(struct mem_region *m, uint32_t n, uint32_t *ret_head);
-
-/*
- * Free a client-held list of extra buffers starting at head. The list is
- * untrusted: the walk stops at index 0, at the first index that is out of
- * range or not allocated, and after buf_num steps (a loop). Returns how many
- * buffers it freed.
- */
-uint32_t mem_extra_bufs_free(struct mem_region *m, uint32_t head);
+uint32_t mem_extra_bufs_alloc(struct mem_region *m, uint16_t owner, uint32_t n,
+			      uint32_t *ret_head);
 
 /* Objects currently free in a pool (for accounting and leak checks). */
 uint32_t mem_pool_free_count(const struct mem_region *m, enum mem_pool pool);
