@@ -5,9 +5,9 @@
  * A region is one memfd (MFD_CLOEXEC | MFD_ALLOW_SEALING, plus MFD_HUGETLB
  * when asked) mapped shared by the daemon, sealed against shrink and grow at
  * creation, so no client holding its fd can truncate it under the daemon.
- * It holds three pools of fixed-size objects, laid out one after the other:
+ * It holds pools of fixed-size objects, laid out one after the other:
  *
- *     [ if pool: if_num objects ][ ring pool: ring_num objects ][ buf pool ]
+ *     [ if pool: if_num ][ ring pool: ring_num ][ buf pool: buf_num ][ areas ]
  *
  * Each pool starts on a page boundary. If and ring objects are spaced at
  * their size rounded up to NM_CACHE_ALIGN (clients find them by offset);
@@ -30,6 +30,15 @@
  * change hands between two owners (a zero-copy monitor's swaps), the record
  * moves with them: mem_owned_by() and mem_hand_over() on mem_owners(), one
  * check and one store per moved buffer.
+ *
+ * Areas (area_num of them, whole pages each, none on hugepages) hold the
+ * netmap_if, rings and CSBs of a port whose client must be the only one to
+ * write them while other clients map the region read-write: a zero-copy
+ * monitor, whose client gets the region read-only (mem_fd_readonly) and its
+ * area read-write. An allocated area is a memfd of its own mapped over that
+ * range of the daemon's mapping (MAP_FIXED), so the daemon's pointers and
+ * every offset stay as they are; the region's other clients see the
+ * region's own, unused pages there.
  *
  * Extra buffers (netmap's nr_extra_bufs) form a list threaded through the
  * first 4 bytes of each buffer, ending at index 0. The client owns that list;
@@ -60,17 +69,20 @@ struct mem_params {
 	uint32_t buf_num;   /* buffers, the two reserved ones included (> 2) */
 	uint32_t buf_size;  /* bytes each, MEM_BUF_SIZE_MIN..MEM_BUF_SIZE_MAX */
 	bool hugetlb;       /* back the region with hugepages */
+	uint32_t area_num;  /* areas (see above); 0, or > 0 without hugetlb */
+	uint32_t area_size; /* bytes each, > 0 when area_num is; rounded to pages */
 };
 
-enum mem_pool { MEM_POOL_IF, MEM_POOL_RING, MEM_POOL_BUF };
+enum mem_pool { MEM_POOL_IF, MEM_POOL_RING, MEM_POOL_BUF, MEM_POOL_AREA, MEM_POOLS };
 
 struct mem_region;
 
 /*
  * Create a region with the given pools. Returns NULL and sets errno:
  * EINVAL for a parameter out of range (buf_size not in 64..65536, a zero
- * count or size, a total over 2^40 bytes), ENOMEM or the memfd/mmap errno.
- * The region is sealed (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) on return.
+ * count or size, areas on hugepages, a total over 2^40 bytes), ENOMEM or the
+ * memfd/mmap errno. The region is sealed (F_SEAL_SHRINK | F_SEAL_GROW |
+ * F_SEAL_SEAL) on return, and its memfd has mode 0400 (see mem_fd_readonly).
  */
 struct mem_region *mem_create(const struct mem_params *p);
 
@@ -82,6 +94,13 @@ uint16_t mem_id(const struct mem_region *m);
 
 /* The memfd; still owned by the region (dup it before handing it out). */
 int mem_fd(const struct mem_region *m);
+
+/*
+ * A new, read-only fd of the region, the caller's to close: mmap with
+ * PROT_WRITE and MAP_SHARED fails on it (EACCES). Reopening it writable
+ * through /proc takes valed's uid or CAP_DAC_OVERRIDE (mode 0400). -errno.
+ */
+int mem_fd_readonly(const struct mem_region *m);
 
 /* Where the daemon mapped the region, and its total size in bytes. */
 void *mem_base(const struct mem_region *m);
@@ -103,6 +122,19 @@ int mem_if_free(struct mem_region *m, void *p);
 void *mem_ring_alloc(struct mem_region *m);
 int mem_ring_free(struct mem_region *m, void *p);
 
+/*
+ * Areas. mem_area_alloc: an area (mem_area_size bytes, page-aligned, zeroed)
+ * backed by a new sealed memfd mapped over it in the daemon's mapping; NULL
+ * and errno ENOMEM when none is free, or the memfd/mmap errno. mem_area_fd:
+ * that memfd (owned by the region; dup it to hand it out), or -1 if area is
+ * not an allocated area. mem_area_free: map the region's own pages back over
+ * it and close its memfd: 0, or -EINVAL.
+ */
+void *mem_area_alloc(struct mem_region *m);
+int mem_area_fd(const struct mem_region *m, const void *area);
+int mem_area_free(struct mem_region *m, void *area);
+size_t mem_area_size(const struct mem_region *m);
+
 /* Offset of buffer 0 from the region base. */
 size_t mem_buf_base_offset(const struct mem_region *m);
 
@@ -113,8 +145,9 @@ size_t mem_buf_base_offset(const struct mem_region *m);
 char *mem_buf(const struct mem_region *m, uint32_t idx);
 
 /*
- * Owners (see the top of this file). Ids are below if_num + 1, so a region
- * has room for an owner per netmap_if it can hold, besides its creator.
+ * Owners (see the top of this file). Ids are below if_num + area_num + 1, so
+ * a region has room for an owner per netmap_if it can hold, besides its
+ * creator.
  */
 #define MEM_OWNER_CREATOR 0	 /* the port or pipe the region was made for */
 #define MEM_OWNER_NONE UINT16_MAX /* in the record: free, or reserved */

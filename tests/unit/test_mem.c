@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -634,7 +636,7 @@ static void test_ids(void **state)
 	r[1] = mem_create(&p);
 	assert_non_null(r[1]);
 	for (int i = 0; i < 70000; i++) {
-		struct mem_params tiny = {1, 1, 1, 1, 3, 64, false};
+		struct mem_params tiny = {1, 1, 1, 1, 3, 64, false, 0, 0};
 		struct mem_region *t = mem_create(&tiny);
 
 		assert_non_null(t);
@@ -693,6 +695,141 @@ static void test_hugetlb(void **state)
 	mem_destroy(m);
 }
 
+/*
+ * Areas: page-aligned, after the buffers; each one, once allocated, is a
+ * memfd of its own under the daemon's pointers, which a client that maps the
+ * region read-write does not reach, and which a client that maps the area's
+ * fd over the same range of its mapping shares with the daemon. Freed, the
+ * region's own pages are back.
+ */
+static void test_areas(void **state)
+{
+	struct mem_params p = small_params();
+	size_t page = page_round(1), area_start, asz;
+	struct mem_region *m;
+	char *client, *a, *b, *c;
+	(void)state;
+
+	p.area_num = 2;
+	p.area_size = (uint32_t)page + 1;
+	m = mem_create(&p);
+	assert_non_null(m);
+	asz = mem_area_size(m);
+	assert_int_equal(asz, 2 * page);
+	area_start = mem_buf_base_offset(m) + page_round(BUF_NUM * BUF_SIZE);
+	assert_int_equal(mem_size(m), area_start + 2 * asz);
+	assert_int_equal(mem_pool_free_count(m, MEM_POOL_AREA), 2);
+	client = mmap(NULL, mem_size(m), PROT_READ | PROT_WRITE, MAP_SHARED, mem_fd(m), 0);
+	assert_true(client != MAP_FAILED);
+
+	a = mem_area_alloc(m);
+	b = mem_area_alloc(m);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_null(mem_area_alloc(m));
+	assert_int_equal(errno, ENOMEM);
+	assert_int_equal(mem_pool_free_count(m, MEM_POOL_AREA), 0);
+	assert_int_equal(mem_offset(m, a), area_start);
+	assert_int_equal(mem_offset(m, b), area_start + asz);
+	for (size_t i = 0; i < asz; i++)
+		assert_int_equal(a[i], 0);
+	assert_true(mem_area_fd(m, a) >= 0);
+	assert_int_not_equal(mem_area_fd(m, a), mem_area_fd(m, b));
+	assert_int_equal(mem_area_fd(m, a + 1), -1);
+	assert_int_equal(mem_area_fd(m, mem_buf(m, 2)), -1);
+	assert_true(fcntl(mem_area_fd(m, a), F_GET_SEALS) & F_SEAL_SHRINK);
+	assert_int_equal(ftruncate(mem_area_fd(m, a), 0), -1);
+
+	/* The region's other clients and the daemon do not meet in the area. */
+	memcpy(a, "the daemon's ring", 18);
+	assert_memory_not_equal(client + area_start, "the daemon's ring", 18);
+	memcpy(client + area_start + 100, "a port's scribble", 18);
+	assert_memory_not_equal(a + 100, "a port's scribble", 18);
+	/* Its own client maps the area's fd where the area is. */
+	c = mmap(client + area_start, asz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		 mem_area_fd(m, a), 0);
+	assert_ptr_equal(c, client + area_start);
+	assert_memory_equal(c, "the daemon's ring", 18);
+	memcpy(c + 200, "the monitor's head", 19);
+	assert_memory_equal(a + 200, "the monitor's head", 19);
+	/* The region itself is still shared around the area. */
+	memcpy(mem_buf(m, 3), "a buffer", 9);
+	assert_memory_equal(client + mem_buf_base_offset(m) + 3 * BUF_SIZE, "a buffer", 9);
+
+	assert_int_equal(mem_area_free(m, a), 0);
+	assert_int_equal(mem_area_free(m, a), -EINVAL);
+	assert_int_equal(mem_area_free(m, a + page), -EINVAL);
+	assert_int_equal(mem_area_fd(m, a), -1);
+	/* The daemon sees the region's pages there again. */
+	munmap(c, asz);
+	assert_memory_equal(a + 100, "a port's scribble", 18);
+	assert_ptr_equal(mem_area_alloc(m), a);
+	for (size_t i = 0; i < asz; i++)
+		assert_int_equal(a[i], 0);
+	munmap(client, mem_size(m));
+	mem_destroy(m); /* with two areas allocated: their memfds close */
+
+	/* None on hugepages; none asked, none there. */
+	p.hugetlb = true;
+	assert_rejected(&p);
+	p = small_params();
+	p.area_size = 4096;
+	m = mem_create(&p);
+	assert_non_null(m);
+	assert_int_equal(mem_pool_free_count(m, MEM_POOL_AREA), 0);
+	assert_null(mem_area_alloc(m));
+	assert_int_equal(mem_area_free(m, (char *)mem_base(m) + mem_size(m)), -EINVAL);
+	mem_destroy(m);
+}
+
+/*
+ * The read-only fd: no shared writable mapping, now or later, and a process
+ * of another uid cannot reopen it writable through /proc.
+ */
+static void test_readonly_fd(void **state)
+{
+	struct mem_region *m = *state;
+	struct stat st;
+	char path[32];
+	int ro, status;
+	char *map;
+	pid_t pid;
+
+	ro = mem_fd_readonly(m);
+	assert_true(ro >= 0);
+	assert_true(fcntl(ro, F_GETFD) & FD_CLOEXEC);
+	assert_int_equal(fcntl(ro, F_GETFL) & O_ACCMODE, O_RDONLY);
+	errno = 0;
+	assert_true(mmap(NULL, mem_size(m), PROT_READ | PROT_WRITE, MAP_SHARED, ro, 0) ==
+		    MAP_FAILED);
+	assert_int_equal(errno, EACCES);
+	map = mmap(NULL, mem_size(m), PROT_READ, MAP_SHARED, ro, 0);
+	assert_true(map != MAP_FAILED);
+	memcpy(mem_buf(m, 4), "seen", 5);
+	assert_memory_equal(map + mem_buf_base_offset(m) + 4 * BUF_SIZE, "seen", 5);
+	assert_int_equal(mprotect(map, mem_size(m), PROT_READ | PROT_WRITE), -1);
+	assert_int_equal(errno, EACCES);
+	assert_int_equal(write(ro, "x", 1), -1);
+	assert_int_equal(fstat(ro, &st), 0);
+	assert_int_equal(st.st_mode & 07777, S_IRUSR);
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", ro);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* Another uid, still allowed to look at its own /proc/self. */
+		if (getuid() == 0 && (setgid(65534) || setuid(65534)))
+			_exit(2);
+		prctl(PR_SET_DUMPABLE, 1);
+		_exit(open(path, O_RDWR) < 0 && errno == EACCES ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	munmap(map, mem_size(m));
+	close(ro);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -712,6 +849,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_owners, setup_region, teardown_region),
 	    cmocka_unit_test_setup_teardown(test_owner_swap, setup_region, teardown_region),
 	    cmocka_unit_test(test_ids),
+	    cmocka_unit_test(test_areas),
+	    cmocka_unit_test_setup_teardown(test_readonly_fd, setup_region, teardown_region),
 	    cmocka_unit_test(test_hugetlb),
 	};
 

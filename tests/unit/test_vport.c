@@ -9,7 +9,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -71,19 +73,23 @@ static void test_client_view(void **state)
 	}
 	assert_int_equal(n, 5);
 	/* Left over: exactly the room of one zero-copy monitor, 3 RX rings of
-	 * 128 slots and a TX ring of 2, which fits there. */
+	 * 128 slots and a TX ring of 2: their buffers, and an area for its
+	 * netmap_if and rings, which fit there. */
 	assert_int_equal(mem_pool_free_count(m, MEM_POOL_BUF), 3 * 128 + 2);
-	assert_int_equal(mem_pool_free_count(m, MEM_POOL_RING), 4);
-	assert_int_equal(mem_pool_free_count(m, MEM_POOL_IF), 1);
+	assert_int_equal(mem_pool_free_count(m, MEM_POOL_RING), 0);
+	assert_int_equal(mem_pool_free_count(m, MEM_POOL_IF), 0);
+	assert_int_equal(mem_pool_free_count(m, MEM_POOL_AREA), 1);
 	struct vport_params zp;
 	vport_zmon_params(vport_params(v), &zp);
 	zp.shared_mem = m;
 	struct vport *z = vport_create(&zp);
 	assert_non_null(z);
 	assert_int_equal(mem_pool_free_count(m, MEM_POOL_BUF), 0);
+	assert_int_equal(mem_pool_free_count(m, MEM_POOL_AREA), 0);
 	assert_null(vport_create(&zp)); /* room for one only */
 	vport_destroy(z);
 	assert_int_equal(mem_pool_free_count(m, MEM_POOL_BUF), 3 * 128 + 2);
+	assert_int_equal(mem_pool_free_count(m, MEM_POOL_AREA), 1);
 	free(seen);
 	munmap(base, mem_size(m));
 	vport_destroy(v);
@@ -506,6 +512,108 @@ static void test_zmon_swaps_move_the_record(void **state)
 	mem_destroy(m);
 }
 
+/* Run fn(arg) in a child; true if the child was killed by SIGSEGV. */
+static bool segfaults(void (*fn)(void *), void *arg)
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		signal(SIGSEGV, SIG_DFL); /* cmocka's handler would carry on testing */
+		fn(arg);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV;
+}
+
+static void write_byte(void *p)
+{
+	*(volatile char *)p = 0x5a;
+}
+
+/*
+ * Finding 3, memory: a zero-copy monitor's client gets its port's region
+ * read-only, and write access to its own netmap_if, rings and CSBs only,
+ * through an area fd mapped over the same range; offsets are the region's.
+ * The port's client, which maps the region read-write, does not reach the
+ * monitor's rings: it sees the region's unused pages there.
+ */
+static void test_zmon_area(void **state)
+{
+	struct vport_params p = {.name = "p", .tx_slots = 64, .rx_slots = 128};
+	struct vport *v = vport_create(&p), *z;
+	struct vport_params zp;
+	struct netmap_ring *zr, *dr;
+	struct mem_region *m;
+	size_t aofs = 0, asz = 0, buf;
+	char *port, *mon;
+	int ro, afd;
+	(void)state;
+
+	assert_non_null(v);
+	m = vport_mem(v);
+	assert_int_equal(vport_client_mem_fd(v), mem_fd(m));
+	assert_int_equal(vport_area_fd(v, &aofs, &asz), -1);
+	vport_zmon_params(vport_params(v), &zp);
+	assert_true(zp.own_area);
+	zp.shared_mem = m;
+	z = vport_create(&zp);
+	assert_non_null(z);
+	ro = vport_client_mem_fd(z);
+	afd = vport_area_fd(z, &aofs, &asz);
+	assert_true(ro >= 0);
+	assert_true(afd >= 0);
+	assert_int_equal(aofs % (size_t)sysconf(_SC_PAGESIZE), 0);
+	assert_true(asz >= vport_zmon_area_size(vport_params(v)));
+	/* Everything of the monitor's own is in its area. */
+	assert_true(vport_if_offset(z) >= aofs && vport_if_offset(z) < aofs + asz);
+
+	/* The monitor's client: no writable mapping of the region. */
+	errno = 0;
+	assert_true(mmap(NULL, mem_size(m), PROT_READ | PROT_WRITE, MAP_SHARED, ro, 0) ==
+		    MAP_FAILED);
+	assert_int_equal(errno, EACCES);
+	mon = mmap(NULL, mem_size(m), PROT_READ, MAP_SHARED, ro, 0);
+	assert_true(mon != MAP_FAILED);
+	assert_true(mmap(mon + aofs, asz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, afd, 0) ==
+		    mon + aofs);
+	zr = NETMAP_RXRING(NETMAP_IF(mon, vport_if_offset(z)), 0);
+	dr = NETMAP_RXRING(vport_if(z), 0);
+	assert_int_equal(zr->num_slots, 128);
+	/* Its rings are its own to write, and the daemon sees them... */
+	zr->head = zr->cur = 0;
+	VALE_CSB(zr)->atok.appl_need_kick = 1;
+	assert_int_equal(VALE_CSB(dr)->atok.appl_need_kick, 1);
+	/* ...but not a byte of the buffers it shares with the port. */
+	buf = mem_offset(m, mem_buf(m, zr->slot[0].buf_idx));
+	assert_true(segfaults(write_byte, mon + buf));
+	assert_true(segfaults(write_byte, mon + vport_if_offset(v)));
+
+	/* The port's client scribbles where the monitor's rings are in its
+	 * mapping: the monitor's rings do not change. */
+	port = mmap(NULL, mem_size(m), PROT_READ | PROT_WRITE, MAP_SHARED, mem_fd(m), 0);
+	assert_true(port != MAP_FAILED);
+	memset(port + aofs, 0xff, asz);
+	assert_int_equal(zr->num_slots, 128);
+	assert_int_equal(dr->num_slots, 128);
+	assert_true(dr->slot[0].buf_idx < mem_params(m)->buf_num);
+	assert_string_equal(vport_if(z)->ni_name, "p");
+	assert_int_equal(VALE_CSB(dr)->atok.appl_need_kick, 1);
+
+	munmap(mon, mem_size(m));
+	vport_destroy(z);
+	/* The next monitor gets a fresh area, whatever the port wrote. */
+	z = vport_create(&zp);
+	assert_non_null(z);
+	assert_int_equal(vport_area_fd(z, &aofs, &asz) >= 0, 1);
+	assert_int_equal(VALE_CSB(NETMAP_RXRING(vport_if(z), 0))->atok.appl_need_kick, 0);
+	vport_destroy(z);
+	munmap(port, mem_size(m));
+	vport_destroy(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -516,6 +624,7 @@ int main(void)
 	    cmocka_unit_test(test_hostile_close_shared),
 	    cmocka_unit_test(test_hostile_close_zmon),
 	    cmocka_unit_test(test_zmon_swaps_move_the_record),
+	    cmocka_unit_test(test_zmon_area),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
