@@ -159,8 +159,8 @@ static int map_region(struct vale_port *p, const json_t *result, const struct re
 				 "valed sent a bad area: %llu bytes at offset %llu of a "
 				 "%zu-byte region",
 				 (unsigned long long)size, (unsigned long long)ofs, p->mem_size);
-	if (mmap((char *)p->mem + ofs, (size_t)size, PROT_READ | PROT_WRITE,
-		 MAP_SHARED | MAP_FIXED, fds->area, 0) == MAP_FAILED)
+	if (mmap((char *)p->mem + ofs, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		 fds->area, 0) == MAP_FAILED)
 		return lverr_set(errno, "cannot map the rings of %s: %s", name, strerror(errno));
 	return 0;
 }

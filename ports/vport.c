@@ -12,10 +12,10 @@ struct vport {
 	struct vport_params params;
 	char name[BDG_NAMSIZ];
 	struct mem_region *mem;
-	uint16_t owner; /* who the region's owner record gives our buffers to */
-	char *area;	/* own_area: the area our netmap_if and rings are in */
+	uint16_t owner;			   /* who the region's owner record gives our buffers to */
+	char *area;			   /* own_area: the area our netmap_if and rings are in */
 	size_t ring_ofs[2 * BDG_MAXRINGS]; /* own_area: each ring's place in it */
-	int ro_fd;			    /* own_area: the region, read-only, for the client */
+	int ro_fd;			   /* own_area: the region, read-only, for the client */
 	struct netmap_if *nifp;
 	struct kring *krings; /* tx_rings TX krings, then rx_rings RX krings */
 	uint32_t n_krings;    /* krings initialised so far */
@@ -55,8 +55,8 @@ static int ring_create(struct vport *v, uint32_t i)
 	const struct vport_params *p = &v->params;
 	bool tx = i < p->tx_rings;
 	uint32_t slots = tx ? p->tx_slots : p->rx_slots;
-	struct netmap_ring *ring = v->area ? (struct netmap_ring *)(v->area + v->ring_ofs[i])
-					   : mem_ring_alloc(v->mem);
+	struct netmap_ring *ring =
+	    v->area ? (struct netmap_ring *)(v->area + v->ring_ofs[i]) : mem_ring_alloc(v->mem);
 	int err = -ENOMEM;
 
 	if (!ring)
@@ -282,8 +282,7 @@ struct vport *vport_create(const struct vport_params *params)
 			goto err_rings;
 	}
 	if (v->params.extra_bufs &&
-	    !mem_extra_bufs_alloc(v->mem, v->owner, v->params.extra_bufs,
-				  &v->nifp->ni_bufs_head)) {
+	    !mem_extra_bufs_alloc(v->mem, v->owner, v->params.extra_bufs, &v->nifp->ni_bufs_head)) {
 		err = -ENOMEM;
 		goto err_rings;
 	}

@@ -56,7 +56,7 @@ struct mem_region {
 	char *base;
 	size_t size;
 	struct pool pools[MEM_POOLS]; /* indexed by enum mem_pool */
-	int *area_fd; /* per area: its memfd while allocated, else -1 */
+	int *area_fd;		      /* per area: its memfd while allocated, else -1 */
 	/* The owner record (mem.h): per buffer, who holds it. */
 	uint16_t *owners;
 	bool *owner_live; /* per owner id below owner_num; the creator's always */
@@ -599,8 +599,7 @@ static void link_write(struct mem_region *m, uint32_t idx, uint32_t next)
 	memcpy(mem_buf(m, idx), &next, sizeof(next));
 }
 
-uint32_t mem_extra_bufs_alloc(struct mem_region *m, uint16_t owner, uint32_t n,
-			      uint32_t *ret_head)
+uint32_t mem_extra_bufs_alloc(struct mem_region *m, uint16_t owner, uint32_t n, uint32_t *ret_head)
 {
 	uint32_t head = 0, prev = 0, idx = 0;
 

@@ -11,8 +11,8 @@
  *
  * Each pool starts on a page boundary. If and ring objects are spaced at
  * their size rounded up to NM_CACHE_ALIGN (clients find them by offset);
- * buffers are exactly buf_size apart (clients compute idx * buf_size). Buffers are indexed from 0; indices
- * 0 and 1 are reserved and never handed out (0 doubles as "no buffer").
+ * buffers are exactly buf_size apart (clients compute idx * buf_size). Buffers are indexed from 0;
+ * indices 0 and 1 are reserved and never handed out (0 doubles as "no buffer").
  *
  * The free lists and allocation bitmaps live in daemon-private memory, never
  * in the region, so a client cannot corrupt them. Frees are checked: freeing
@@ -149,7 +149,7 @@ char *mem_buf(const struct mem_region *m, uint32_t idx);
  * a region has room for an owner per netmap_if it can hold, besides its
  * creator.
  */
-#define MEM_OWNER_CREATOR 0	 /* the port or pipe the region was made for */
+#define MEM_OWNER_CREATOR 0	  /* the port or pipe the region was made for */
 #define MEM_OWNER_NONE UINT16_MAX /* in the record: free, or reserved */
 
 /* A new owner, holding nothing: 0, or -ENOSPC when every id is taken. */
@@ -206,8 +206,7 @@ int mem_buf_free(struct mem_region *m, uint32_t idx);
  * fewer than n are free (or owner does not exist). They go back with their
  * owner (mem_owner_destroy), not by walking the list, which is the client's.
  */
-uint32_t mem_extra_bufs_alloc(struct mem_region *m, uint16_t owner, uint32_t n,
-			      uint32_t *ret_head);
+uint32_t mem_extra_bufs_alloc(struct mem_region *m, uint16_t owner, uint32_t n, uint32_t *ret_head);
 
 /* Objects currently free in a pool (for accounting and leak checks). */
 uint32_t mem_pool_free_count(const struct mem_region *m, enum mem_pool pool);

@@ -388,10 +388,8 @@ static void register_raw(const char *name, char *out, size_t size, int *fds, int
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char req[256], cbuf[CMSG_SPACE(8 * sizeof(int))];
 	struct iovec iov = {.iov_base = out, .iov_len = size - 1};
-	struct msghdr mh = {.msg_iov = &iov,
-			    .msg_iovlen = 1,
-			    .msg_control = cbuf,
-			    .msg_controllen = sizeof(cbuf)};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ssize_t n;
 	int len;

@@ -924,8 +924,8 @@ static void test_open_zmon(void **state)
 	assert_int_equal(VALE_CSB(NETMAP_RXRING(vport_if(z), 0))->atok.appl_need_kick, 1);
 	assert_true(write_faults(NETMAP_BUF(ring, ring->slot[0].buf_idx)));
 	/* Nor its port's rings, beside its own in the same mapping. */
-	assert_true(write_faults((char *)vale_nifp(p) - vport_if_offset(z) +
-				 vport_if_offset(g->v[0])));
+	assert_true(
+	    write_faults((char *)vale_nifp(p) - vport_if_offset(z) + vport_if_offset(g->v[0])));
 	vale_close(p);
 	fake_stop(&f);
 

@@ -334,11 +334,8 @@ static void test_hostile_close_shared(void **state)
 				.buf_num = 2 + 3 * (2 * 64 + 8),
 				.buf_size = 2048};
 	struct mem_region *m = mem_create(&mp);
-	struct vport_params pa = {.name = "a",
-				  .tx_slots = 64,
-				  .rx_slots = 64,
-				  .extra_bufs = 8,
-				  .shared_mem = m};
+	struct vport_params pa = {
+	    .name = "a", .tx_slots = 64, .rx_slots = 64, .extra_bufs = 8, .shared_mem = m};
 	struct vport_params pb = pa, pc = pa;
 	uint8_t *victim = calloc(mp.buf_num, 1);
 	uint32_t start[3];
@@ -444,7 +441,11 @@ static void test_zmon_swaps_move_the_record(void **state)
 				.ring_size = (uint32_t)vale_ring_size(64),
 				.buf_num = 2 + 2 * (2 * 64),
 				.buf_size = 2048};
-	struct vport_params pp = {.name = "p", .tx_rings = 1, .rx_rings = 1, .tx_slots = 64, .rx_slots = 64},
+	struct vport_params pp = {.name = "p",
+				  .tx_rings = 1,
+				  .rx_rings = 1,
+				  .tx_slots = 64,
+				  .rx_slots = 64},
 			    pc, pq, zp;
 	struct bdg *sw = bdg_create("vale0", &learn_ops, learn_create(16, 300));
 	struct bdg_scratch *s = bdg_scratch_create();
@@ -475,9 +476,8 @@ static void test_zmon_swaps_move_the_record(void **state)
 	zp.shared_mem = m;
 	z = vport_create(&zp);
 	assert_non_null(z);
-	assert_int_equal(bdg_monitor_attach(vport_port(p), vport_port(z),
-					    BDG_MON_TX | BDG_MON_ZCOPY),
-			 0);
+	assert_int_equal(
+	    bdg_monitor_attach(vport_port(p), vport_port(z), BDG_MON_TX | BDG_MON_ZCOPY), 0);
 	theirs = calloc(mp.buf_num, 1);
 	assert_non_null(theirs);
 	mark_bufs(c, theirs, mp.buf_num);
