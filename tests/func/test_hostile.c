@@ -526,7 +526,8 @@ static uint32_t wild_index(unsigned int *seed, uint32_t n)
 static void scribble_packet(struct vale_port *v, uint32_t max_idx, uint32_t hdr, unsigned int *seed)
 {
 	struct netmap_ring *r = NETMAP_TXRING(vale_nifp(v), 0);
-	static const uint16_t types[] = {0x0800, 0x86dd, 0x8100, 0x88a8, 0x0806};
+	/* IPv4, IPv6, VLAN, QinQ, ARP, and an 802.3 length field. */
+	static const uint16_t types[] = {0x0800, 0x86dd, 0x8100, 0x88a8, 0x0806, 0x05dc};
 	uint32_t n = 1 + rnd(seed, 70), pos = r->head % r->num_slots;
 	uint32_t bsz = r->nr_buf_size;
 
@@ -564,7 +565,8 @@ static void scribble_packet(struct vale_port *v, uint32_t max_idx, uint32_t hdr,
 				eth[j] = (uint8_t)rnd32(seed);
 			eth[6] |= 0x02; /* a unicast source */
 			eth[6] &= (uint8_t)~0x01;
-			put_be16(eth + 12, types[rnd(seed, 5)]);
+			put_be16(eth + 12,
+				 rnd(seed, 8) ? types[rnd(seed, 6)] : (uint16_t)rnd32(seed));
 			if (rnd(seed, 3) == 0) /* the tagged ethertype's inner type */
 				put_be16(eth + 16, types[rnd(seed, 2)]);
 			ip[0] = (uint8_t)(rnd(seed, 2) ? 0x40 | rnd(seed, 16) : rnd32(seed));
