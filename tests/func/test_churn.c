@@ -85,7 +85,7 @@ static void test_churn(void **state)
 	pid_t tx, rx;
 	(void)state;
 
-	fprintf(stderr, "churn: seed %u (HOSTILE_SEED to repeat)\n", seed);
+	fprintf(stderr, "churn: seed %u (HOSTILE_SEED sets it)\n", seed);
 	rx = pktgen_start(&valed_group, sink);
 	assert_true(eventually_listed(&valed_group, "vale0:sink", true, 10000));
 	tx = pktgen_start(&valed_group, flood);

@@ -9,8 +9,8 @@
  *
  *   port_gone:  pktgen --bcast--> [vale0:s]  [ vale0 ]  [vale0:v] open/close loop
  *   killed:     pktgen --bcast--> [vale0:flood] [ vale0 ] [vale0:cN] SIGKILLed senders
- *   vnet_reread: sender (2 threads: one sends GSO frames, one flips gso_size
- *               and the TCP data offset) [vale1:g1 hdr 12, vale1:g2 hdr 12]
+ *   vnet_reread: sender (2 threads: one sends GSO frames, one flips gso_size,
+ *               TCP data offset, IPv4 IHL) [vale1:g1 hdr 12, vale1:g2 hdr 12]
  *               --> [ vale1 ] --> [vale1:v hdr 0] victim checking its ring
  *   len_64k:    [vale2:s 64 KiB bufs] --> [ vale2 ] --> [vale2:r 64 KiB bufs]
  *   shared:     vale3:b, vale3:a, then vale3:c, all in valed's shared region
@@ -48,7 +48,7 @@ static unsigned int seed_of(const char *test)
 	const char *env = getenv("HOSTILE_SEED");
 	unsigned int seed = env ? (unsigned int)strtoul(env, NULL, 0) : (unsigned int)getpid();
 
-	fprintf(stderr, "%s: seed %u (HOSTILE_SEED to repeat)\n", test, seed);
+	fprintf(stderr, "%s: seed %u (HOSTILE_SEED sets it)\n", test, seed);
 	return seed;
 }
 
@@ -87,7 +87,12 @@ static void test_port_gone(void **state)
 	probe_forwarding("vale0");
 }
 
-/* Senders on vale0:cN killed with SIGKILL at random moments under a flood. */
+/* Senders on vale0:cN killed with SIGKILL at random moments under a flood:
+ * on the old code a release valed died of SIGFPE within 250 of them. */
+#define KILLED_CYCLES 400
+#define KILLED_PARALLEL 4
+#define KILLED_LIFE_US 20000
+
 static void test_killed_senders(void **state)
 {
 	static const char *const flood[] = {"-i", "vale0:flood", "-f", "tx", NULL};
@@ -97,7 +102,7 @@ static void test_killed_senders(void **state)
 
 	pktgen = pktgen_start(&valed_group, flood);
 	assert_true(eventually_listed(&valed_group, "vale0:flood", true, 10000));
-	churn(&valed_group, "vale0", "c", 0, 400, 4, 20000, &seed);
+	churn(&valed_group, "vale0", "c", 0, KILLED_CYCLES, KILLED_PARALLEL, KILLED_LIFE_US, &seed);
 	assert_true(valed_alive(&valed_group));
 	assert_true(pktgen_stop(pktgen) > 0);
 	probe_forwarding("vale0");
@@ -108,6 +113,7 @@ static void test_killed_senders(void **state)
 #define ETH_HLEN 14
 #define GSO_VNET 12
 #define GSO_HDRS (ETH_HLEN + 20 + 20) /* Ethernet, IPv4, TCP without options */
+#define GSO_IP_IHL (GSO_VNET + ETH_HLEN)
 #define GSO_TCP_DOFF (GSO_VNET + ETH_HLEN + 20 + 12)
 #define VNET_NEEDS_CSUM 1
 #define VNET_GSO_TCPV4 1
@@ -178,8 +184,10 @@ static uint32_t gso_frame(uint8_t *f, uint32_t payload, uint16_t gso_size, uint1
 	return GSO_VNET + GSO_HDRS + payload;
 }
 
-/* The flipper thread of the GSO sender: rewrites gso_size and the TCP data
- * offset of every frame head in the TX rings, as fast as it can. */
+/* The flipper thread of the GSO sender: rewrites gso_size, the TCP data
+ * offset and the IPv4 header length of every frame head in the TX rings, as
+ * fast as it can (with IHL 15 the TCP header is read from the payload, whose
+ * 0x5a bytes make a data offset of 5). */
 struct flipper {
 	struct netmap_ring *ring[2];
 };
@@ -203,6 +211,7 @@ static void *flipper_main(void *arg)
 				b[4] = (uint8_t)g;
 				b[5] = (uint8_t)(g >> 8);
 				b[GSO_TCP_DOFF] = (x + i) & 1 ? 0xf0 : 0x50;
+				b[GSO_IP_IHL] = (x + i) & 2 ? 0x4f : 0x45;
 			}
 		}
 	}
