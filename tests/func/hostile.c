@@ -37,8 +37,10 @@ uint32_t rnd(unsigned int *seed, uint32_t n)
 	return n ? (uint32_t)rand_r(seed) % n : 0;
 }
 
-json_t *rpc_call(const struct valed *d, const char *method, const char *params, char *ret_errno,
-		 size_t size)
+/* The result of method, or NULL if the reply is an error: then ret_errno
+ * gets its errno name ("" when the reply is no JSON-RPC error at all). */
+static json_t *rpc_call(const struct valed *d, const char *method, const char *params,
+			char *ret_errno, size_t size)
 {
 	char *req = malloc(strlen(method) + (params ? strlen(params) : 0) + 128);
 	char *reply = malloc(REPLY_MAX);

@@ -20,14 +20,9 @@
 
 #include "harness.h"
 
-/* Call method with params (a JSON object text, or NULL) on a new connection.
- * Returns the reply's result (the caller's reference), or NULL if the reply
- * is an error; then *ret_errno, if given, gets its errno name ("" when the
- * reply is no JSON-RPC error at all). */
-json_t *rpc_call(const struct valed *d, const char *method, const char *params, char *ret_errno,
-		 size_t size);
-
-/* rpc_call that must succeed (asserts). */
+/* Call method with params (a JSON object text, or NULL) on a new connection
+ * and return the reply's result (the caller's reference); asserts the call
+ * succeeds. */
 json_t *rpc_ok(const struct valed *d, const char *method, const char *params);
 
 /* A counter of stats.get for port name: a top-level field ("reinits",

@@ -175,7 +175,8 @@ bool victim_step(struct victim *v, int wait_ms)
 	if (v->rx->head != h)
 		failed(v, "head moved from %u to %u under the victim", h, v->rx->head);
 	if (dist(v, h, t) < dist(v, h, v->tail))
-		failed(v, "tail moved backwards from %u to %u (head %u)", v->tail, t, h);
+		failed(v, "tail went from %u to %u, head %u: backwards, or past head", v->tail, t,
+		       h);
 	check_owned(v, h, v->tail, "after the sync");
 	if (v->why[0])
 		return false;
@@ -205,11 +206,6 @@ uint64_t victim_slots(const struct victim *v)
 uint64_t victim_packets(const struct victim *v)
 {
 	return v->packets;
-}
-
-struct vale_port *victim_port(const struct victim *v)
-{
-	return v->port;
 }
 
 void victim_close(struct victim *v)

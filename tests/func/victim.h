@@ -39,9 +39,6 @@ const char *victim_failure(const struct victim *v);
 uint64_t victim_slots(const struct victim *v);
 uint64_t victim_packets(const struct victim *v);
 
-/* The port (for its name and counters). */
-struct vale_port *victim_port(const struct victim *v);
-
 /* Close the port. Accepts NULL. */
 void victim_close(struct victim *v);
 
