@@ -33,6 +33,7 @@
 struct fwd_frag {
 	const uint8_t *buf;
 	uint32_t len;
+	uint16_t flags; /* the slot's, as preflush read them */
 };
 
 struct fwd_pkt {
@@ -42,7 +43,6 @@ struct fwd_pkt {
 	uint32_t hash;	   /* flow hash, valid when has_hash */
 	uint32_t end_slot; /* source TX slot after its last fragment */
 	uint16_t next;	   /* next packet of the same list (a dr's, or broadcast) */
-	uint16_t slot_flags;
 	uint8_t dst; /* a port, BDG_BROADCAST or BDG_NOPORT */
 	bool has_hash;
 	bool offload;	  /* its virtio-net header asks for checksum or GSO */
@@ -263,8 +263,7 @@ static uint32_t preflush(struct kring *kr, uint32_t avail, struct bdg_scratch *s
 			uint16_t flags = slot->flags;
 			struct fwd_frag *f = &s->frag[nf];
 
-			if (k->nfrags == 0)
-				k->slot_flags = flags;
+			f->flags = flags;
 			if (kring_buf_ok(kr, idx) && len <= kr->buf_size) {
 				f->buf = (const uint8_t *)kr->buf0 + (size_t)idx * kr->buf_size;
 				f->len = len;
@@ -325,7 +324,7 @@ static void lookup(struct bdg *b, struct bdg_port *src, struct bdg_scratch *s, u
 		pk.data = f->buf + s->src_hdr;
 		pk.len = f->len - s->src_hdr;
 		pk.total_len = k->len - s->src_hdr;
-		pk.slot_flags = k->slot_flags;
+		pk.slot_flags = f->flags;
 		pk.src_port = src->idx;
 		dst = b->ops.lookup(b->priv, &pk, now);
 		if (dst == BDG_BROADCAST) {
@@ -605,11 +604,12 @@ static inline bool writer_end(struct slot_writer *w, uint32_t *pos)
 static bool copy_pkt(const struct bdg_scratch *s, const struct fwd_pkt *k, struct kring *kr,
 		     uint16_t dst_hdr, uint32_t *pos, uint32_t nslots)
 {
-	const uint32_t bsz = kr->slot_max;
+	const uint32_t bsz = kr->buf_size;
 	struct slot_writer w;
 	uint32_t skip = 0;
 
-	if (dst_hdr == s->src_hdr && k->nfrags == 1 && k->len <= bsz) {
+	/* One slot (nslots counts what fits in a slot's len) for one. */
+	if (dst_hdr == s->src_hdr && k->nfrags == 1 && nslots == 1) {
 		const struct fwd_frag *f = &s->frag[k->first];
 		struct netmap_slot *slot = &kr->ring->slot[*pos];
 		copy_frame(rx_slot_buf(kr, slot), f->buf, f->len,
@@ -1009,6 +1009,7 @@ static void deliver(struct bdg_scratch *s, struct fwd_dr *d, uint32_t cut, bool 
 {
 	struct kring *kr = d->kr;
 	const uint16_t dst_hdr = d->port->hdr_len;
+	const uint32_t slot_max = kr->slot_max;
 	uint32_t pos = d->lease_start, left = d->take, dl;
 	uint64_t delivered = 0, bytes = 0, over = 0;
 	struct dr_iter it;
@@ -1031,7 +1032,7 @@ static void deliver(struct bdg_scratch *s, struct fwd_dr *d, uint32_t cut, bool 
 				break;
 			ok = copy_pkt_soft(s, k, i, kr, &pos, n);
 		} else {
-			n = pkt_slots(dl, kr->slot_max);
+			n = pkt_slots(dl, slot_max);
 			if (n > left)
 				break;
 			ok = copy_pkt(s, k, kr, dst_hdr, &pos, n);
