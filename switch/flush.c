@@ -43,7 +43,7 @@ struct fwd_pkt {
 	uint32_t hash;	   /* flow hash, valid when has_hash */
 	uint32_t end_slot; /* source TX slot after its last fragment */
 	uint16_t next;	   /* next packet of the same list (a dr's, or broadcast) */
-	uint8_t dst; /* a port, BDG_BROADCAST or BDG_NOPORT */
+	uint8_t dst;	   /* a port, BDG_BROADCAST or BDG_NOPORT */
 	bool has_hash;
 	bool offload;	  /* its virtio-net header asks for checksum or GSO */
 	uint16_t segs;	  /* with offload: frames a port without header gets */
