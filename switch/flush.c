@@ -924,9 +924,11 @@ static void mon_copy_tx(struct bdg_scratch *s, struct bdg_port *src, uint32_t ri
  * buffers. Only swaps fill a zero-copy monitor's rings, always under the
  * ring's lock, so no lease is outstanding there: the free slots start at
  * hwtail, and a swap (a few stores per slot) is done without leasing.
+ * frag: NULL, or the slots [from, to) of src as bdg_forward's preflush read
+ * them (TX), so that a slot read once for forwarding is not read again.
  */
 static void zmon_swap(struct bdg_port *m, struct kring *src, uint32_t from, uint32_t to,
-		      uint16_t flags)
+		      uint16_t flags, const struct fwd_frag *frag)
 {
 	const uint32_t n = kring_dist(src, from, to), ring = src->ringid % m->n_rx;
 	struct kring *kr = &m->rx[ring];
@@ -936,7 +938,14 @@ static void zmon_swap(struct bdg_port *m, struct kring *src, uint32_t from, uint
 
 	if (!n)
 		return;
-	npkts = read_flags(src, from, to);
+	if (frag) {
+		for (uint32_t j = 0, q = from; j < n; j++, q = kring_next(src, q)) {
+			src->slot_flags[q] = frag[j].flags;
+			npkts += !(frag[j].flags & NS_MOREFRAG);
+		}
+	} else {
+		npkts = read_flags(src, from, to);
+	}
 	kring_lock(kr);
 	space = mon_space(kr, n);
 	if (space < n)
@@ -945,8 +954,17 @@ static void zmon_swap(struct bdg_port *m, struct kring *src, uint32_t from, uint
 	for (uint32_t j = 0; j < take; j++, p = kring_next(src, p)) {
 		struct netmap_slot *ss = &src->ring->slot[p], *ms = &kr->ring->slot[pos];
 		/* Both clients may write these slots under us: read each once. */
-		uint32_t sidx = ss->buf_idx, midx = ms->buf_idx, len = ss->len;
+		uint32_t midx = ms->buf_idx, sidx, len;
 		uint16_t fl = src->slot_flags[p] & NS_MOREFRAG;
+
+		if (frag) {
+			sidx =
+			    (uint32_t)((frag[j].buf - (const uint8_t *)src->buf0) / src->buf_size);
+			len = frag[j].len;
+		} else {
+			sidx = ss->buf_idx;
+			len = ss->len;
+		}
 
 		if (!kring_buf_ok(kr, midx)) { /* the monitor spoiled its free slots */
 			__atomic_fetch_add(&kr->stats.bad_slots, 1, __ATOMIC_RELAXED);
@@ -979,12 +997,12 @@ static void zmon_swap(struct bdg_port *m, struct kring *src, uint32_t from, uint
 
 void bdg_zmon_release_rx(void *mon, struct kring *k, uint32_t from, uint32_t to)
 {
-	zmon_swap(mon, k, from, to, 0);
+	zmon_swap(mon, k, from, to, 0, NULL);
 }
 
 void bdg_zmon_release_tx(void *mon, struct kring *k, uint32_t from, uint32_t to)
 {
-	zmon_swap(mon, k, from, to, NS_TXMON);
+	zmon_swap(mon, k, from, to, NS_TXMON, NULL);
 }
 
 /* TX: packets [0, cut) of TX ring `ring` of src go to its zero-copy
@@ -994,14 +1012,16 @@ static void zmon_swap_tx(struct bdg_scratch *s, struct bdg_port *src, uint32_t r
 	struct kring *kr = &src->tx[ring];
 	uint32_t run = kr->hwcur, pos = kr->hwcur;
 
+	/* frag[j] is the batch's slot hwcur + j: each run's fragments. */
 	for (uint32_t i = 0; i < cut; i++) {
 		if (s->pkt[i].nfrags == 0) {
-			zmon_swap(src->zmon_tx, kr, run, pos, NS_TXMON);
+			zmon_swap(src->zmon_tx, kr, run, pos, NS_TXMON,
+				  &s->frag[kring_dist(kr, kr->hwcur, run)]);
 			run = s->pkt[i].end_slot;
 		}
 		pos = s->pkt[i].end_slot;
 	}
-	zmon_swap(src->zmon_tx, kr, run, pos, NS_TXMON);
+	zmon_swap(src->zmon_tx, kr, run, pos, NS_TXMON, &s->frag[kring_dist(kr, kr->hwcur, run)]);
 }
 
 /* Step 4: copy d's packets below cut into its lease, publish, notify. */
