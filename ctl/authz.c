@@ -34,11 +34,11 @@ struct authz {
 	const struct acl *any; /* the "*" entry, or NULL */
 };
 
-static struct authz *create_fail(struct authz *a, int e, char *err, size_t errlen,
-				 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static struct authz *create_fail(struct authz *a, int e, char *err, size_t errlen, const char *fmt,
+				 ...) __attribute__((format(printf, 5, 6)));
 
-static struct authz *create_fail(struct authz *a, int e, char *err, size_t errlen,
-				 const char *fmt, ...)
+static struct authz *create_fail(struct authz *a, int e, char *err, size_t errlen, const char *fmt,
+				 ...)
 {
 	va_list ap;
 
@@ -147,13 +147,14 @@ static int parse_ids(const json_t *entry, const char *sw, const char *key, uint3
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		e = id_of(v, key[0] == 'g', &ids[i]);
 		if (e) {
 			if (e == -ENOENT)
-				snprintf(err, errlen, "switch_access.%s.%s: the host has no %s '%s'",
-					 sw, key, key[0] == 'g' ? "group" : "user",
-					 json_string_value(v));
+				snprintf(err, errlen,
+					 "switch_access.%s.%s: the host has no %s '%s'", sw, key,
+					 key[0] == 'g' ? "group" : "user", json_string_value(v));
 			else
 				snprintf(err, errlen,
 					 "switch_access.%s.%s[%zu] must be a name or an id", sw,
@@ -189,7 +190,8 @@ struct authz *authz_create(const json_t *admin_group, const json_t *switch_acces
 	a->acls = calloc(json_object_size(switch_access) + 1, sizeof(*a->acls));
 	if (!a->acls)
 		return create_fail(a, ENOMEM, err, errlen, "out of memory");
-	json_object_foreach((json_t *)switch_access, sw, entry) {
+	json_object_foreach((json_t *)switch_access, sw, entry)
+	{
 		static const char *const known[] = {"users", "groups"};
 		struct acl *acl = &a->acls[a->n_acls];
 		const char *key;
@@ -200,7 +202,8 @@ struct authz *authz_create(const json_t *admin_group, const json_t *switch_acces
 					   "switch_access.%.*s must be an object with \"users\" "
 					   "and \"groups\"",
 					   NAME_MAX_LEN, sw);
-		json_object_foreach(entry, key, v) {
+		json_object_foreach(entry, key, v)
+		{
 			if (strcmp(key, known[0]) != 0 && strcmp(key, known[1]) != 0)
 				return create_fail(a, EINVAL, err, errlen,
 						   "switch_access.%s: unknown key '%.*s' (known: "

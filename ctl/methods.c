@@ -617,17 +617,19 @@ static int m_switch_fdb(struct ctl_conn *c, json_t *params, json_t **ret, struct
 static int may_flush(struct methods_ctx *ctx, const struct authz_who *w, struct bdg *b,
 		     const char *port, struct ctl_error *e)
 {
+	static const char whole[] =
+	    "forget every MAC of a switch (name one of your ports with 'port')";
 	char full[BDG_FULLNAMSIZ], err[REG_ERRLEN];
-	struct reg_port *rp = NULL;
+	struct reg_port *rp;
 	int rc;
 
 	if (!port)
-		return authz_admin(ctx->authz, w, "forget every MAC of a switch (name one of your ports with 'port')", e) < 0 ? -1 : 0;
+		return authz_admin(ctx->authz, w, whole, e) < 0 ? -1 : 0;
 	snprintf(full, sizeof(full), "%s:%s", bdg_name(b), port);
 	rp = reg_find(ctx->reg, full, &rc, err);
 	if (!rp)
 		return authz_admin(ctx->authz, w, "forget the MACs of a kernel port", e) < 0 ? -1
-											   : 0;
+											     : 0;
 	return may_change(ctx, w, rp, full, "flush the MACs of", e);
 }
 

@@ -186,8 +186,9 @@ static int config_settings(json_t *cfg, struct reg_params *rp)
 			if (strcmp(key, keys[i].key) == 0)
 				break;
 		if (i == sizeof(keys) / sizeof(keys[0])) {
-			logmsg(LOG_ERR, "config: unknown key '%s' (known: workers, poll_us, fdb_max, "
-					"fdb_age, admode, admin_group, switch_access, ports)",
+			logmsg(LOG_ERR,
+			       "config: unknown key '%s' (known: workers, poll_us, fdb_max, "
+			       "fdb_age, admode, admin_group, switch_access, ports)",
 			       key);
 			return -1;
 		}
@@ -262,10 +263,11 @@ static int config_ports(json_t *cfg, struct reg *reg)
 				;
 			if (k == 5 || !json_is_integer(v) || json_integer_value(v) < 1 ||
 			    json_integer_value(v) > 65536) {
-				logmsg(LOG_ERR,
-				       "config: ports[%zu].%s: expected owner, or one of tx_rings, "
-				       "rx_rings, tx_slots, rx_slots, buf_size with an integer value",
-				       i, key);
+				logmsg(
+				    LOG_ERR,
+				    "config: ports[%zu].%s: expected owner, or one of tx_rings, "
+				    "rx_rings, tx_slots, rx_slots, buf_size with an integer value",
+				    i, key);
 				return -1;
 			}
 			*field[k] = (uint32_t)json_integer_value(v);

@@ -58,8 +58,10 @@ static void send_fd(int sock, int fd)
 	} cbuf;
 	char byte = 0;
 	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	struct msghdr msg = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf)};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = cbuf.buf,
+			     .msg_controllen = sizeof(cbuf.buf)};
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
 
 	cm->cmsg_level = SOL_SOCKET;
@@ -78,8 +80,10 @@ static int recv_fd(int sock)
 	} cbuf;
 	char byte;
 	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	struct msghdr msg = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf)};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = cbuf.buf,
+			     .msg_controllen = sizeof(cbuf.buf)};
 	struct cmsghdr *cm;
 	int fd = -1;
 
@@ -238,8 +242,9 @@ static int setup(void **state)
 	snprintf(cfg_path, sizeof(cfg_path), "%s/valed.json", dir);
 	f = fopen(cfg_path, "w");
 	assert_non_null(f);
-	fprintf(f, "{\"admin_group\": %d, \"switch_access\": {\"vale9\": {\"users\": [%d], "
-		   "\"groups\": [%d]}}}\n",
+	fprintf(f,
+		"{\"admin_group\": %d, \"switch_access\": {\"vale9\": {\"users\": [%d], "
+		"\"groups\": [%d]}}}\n",
 		ADMIN_GID, UID_A, OTHER_GID);
 	fclose(f);
 	valed_start(&d, args);
@@ -327,8 +332,8 @@ static void test_methods_on_others_port(void **state)
 	refused(b, "vale.delif", named("vale0:p"), "EPERM", rule);
 	refused(b, "port.hdr.set", json_pack("{s:s, s:i}", "name", "vale0:p", "len", 12), "EPERM",
 		rule);
-	refused(b, "switch.flush", json_pack("{s:s, s:s}", "switch", "vale0", "port", "p"),
-		"EPERM", rule);
+	refused(b, "switch.flush", json_pack("{s:s, s:s}", "switch", "vale0", "port", "p"), "EPERM",
+		rule);
 	refused(b, "switch.flush", json_pack("{s:s}", "switch", "vale0"), "EPERM",
 		"only root or group 65500 may forget every MAC of a switch");
 	open_refused(b, "vale0:p", "EPERM", rule);
@@ -418,8 +423,8 @@ static void test_shared_mem(void **state)
 	ok(a, "port.register", json_pack("{s:s, s:I}", "name", "vale0:s1", "mem_id", id));
 	refused(b, "port.register", json_pack("{s:s, s:I}", "name", "vale0:s2", "mem_id", id),
 		"EPERM", "the shared memory region holds ports of uid 65534");
-	refused(b, "vale.newif", json_pack("{s:s, s:I}", "name", "vale0:s3", "mem_id", id),
-		"EPERM", "the shared memory region holds ports of uid 65534");
+	refused(b, "vale.newif", json_pack("{s:s, s:I}", "name", "vale0:s3", "mem_id", id), "EPERM",
+		"the shared memory region holds ports of uid 65534");
 	ok(a, "port.register", json_pack("{s:s, s:I}", "name", "vale0:s4", "mem_id", id));
 	ok(r, "port.register", json_pack("{s:s, s:I}", "name", "vale0:s5", "mem_id", id));
 	open_ok(b, "vale0:s2"); /* a region of its own */
@@ -447,9 +452,12 @@ static void test_pipes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_exclusive_port),	   cmocka_unit_test(test_monitor_others_port),
-	    cmocka_unit_test(test_methods_on_others_port), cmocka_unit_test(test_kernel_side),
-	    cmocka_unit_test(test_switch_access),	   cmocka_unit_test(test_shared_mem),
+	    cmocka_unit_test(test_exclusive_port),
+	    cmocka_unit_test(test_monitor_others_port),
+	    cmocka_unit_test(test_methods_on_others_port),
+	    cmocka_unit_test(test_kernel_side),
+	    cmocka_unit_test(test_switch_access),
+	    cmocka_unit_test(test_shared_mem),
 	    cmocka_unit_test(test_pipes),
 	};
 

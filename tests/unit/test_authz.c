@@ -38,8 +38,8 @@ static struct authz *policy(const char *json)
 	struct authz *a;
 
 	assert_non_null(cfg);
-	a = authz_create(json_object_get(cfg, "admin_group"),
-			 json_object_get(cfg, "switch_access"), err, sizeof(err));
+	a = authz_create(json_object_get(cfg, "admin_group"), json_object_get(cfg, "switch_access"),
+			 err, sizeof(err));
 	if (!a)
 		fail_msg("authz_create(%s): %s", json, err);
 	json_decref(cfg);
@@ -142,13 +142,15 @@ static void test_monitor(void **state)
 	assert_int_equal(authz_monitor(a, &alice, "vale0:b", 1000, false, &e), 0);
 	assert_int_equal(authz_monitor(a, &adm, "vale0:b", 1000, false, &e), 0);
 	assert_int_equal(authz_monitor(a, &bob, "vale0:b", 1000, false, &e), -EPERM);
-	assert_detail(&e, EPERM, "vale0:b belongs to uid 1000; only its owner, root or group 990 "
-				 "may monitor it");
+	assert_detail(&e, EPERM,
+		      "vale0:b belongs to uid 1000; only its owner, root or group 990 "
+		      "may monitor it");
 	/* Exclusive: the owner alone, root included in the refusal. */
 	assert_int_equal(authz_monitor(a, &alice, "vale0:b", 1000, true, &e), 0);
 	assert_int_equal(authz_monitor(a, &root, "vale0:b", 1000, true, &e), -EPERM);
-	assert_detail(&e, EPERM, "vale0:b is open exclusively; only its owner, uid 1000, may "
-				 "monitor it");
+	assert_detail(&e, EPERM,
+		      "vale0:b is open exclusively; only its owner, uid 1000, may "
+		      "monitor it");
 	assert_int_equal(authz_monitor(a, &adm, "vale0:b", 1000, true, &e), -EPERM);
 	assert_int_equal(authz_monitor(a, &bob, "vale0:b", 1000, true, &e), -EPERM);
 	/* Root's own exclusive port. */
@@ -226,8 +228,8 @@ static void test_config_errors(void **state)
 		   "switch_access.lab.users must be an array");
 	bad_policy("{\"switch_access\": {\"lab\": {\"users\": [1, {}]}}}", EINVAL,
 		   "switch_access.lab.users[1] must be a name or an id");
-	bad_policy("{\"switch_access\": {\"lab\": {\"groups\": [\"no-such-group-here\"]}}}",
-		   ENOENT, "switch_access.lab.groups: the host has no group 'no-such-group-here'");
+	bad_policy("{\"switch_access\": {\"lab\": {\"groups\": [\"no-such-group-here\"]}}}", ENOENT,
+		   "switch_access.lab.groups: the host has no group 'no-such-group-here'");
 	bad_policy("{\"switch_access\": {\"lab\": {\"users\": [\"no-such-user-here\"]}}}", ENOENT,
 		   "the host has no user 'no-such-user-here'");
 	authz_destroy(NULL);
@@ -236,8 +238,8 @@ static void test_config_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_admin),	cmocka_unit_test(test_port),
-	    cmocka_unit_test(test_monitor),	cmocka_unit_test(test_switch),
+	    cmocka_unit_test(test_admin),      cmocka_unit_test(test_port),
+	    cmocka_unit_test(test_monitor),    cmocka_unit_test(test_switch),
 	    cmocka_unit_test(test_shared_mem), cmocka_unit_test(test_config_errors),
 	};
 
