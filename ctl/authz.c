@@ -12,7 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define NAME_MAX_LEN 64 /* a switch name in switch_access; longer ones match none */
+/* The longest switch name in switch_access (longer: a config error) and group name kept. */
+#define NAME_MAX_LEN 64
 
 /* Who a switch admits besides root and the admin group. */
 struct acl {
