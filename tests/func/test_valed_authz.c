@@ -244,8 +244,9 @@ static int setup(void **state)
 	assert_non_null(f);
 	fprintf(f,
 		"{\"admin_group\": %d, \"switch_access\": {\"vale9\": {\"users\": [%d], "
-		"\"groups\": [%d]}}}\n",
-		ADMIN_GID, UID_A, OTHER_GID);
+		"\"groups\": [%d]}}, \"ports\": [{\"name\": \"vale0:cfg\", \"owner\": %d}, "
+		"{\"name\": \"vale0:root\"}]}\n",
+		ADMIN_GID, UID_A, OTHER_GID, UID_A);
 	fclose(f);
 	valed_start(&d, args);
 	/* Let the children reach the socket: valed makes it 0660 root:root. */
@@ -433,6 +434,23 @@ static void test_shared_mem(void **state)
 	close(r);
 }
 
+/* The config's persistent ports: its "owner", else root's. */
+static void test_config_owner(void **state)
+{
+	int a = conn_a(), b = conn_b();
+	json_t *r = call(b, "port.info", named("vale0:cfg"));
+
+	(void)state;
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "result"), "owner")),
+			 UID_A);
+	json_decref(r);
+	open_refused(b, "vale0:cfg", "EPERM", "vale0:cfg belongs to uid 65534");
+	open_refused(a, "vale0:root", "EPERM", "vale0:root belongs to uid 0");
+	open_ok(a, "vale0:cfg");
+	close(a);
+	close(b);
+}
+
 /* Both ends of a pipe share one region: one owner. */
 static void test_pipes(void **state)
 {
@@ -459,6 +477,7 @@ int main(void)
 	    cmocka_unit_test(test_switch_access),
 	    cmocka_unit_test(test_shared_mem),
 	    cmocka_unit_test(test_pipes),
+	    cmocka_unit_test(test_config_owner),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
