@@ -13,6 +13,16 @@ static int att_err(struct ctl_error *e, int neg, const char *detail)
 	return ctl_fail(e, neg == -EINVAL ? CTL_E_PARAMS : CTL_E_FAILED, -neg, "%s", detail);
 }
 
+/* Kernel-side work (interfaces, taps, polling threads) is for root and the admin group. */
+static int need_admin(struct ctl_conn *c, struct methods_ctx *ctx, const char *action,
+		      struct ctl_error *e)
+{
+	struct authz_who w;
+
+	methods_who(c, &w);
+	return authz_admin(ctx->authz, &w, action, e) < 0 ? -1 : 0;
+}
+
 static int m_vale_attach(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
 			 struct ctl_error *e, void *arg)
 {
@@ -23,8 +33,9 @@ static int m_vale_attach(struct ctl_conn *c, json_t *params, json_t **ret, struc
 	bool host;
 	int rc;
 
-	(void)c, (void)fds;
-	if (ctl_params_only(params, known, e) ||
+	(void)fds;
+	if (need_admin(c, ctx, "attach kernel interfaces", e) ||
+	    ctl_params_only(params, known, e) ||
 	    ctl_param_string(params, "switch", true, NULL, &sw, e) ||
 	    ctl_param_string(params, "ifname", true, NULL, &ifname, e) ||
 	    ctl_param_string(params, "mode", false, NULL, &mode, e) ||
@@ -54,8 +65,9 @@ static int m_vale_detach(struct ctl_conn *c, json_t *params, json_t **ret, struc
 	char err[256];
 	int rc;
 
-	(void)c, (void)fds;
-	if (ctl_params_only(params, known, e) ||
+	(void)fds;
+	if (need_admin(c, ctx, "detach kernel interfaces", e) ||
+	    ctl_params_only(params, known, e) ||
 	    ctl_param_string(params, "switch", true, NULL, &sw, e) ||
 	    ctl_param_string(params, "ifname", true, NULL, &ifname, e))
 		return -1;
@@ -93,8 +105,8 @@ static int m_vale_tap_create(struct ctl_conn *c, json_t *params, json_t **ret, s
 	uint64_t mtu, queues;
 	int rc;
 
-	(void)c, (void)fds;
-	if (ctl_params_only(params, known, e) ||
+	(void)fds;
+	if (need_admin(c, ctx, "create taps", e) || ctl_params_only(params, known, e) ||
 	    ctl_param_string(params, "name", true, NULL, &name, e) ||
 	    ctl_param_string(params, "tap", false, NULL, &tp.name, e) ||
 	    ctl_param_string(params, "netns", false, NULL, &tp.netns, e) ||
@@ -135,8 +147,8 @@ static int m_vale_tap_delete(struct ctl_conn *c, json_t *params, json_t **ret, s
 	const char *name;
 	int rc;
 
-	(void)c, (void)fds;
-	if (ctl_params_only(params, known, e) ||
+	(void)fds;
+	if (need_admin(c, ctx, "delete taps", e) || ctl_params_only(params, known, e) ||
 	    ctl_param_string(params, "name", true, NULL, &name, e))
 		return -1;
 	if (bdg_parse_name(name, sw, port))
@@ -266,14 +278,18 @@ static int set_polling(struct methods_ctx *ctx, json_t *params, bool on, json_t 
 static int m_polling_enable(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
 			    struct ctl_error *e, void *arg)
 {
-	(void)c, (void)fds;
+	(void)fds;
+	if (need_admin(c, arg, "start polling threads", e))
+		return -1;
 	return set_polling(arg, params, true, ret, e);
 }
 
 static int m_polling_disable(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
 			     struct ctl_error *e, void *arg)
 {
-	(void)c, (void)fds;
+	(void)fds;
+	if (need_admin(c, arg, "stop polling threads", e))
+		return -1;
 	return set_polling(arg, params, false, ret, e);
 }
 

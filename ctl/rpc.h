@@ -104,6 +104,17 @@ int ctl_conn_remove_closer(struct ctl_conn *c, void (*fn)(struct ctl_conn *c, vo
 
 /* The peer's pid from SO_PEERCRED, for logs. */
 pid_t ctl_conn_peer_pid(const struct ctl_conn *c);
+/*
+ * Who the peer is, as the kernel recorded it when the peer connected
+ * (SO_PEERCRED, SO_PEERGROUPS): what authorization decides on. When the
+ * kernel could not tell, uid and gid are (uid_t)-1 and (gid_t)-1, which no
+ * rule grants anything. ctl_conn_peer_groups sets *ret_groups to the
+ * supplementary groups (owned by c, valid while it is open) and returns how
+ * many there are (0 on a kernel without SO_PEERGROUPS).
+ */
+uid_t ctl_conn_peer_uid(const struct ctl_conn *c);
+gid_t ctl_conn_peer_gid(const struct ctl_conn *c);
+size_t ctl_conn_peer_groups(const struct ctl_conn *c, const gid_t **ret_groups);
 
 /*
  * Parameter helpers: each fills err (CTL_E_PARAMS, EINVAL, naming the key and

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -21,6 +22,7 @@
 #include <jansson.h>
 #include <systemd/sd-daemon.h>
 
+#include "authz.h"
 #include "fdb.h"
 #include "methods.h"
 #include "registry.h"
@@ -177,14 +179,16 @@ static int config_settings(json_t *cfg, struct reg_params *rp)
 	json_object_foreach(cfg, key, v) {
 		size_t i;
 
-		if (strcmp(key, "ports") == 0 || strcmp(key, "admode") == 0)
+		if (strcmp(key, "ports") == 0 || strcmp(key, "admode") == 0 ||
+		    strcmp(key, "admin_group") == 0 || strcmp(key, "switch_access") == 0)
 			continue;
 		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 			if (strcmp(key, keys[i].key) == 0)
 				break;
 		if (i == sizeof(keys) / sizeof(keys[0])) {
-			logmsg(LOG_ERR, "config: unknown key '%s' (known: workers, poll_us, fdb_max, "
-					"fdb_age, admode, ports)",
+			logmsg(LOG_ERR,
+			       "config: unknown key '%s' (known: workers, poll_us, fdb_max, "
+			       "fdb_age, admode, admin_group, switch_access, ports)",
 			       key);
 			return -1;
 		}
@@ -196,6 +200,28 @@ static int config_settings(json_t *cfg, struct reg_params *rp)
 		}
 		*(uint32_t *)((char *)rp + keys[i].offset) = (uint32_t)json_integer_value(v);
 	}
+	return 0;
+}
+
+/* A port's "owner": a user name or a uid; root's when absent. */
+static int config_owner(json_t *v, size_t i, uid_t *ret)
+{
+	const struct passwd *pw;
+
+	*ret = 0;
+	if (!v)
+		return 0;
+	if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+	    json_integer_value(v) < (json_int_t)UINT32_MAX) {
+		*ret = (uid_t)json_integer_value(v);
+		return 0;
+	}
+	pw = json_is_string(v) ? getpwnam(json_string_value(v)) : NULL;
+	if (!pw) {
+		logmsg(LOG_ERR, "config: ports[%zu].owner must be a user of this host or a uid", i);
+		return -1;
+	}
+	*ret = pw->pw_uid;
 	return 0;
 }
 
@@ -220,29 +246,33 @@ static int config_ports(json_t *cfg, struct reg *reg)
 		char err[REG_ERRLEN];
 		const char *name = json_string_value(json_object_get(p, "name"));
 		const char *key;
+		uid_t owner;
 		json_t *v;
 
 		if (!json_is_object(p) || !name) {
 			logmsg(LOG_ERR, "config: ports[%zu] needs a \"name\"", i);
 			return -1;
 		}
+		if (config_owner(json_object_get(p, "owner"), i, &owner))
+			return -1;
 		json_object_foreach(p, key, v) {
 			size_t k;
-			if (strcmp(key, "name") == 0)
+			if (strcmp(key, "name") == 0 || strcmp(key, "owner") == 0)
 				continue;
 			for (k = 0; k < 5 && strcmp(key, geometry[k]) != 0; k++)
 				;
 			if (k == 5 || !json_is_integer(v) || json_integer_value(v) < 1 ||
 			    json_integer_value(v) > 65536) {
-				logmsg(LOG_ERR,
-				       "config: ports[%zu].%s: expected one of tx_rings, rx_rings, "
-				       "tx_slots, rx_slots, buf_size with an integer value",
-				       i, key);
+				logmsg(
+				    LOG_ERR,
+				    "config: ports[%zu].%s: expected owner, or one of tx_rings, "
+				    "rx_rings, tx_slots, rx_slots, buf_size with an integer value",
+				    i, key);
 				return -1;
 			}
 			*field[k] = (uint32_t)json_integer_value(v);
 		}
-		if (reg_newif(reg, name, &vp, err)) {
+		if (reg_newif(reg, name, &vp, owner, err)) {
 			logmsg(LOG_ERR, "config: port %s: %s", name, err);
 			return -1;
 		}
@@ -303,6 +333,7 @@ int main(int argc, char **argv)
 	struct ctl_server *srv;
 	struct reg *reg;
 	struct att *att;
+	struct authz *authz;
 	enum nic_admode admode = NIC_ADMODE_BEST;
 	json_t *cfg = NULL;
 	char err[REG_ERRLEN];
@@ -340,10 +371,21 @@ int main(int argc, char **argv)
 		goto err_cfg;
 	}
 
+	authz = authz_create(cfg ? json_object_get(cfg, "admin_group") : NULL,
+			     cfg ? json_object_get(cfg, "switch_access") : NULL, err, sizeof(err));
+	if (!authz) {
+		logmsg(LOG_ERR, "config: %s", err);
+		goto err_cfg;
+	}
+	if (authz_admin_group(authz))
+		logmsg(LOG_INFO, "admin group: %s", authz_admin_group(authz));
+	else
+		logmsg(LOG_INFO, "no admin group: only root may administer valed");
+
 	reg = reg_create(&o.reg, err);
 	if (!reg) {
 		logmsg(LOG_ERR, "%s", err);
-		goto err_cfg;
+		goto err_authz;
 	}
 	att = att_create(o.reg.fdb_max, o.reg.fdb_age, admode);
 	if (!att) {
@@ -375,6 +417,7 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ctx.reg = reg;
 	ctx.att = att;
+	ctx.authz = authz;
 	ctx.socket_path = o.socket;
 	ctx.started_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	if (methods_register(srv, &ctx) || methods_nic_register(srv, &ctx)) {
@@ -425,6 +468,8 @@ err_att:
 	att_destroy(att); /* kernel interfaces go back first */
 err_reg:
 	reg_destroy(reg);
+err_authz:
+	authz_destroy(authz);
 err_cfg:
 	json_decref(cfg);
 	return rc;

@@ -20,6 +20,7 @@ struct reg_port {
 	char full[BDG_FULLNAMSIZ];
 	bool persistent;
 	bool exclusive; /* an exclusive registration holds it */
+	uid_t owner;	/* who created it (reg_port_owner) */
 	uint32_t users;
 	uint32_t worker;
 	struct worker *poller;	    /* polling mode: the worker dedicated to it, else NULL */
@@ -632,6 +633,7 @@ static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_hand
 	m->sw = t->sw;
 	m->monitored = t;
 	m->mon_flags = flags;
+	m->owner = o->owner;
 	m->users = 1;
 	memcpy(m->full, full, sizeof(full));
 	e = zmon_serve(m);
@@ -868,6 +870,8 @@ static int pipe_open(struct reg *r, const struct reg_open *o, const char *base, 
 			return e;
 		}
 		p = ends[end];
+		/* Both ends share one region: they have one owner. */
+		p->owner = p->peer->owner = o->owner;
 	}
 	vp = pipe_params(p->pipe, end);
 	bind_handle(h, p, o, excl, ring, vp->tx_rings, vp->rx_rings);
@@ -899,6 +903,7 @@ static void pipe_port_info(const struct reg_port *p, struct reg_info *ret)
 	ret->last_rx = ret->vp.rx_rings;
 	ret->lossless = true; /* a full peer holds the sender back: no drops */
 	ret->exclusive = p->exclusive;
+	ret->owner = p->owner;
 	ret->users = p->users;
 	ret->worker = p->worker;
 	ret->pipe = true;
@@ -970,6 +975,7 @@ int reg_open(struct reg *r, const struct reg_open *o, struct reg_handle **ret_h,
 			free(h);
 			return e;
 		}
+		p->owner = o->owner;
 	}
 	if (o->lossless)
 		bdg_port_set_lossless(vport_port(p->v), true);
@@ -1000,6 +1006,50 @@ void reg_close(struct reg_handle *h)
 		else if (t && t->users == 0 && !t->persistent && t->monitors == 0)
 			port_free(t);
 	}
+}
+
+uid_t reg_port_owner(const struct reg_port *p)
+{
+	return p->owner;
+}
+
+int reg_open_target(struct reg *r, const char *name, struct reg_target *ret, char *err)
+{
+	char base[BDG_FULLNAMSIZ], sw[BDG_NAMSIZ], port[BDG_NAMSIZ];
+	const char *slash = strchr(name, '/');
+	struct reg_target t = {0};
+	unsigned end;
+	bool excl;
+	int ring, e;
+
+	t.monitor = monitor_suffix(name) != 0;
+	if (t.monitor) {
+		/* monitor_open's base: everything before the first '/'. */
+		size_t blen = (size_t)(slash - name);
+
+		if (strnlen(name, BDG_FULLNAMSIZ) >= BDG_FULLNAMSIZ)
+			return fail(err, ENAMETOOLONG,
+				    "port name is too long: at most %d characters",
+				    BDG_FULLNAMSIZ - 1);
+		memcpy(base, name, blen);
+		base[blen] = '\0';
+	} else {
+		e = parse_name(name, base, &ring, &excl, err);
+		if (e)
+			return e;
+	}
+	t.pipe = is_pipe_name(base);
+	e = t.pipe ? check_pipe_name(base, &end, err) : split_name(base, sw, port, err);
+	if (e)
+		return e;
+	if (!t.pipe)
+		memcpy(t.sw, sw, sizeof(sw));
+	memcpy(t.base, base, sizeof(base));
+	for (t.port = r->ports; t.port; t.port = t.port->next)
+		if (strcmp(t.port->full, base) == 0)
+			break;
+	*ret = t;
+	return 0;
 }
 
 struct reg_port *reg_handle_port(const struct reg_handle *h)
@@ -1033,6 +1083,7 @@ void reg_port_info(const struct reg_port *p, struct reg_info *ret)
 	ret->persistent = p->persistent;
 	ret->lossless = bdg_port_lossless(bp);
 	ret->exclusive = p->exclusive;
+	ret->owner = p->owner;
 	ret->users = p->users;
 	ret->worker = p->worker;
 	ret->vnet_hdr_len = bdg_port_vnet_hdr_len(bp);
@@ -1072,7 +1123,8 @@ int reg_port_notify_fd(const struct reg_port *p)
 	return p->pipe ? pipe_notify_fd(p->pipe, p->end) : vport_notify_fd(p->v);
 }
 
-int reg_newif(struct reg *r, const char *name, const struct vport_params *vp, char *err)
+int reg_newif(struct reg *r, const char *name, const struct vport_params *vp, uid_t owner,
+	      char *err)
 {
 	char sw[BDG_NAMSIZ], port[BDG_NAMSIZ], base[BDG_FULLNAMSIZ];
 	struct reg_port *p;
@@ -1097,6 +1149,7 @@ int reg_newif(struct reg *r, const char *name, const struct vport_params *vp, ch
 	if (e)
 		return e;
 	p->persistent = true;
+	p->owner = owner;
 	return 0;
 }
 

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "bdg.h"
 #include "vport.h"
@@ -52,6 +53,7 @@ struct reg_open {
 	bool rx_only;		/* RX rings only (netmap's NR_RX_RINGS_ONLY) */
 	bool lossless;		/* set the port lossless */
 	struct vport_params vp; /* used when the port is created by this open */
+	uid_t owner;		/* who opens: owns the port if this open creates it */
 };
 
 /* What an open gives the client. */
@@ -68,6 +70,7 @@ struct reg_info {
 	bool persistent;
 	bool lossless;
 	bool exclusive;
+	uid_t owner; /* reg_port_owner */
 	uint32_t users;
 	uint32_t worker;
 	uint16_t vnet_hdr_len;
@@ -114,6 +117,33 @@ struct pipe *reg_port_pipe(const struct reg_port *p, unsigned *ret_end);
 /* The region of any port. */
 struct mem_region *reg_port_mem(const struct reg_port *p);
 
+/*
+ * Who a port belongs to, for authorization (ctl/authz.h): the uid that
+ * created it. An ephemeral port is its first opener's (and a new opener's
+ * once it was freed); a persistent one is its vale.newif caller's; both
+ * ends of a pipe are the uid whose open made the pipe; a monitor is its
+ * opener's. The registry records it and decides nothing by it.
+ */
+uid_t reg_port_owner(const struct reg_port *p);
+
+/*
+ * What reg_open(name) would work on, found without changing anything, so
+ * that the caller can decide first whether its client may: the port it
+ * would open, or monitor (NULL: none yet; an open would create it, a
+ * monitor fails with ENOENT), whether the name opens a monitor or a pipe
+ * end, the name of that port without ring and flags, and its switch ("" for
+ * a pipe end and a monitor of one). Returns 0, or reg_open's error for a
+ * malformed name (-EINVAL, -ENAMETOOLONG, -EOPNOTSUPP) with err filled.
+ */
+struct reg_target {
+	struct reg_port *port;
+	bool monitor;
+	bool pipe;
+	char base[BDG_FULLNAMSIZ];
+	char sw[BDG_NAMSIZ];
+};
+int reg_open_target(struct reg *r, const char *name, struct reg_target *ret, char *err);
+
 struct reg_port *reg_handle_port(const struct reg_handle *h);
 /* The registration's own view (ring range, exclusive). */
 void reg_handle_info(const struct reg_handle *h, struct reg_info *ret_info);
@@ -123,8 +153,9 @@ int reg_port_mem_fd(const struct reg_port *p);
 int reg_port_kick_fd(const struct reg_port *p);
 int reg_port_notify_fd(const struct reg_port *p);
 
-/* Create a persistent port (vale.newif): -EEXIST if it exists. */
-int reg_newif(struct reg *r, const char *name, const struct vport_params *vp, char *err);
+/* Create a persistent port (vale.newif) owned by owner: -EEXIST if it exists. */
+int reg_newif(struct reg *r, const char *name, const struct vport_params *vp, uid_t owner,
+	      char *err);
 /* Delete a persistent port (vale.delif): -ENOENT, -EBUSY if open, -EINVAL if ephemeral. */
 int reg_delif(struct reg *r, const char *name, char *err);
 
