@@ -52,6 +52,9 @@ struct ctl_conn {
 	struct ctl_conn *prev, *next;
 	int fd;
 	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	bool charged; /* one QUOTA_CONNS of uid is ours to give back */
 	struct event *rev, *wev;
 	bool reading, writing; /* rev / wev added */
 
@@ -82,6 +85,7 @@ struct ctl_server {
 
 	struct ctl_conn *conns;
 	uint32_t n_conns;
+	struct quota *quota; /* NULL: connections are not limited */
 };
 
 /* ---- errors ---- */
@@ -719,6 +723,8 @@ out:
 
 /* ---- connections ---- */
 
+static const struct quota_amount one_conn = {.n[QUOTA_CONNS] = 1};
+
 static void conn_close(struct ctl_conn *c)
 {
 	struct ctl_server *s = c->s;
@@ -742,6 +748,8 @@ static void conn_close(struct ctl_conn *c)
 	}
 	free(c->in);
 	free(c->closers);
+	if (c->charged)
+		quota_uncharge(s->quota, c->uid, &one_conn);
 
 	if (c->prev)
 		c->prev->next = c->next;
@@ -963,6 +971,27 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 	conn_pump(arg);
 }
 
+/*
+ * Charge a new connection to its uid. Over the limit, the peer gets one
+ * error line saying which limit, and the connection closes once it is sent:
+ * it reads nothing more, so it can never run a method. May free c.
+ */
+static void refuse_over_limit(struct ctl_conn *c)
+{
+	struct ctl_error err = {0};
+	char detail[QUOTA_ERRLEN];
+	int e = quota_charge(c->s->quota, c->uid, &one_conn, detail);
+
+	if (e == 0) {
+		c->charged = true;
+		return;
+	}
+	ctl_fail(&err, CTL_E_FAILED, -e, "connection refused: %s", detail);
+	queue_error(c, json_null(), &err);
+	c->closing = true;
+	conn_pump(c);
+}
+
 static int conn_create(struct ctl_server *s, int fd)
 {
 	struct ctl_conn *c = calloc(1, sizeof(*c));
@@ -974,8 +1003,14 @@ static int conn_create(struct ctl_server *s, int fd)
 	c->s = s;
 	c->fd = fd;
 	c->out_tail = &c->out_head;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+	/* Whoever cannot be identified is treated as nobody, never as root. */
+	c->uid = 65534;
+	c->gid = 65534;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
 		c->pid = cred.pid;
+		c->uid = cred.uid;
+		c->gid = cred.gid;
+	}
 	c->rev = event_new(s->base, fd, EV_READ | EV_PERSIST, on_read, c);
 	c->wev = event_new(s->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
 	if (!c->rev || !c->wev || event_add(c->rev, NULL) < 0)
@@ -987,6 +1022,7 @@ static int conn_create(struct ctl_server *s, int fd)
 		s->conns->prev = c;
 	s->conns = c;
 	s->n_conns++;
+	refuse_over_limit(c);
 	return 0;
 
 err_events:
@@ -1365,4 +1401,19 @@ int ctl_conn_remove_closer(struct ctl_conn *c, void (*fn)(struct ctl_conn *c, vo
 pid_t ctl_conn_peer_pid(const struct ctl_conn *c)
 {
 	return c->pid;
+}
+
+uid_t ctl_conn_peer_uid(const struct ctl_conn *c)
+{
+	return c->uid;
+}
+
+gid_t ctl_conn_peer_gid(const struct ctl_conn *c)
+{
+	return c->gid;
+}
+
+void ctl_server_set_quota(struct ctl_server *s, struct quota *q)
+{
+	s->quota = q;
 }
