@@ -691,8 +691,8 @@ static json_t *amount_json(const struct quota_amount *a, const bool *only)
 /* daemon.status's limits: the caller's, its usage, and the host-wide caps. */
 static void limits_json(json_t *o, struct methods_ctx *ctx, uid_t uid)
 {
-	static const bool host_only[QUOTA_NRES] = {[QUOTA_CONNS] = true,
-						   [QUOTA_REGION_BYTES] = true};
+	static const bool host_only[QUOTA_NRES] = {
+	    [QUOTA_CONNS] = true, [QUOTA_REGION_BYTES] = true};
 	struct quota_amount lim, used, host = {{0}}, host_used;
 
 	if (!ctx->quota)

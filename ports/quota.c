@@ -34,19 +34,16 @@ struct quota {
 };
 
 static const char *const names[QUOTA_NRES] = {
-    [QUOTA_CONNS] = "connections",	   [QUOTA_PORTS] = "ports",
-    [QUOTA_SWITCHES] = "switches",	   [QUOTA_REGION_BYTES] = "region_bytes",
+    [QUOTA_CONNS] = "connections",     [QUOTA_PORTS] = "ports",
+    [QUOTA_SWITCHES] = "switches",     [QUOTA_REGION_BYTES] = "region_bytes",
     [QUOTA_EXTRA_BUFS] = "extra_bufs", [QUOTA_POLLERS] = "polling_threads",
 };
 
 /* How the sentences name each resource. */
 static const char *const words[QUOTA_NRES] = {
-    [QUOTA_CONNS] = "control connections",
-    [QUOTA_PORTS] = "ports",
-    [QUOTA_SWITCHES] = "switches",
-    [QUOTA_REGION_BYTES] = "bytes of port memory",
-    [QUOTA_EXTRA_BUFS] = "extra buffers",
-    [QUOTA_POLLERS] = "polling threads",
+    [QUOTA_CONNS] = "control connections", [QUOTA_PORTS] = "ports",
+    [QUOTA_SWITCHES] = "switches",	   [QUOTA_REGION_BYTES] = "bytes of port memory",
+    [QUOTA_EXTRA_BUFS] = "extra buffers",  [QUOTA_POLLERS] = "polling threads",
 };
 
 const char *quota_res_name(enum quota_res r)
@@ -287,8 +284,7 @@ static struct hold **find_hold(struct quota *q, const char *key)
 	return pp;
 }
 
-int quota_hold(struct quota *q, uid_t uid, const char *key, const struct quota_amount *a,
-	       char *err)
+int quota_hold(struct quota *q, uid_t uid, const char *key, const struct quota_amount *a, char *err)
 {
 	struct hold *h;
 	int e;

@@ -369,9 +369,9 @@ static int port_create(struct reg *r, uid_t owner, const char *full, const char 
 	p->v = vport_create(&vp);
 	if (!p->v) {
 		e = errno;
-		e = e == EINVAL ? geometry_fail(err, "port")
-				: fail(err, e, "cannot create the memory of %s: %s", full,
-				       strerror(e));
+		e = e == EINVAL
+			? geometry_fail(err, "port")
+			: fail(err, e, "cannot create the memory of %s: %s", full, strerror(e));
 		goto err_port;
 	}
 	if (!sw) {

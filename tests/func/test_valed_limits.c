@@ -244,8 +244,8 @@ static void test_repro_refused(void **state)
 			    "\"rx_slots\":16384,\"buf_size\":65536,\"extra_bufs\":65536");
 		now = vmrss_kb(valed_group.pid);
 		if (now - before >= RSS_BOUND_KB || !strstr(reply, "EDQUOT"))
-			fprintf(stderr, "port %d: valed VmRSS %ld kB, was %ld kB: %.200s\n", i,
-				now, before, reply);
+			fprintf(stderr, "port %d: valed VmRSS %ld kB, was %ld kB: %.200s\n", i, now,
+				before, reply);
 		expect_refused(reply, "limit of");
 		assert_true(now - before < RSS_BOUND_KB);
 	}
@@ -291,6 +291,8 @@ static void test_connections(void **state)
 	assert_non_null(strstr(line, "\"id\":null"));
 	assert_int_equal(read_line(over, line, sizeof(line)), 0); /* then EOF */
 	close(over);
+	/* A libvale client (valectl) is refused the same way: it reports the error. */
+	assert_int_equal(valectl(&limited, NULL, 0, "status", NULL), 1);
 	for (int i = 0; i < 3; i++)
 		close(c[i]);
 	wait_idle(m);
@@ -325,6 +327,11 @@ static void test_ports(void **state)
 	expect_refused(reg(c, "vale1:s4", shared), "3 ports");
 	expect_refused(reg(c, "vale1:s1/zr", NULL), "3 ports"); /* a monitor is a port */
 	expect_refused(call(c, "vale.newif", "{\"name\":\"vale1:p\"}"), "3 ports");
+	/* Kernel ports count too: refused before any tap exists. */
+	expect_refused(call(c, "vale.tap.create", "{\"name\":\"vale1:t\",\"tap\":\"vlim-t0\"}"),
+		       "3 ports");
+	expect_refused(call(c, "vale.attach", "{\"switch\":\"vale1\",\"ifname\":\"lo\"}"),
+		       "3 ports");
 	close(c);
 	wait_idle(m);
 	close(m);
@@ -340,6 +347,8 @@ static void test_switches(void **state)
 	expect_ok(reg(c, "vale1:x", shared));
 	expect_ok(reg(c, "vale2:x", shared)); /* 2 of 2 */
 	expect_refused(reg(c, "vale3:x", shared), "switches");
+	expect_refused(call(c, "vale.tap.create", "{\"name\":\"vale3:t\",\"tap\":\"vlim-t1\"}"),
+		       "switches");
 	expect_ok(reg(c, "vale2:y", shared)); /* on a switch that exists: no new one */
 	close(c);
 	wait_idle(m);
@@ -396,11 +405,11 @@ static void test_killed_client(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		int c = conn_open(&limited);
-		bool ok = strstr(reg(c, "vale1:k1", NULL), "\"result\"") &&
-			  strstr(reg(c, "vale1:k2", shared), "\"result\"") &&
-			  strstr(reg(c, "vale1:k1/z", NULL), "\"result\"") &&
-			  strstr(call(c, "vale.polling.enable", "{\"name\":\"vale1:k1\"}"),
-				 "\"result\"");
+		bool ok =
+		    strstr(reg(c, "vale1:k1", NULL), "\"result\"") &&
+		    strstr(reg(c, "vale1:k2", shared), "\"result\"") &&
+		    strstr(reg(c, "vale1:k1/z", NULL), "\"result\"") &&
+		    strstr(call(c, "vale.polling.enable", "{\"name\":\"vale1:k1\"}"), "\"result\"");
 		if (write(ready[1], ok ? "y" : "n", 1) != 1)
 			_exit(1);
 		pause();
@@ -466,8 +475,8 @@ static void test_host_wide(void **state)
 	int m, c[2], over;
 
 	(void)state;
-	snprintf(limits, sizeof(limits),
-		 "{\"host\": {\"connections\": 3, \"region_bytes\": %ld}}", region_default);
+	snprintf(limits, sizeof(limits), "{\"host\": {\"connections\": 3, \"region_bytes\": %ld}}",
+		 region_default);
 	start_with_limits(&host, limits);
 	m = conn_open(&host);
 	wait_usage(m, "connections", 1);
@@ -495,10 +504,10 @@ int main(void)
 	    cmocka_unit_test(test_region_size),
 	};
 	const struct CMUnitTest per_uid[] = {
-	    cmocka_unit_test(test_connections),	    cmocka_unit_test(test_region_bytes),
-	    cmocka_unit_test(test_ports),	    cmocka_unit_test(test_switches),
-	    cmocka_unit_test(test_extra_bufs),	    cmocka_unit_test(test_polling_threads),
-	    cmocka_unit_test(test_killed_client),   cmocka_unit_test(test_valectl_status),
+	    cmocka_unit_test(test_connections),	  cmocka_unit_test(test_region_bytes),
+	    cmocka_unit_test(test_ports),	  cmocka_unit_test(test_switches),
+	    cmocka_unit_test(test_extra_bufs),	  cmocka_unit_test(test_polling_threads),
+	    cmocka_unit_test(test_killed_client), cmocka_unit_test(test_valectl_status),
 	};
 	const struct CMUnitTest host[] = {
 	    cmocka_unit_test(test_host_wide),
@@ -508,8 +517,7 @@ int main(void)
 
 	if (region_default <= 0)
 		return failed ? failed : 1; /* the others are made of the region size */
-	failed += cmocka_run_group_tests_name("per_uid", per_uid, limited_setup,
-					      limited_teardown);
+	failed += cmocka_run_group_tests_name("per_uid", per_uid, limited_setup, limited_teardown);
 	failed += cmocka_run_group_tests_name("host", host, NULL, NULL);
 	return failed;
 }

@@ -308,7 +308,8 @@ static void test_registry_refuses_before_allocating(void **state)
 	struct quota_amount lim = p.defaults;
 	lim.n[QUOTA_SWITCHES] = 1;
 	assert_int_equal(quota_set_limits(q, 1000, &lim), 0);
-	struct reg_open a = {.name = "valeq1:a", .owner = 1000}, b = {.name = "valeq2:b", .owner = 1000};
+	struct reg_open a = {.name = "valeq1:a", .owner = 1000},
+			b = {.name = "valeq2:b", .owner = 1000};
 	struct reg_handle *ha, *hb;
 	assert_int_equal(reg_open(r, &a, &ha, err), 0);
 	assert_int_equal(reg_open(r, &b, &hb, err), -EDQUOT);
