@@ -796,6 +796,42 @@ static int m_stats_get(struct ctl_conn *c, json_t *params, json_t **ret, struct 
 	return 0;
 }
 
+/* Limits or usage by resource name; an unlimited limit is null. With only,
+ * just the resources whose only[r] is set. */
+static json_t *amount_json(const struct quota_amount *a, const bool *only)
+{
+	json_t *o = json_object();
+
+	for (int r = 0; r < QUOTA_NRES; r++)
+		if (!only || only[r])
+			json_object_set_new(o, quota_res_name((enum quota_res)r),
+					    a->n[r] == QUOTA_UNLIMITED
+						? json_null()
+						: json_integer((json_int_t)a->n[r]));
+	return o;
+}
+
+/* daemon.status's limits: the caller's, its usage, and the host-wide caps. */
+static void limits_json(json_t *o, struct methods_ctx *ctx, uid_t uid)
+{
+	static const bool host_only[QUOTA_NRES] = {
+	    [QUOTA_CONNS] = true, [QUOTA_REGION_BYTES] = true};
+	struct quota_amount lim, used, host = {{0}}, host_used;
+
+	if (!ctx->quota)
+		return;
+	quota_limits(ctx->quota, uid, &lim);
+	quota_usage(ctx->quota, uid, &used);
+	quota_host_usage(ctx->quota, &host_used);
+	host.n[QUOTA_CONNS] = quota_params(ctx->quota)->host_conns;
+	host.n[QUOTA_REGION_BYTES] = quota_params(ctx->quota)->host_region_bytes;
+	json_object_set_new(o, "uid", json_integer((json_int_t)uid));
+	json_object_set_new(o, "limits", amount_json(&lim, NULL));
+	json_object_set_new(o, "usage", amount_json(&used, NULL));
+	json_object_set_new(o, "host_limits", amount_json(&host, host_only));
+	json_object_set_new(o, "host_usage", amount_json(&host_used, host_only));
+}
+
 static int m_daemon_status(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
 			   struct ctl_error *e, void *arg)
 {
@@ -804,7 +840,7 @@ static int m_daemon_status(struct ctl_conn *c, json_t *params, json_t **ret, str
 	json_t *workers = json_array();
 	uint32_t nports = 0, nswitches = 0;
 
-	(void)c, (void)fds;
+	(void)fds;
 	if (ctl_params_only(params, known, e)) {
 		json_decref(workers);
 		return -1;
@@ -829,6 +865,8 @@ static int m_daemon_status(struct ctl_conn *c, json_t *params, json_t **ret, str
 			 ctx->socket_path, "switches", nswitches, "ports", nports, "clients",
 			 (int)ctl_server_conn_count(ctx->server), "shared_mem_id",
 			 mem_id(reg_shared_mem(ctx->reg)), "workers", workers);
+	if (*ret)
+		limits_json(*ret, ctx, ctl_conn_peer_uid(c));
 	return 0;
 }
 
@@ -849,7 +887,8 @@ int methods_register(struct ctl_server *s, struct methods_ctx *ctx)
 	    {"switch.flush", "forget learned MACs of a switch or of one port", m_switch_flush, ctx,
 	     false},
 	    {"stats.get", "counters of one port or of all", m_stats_get, ctx, false},
-	    {"daemon.status", "version, uptime, workers, ports", m_daemon_status, ctx, false},
+	    {"daemon.status", "version, uptime, workers, ports, the caller's limits and usage",
+	     m_daemon_status, ctx, false},
 	};
 
 	ctx->server = s;

@@ -24,6 +24,7 @@ struct methods_ctx {
 	const char *socket_path;
 	uint64_t started_ns; /* CLOCK_MONOTONIC at start, for uptime */
 	struct ctl_server *server; /* set by methods_register */
+	struct quota *quota;	   /* the limits (also the registry's); NULL: none */
 };
 
 /* Register every method on s; ctx must outlive s. 0 or -errno. */

@@ -60,6 +60,7 @@ struct ctl_conn {
 	gid_t gid;
 	gid_t *groups;
 	size_t n_groups;
+	bool charged; /* one QUOTA_CONNS of uid is ours to give back */
 	struct event *rev, *wev;
 	bool reading, writing; /* rev / wev added */
 
@@ -90,6 +91,7 @@ struct ctl_server {
 
 	struct ctl_conn *conns;
 	uint32_t n_conns;
+	struct quota *quota; /* NULL: connections are not limited */
 };
 
 /* ---- errors ---- */
@@ -121,6 +123,7 @@ static const struct {
 	{ENFILE, "ENFILE"},
 	{EMFILE, "EMFILE"},
 	{ENOSPC, "ENOSPC"},
+	{EDQUOT, "EDQUOT"},
 	{EROFS, "EROFS"},
 	{EPIPE, "EPIPE"},
 	{ERANGE, "ERANGE"},
@@ -727,6 +730,8 @@ out:
 
 /* ---- connections ---- */
 
+static const struct quota_amount one_conn = {.n[QUOTA_CONNS] = 1};
+
 static void conn_close(struct ctl_conn *c)
 {
 	struct ctl_server *s = c->s;
@@ -751,6 +756,8 @@ static void conn_close(struct ctl_conn *c)
 	free(c->in);
 	free(c->closers);
 	free(c->groups);
+	if (c->charged)
+		quota_uncharge(s->quota, c->uid, &one_conn);
 
 	if (c->prev)
 		c->prev->next = c->next;
@@ -1001,6 +1008,27 @@ static int read_peer_groups(struct ctl_conn *c)
 	return 0;
 }
 
+/*
+ * Charge a new connection to its uid. Over the limit, the peer gets one
+ * error line saying which limit, and the connection closes once it is sent:
+ * it reads nothing more, so it can never run a method. May free c.
+ */
+static void refuse_over_limit(struct ctl_conn *c)
+{
+	struct ctl_error err = {0};
+	char detail[QUOTA_ERRLEN];
+	int e = quota_charge(c->s->quota, c->uid, &one_conn, detail);
+
+	if (e == 0) {
+		c->charged = true;
+		return;
+	}
+	ctl_fail(&err, CTL_E_FAILED, -e, "connection refused: %s", detail);
+	queue_error(c, json_null(), &err);
+	c->closing = true;
+	conn_pump(c);
+}
+
 static int conn_create(struct ctl_server *s, int fd)
 {
 	struct ctl_conn *c = calloc(1, sizeof(*c));
@@ -1034,6 +1062,7 @@ static int conn_create(struct ctl_server *s, int fd)
 		s->conns->prev = c;
 	s->conns = c;
 	s->n_conns++;
+	refuse_over_limit(c);
 	return 0;
 
 err_events:
@@ -1429,4 +1458,9 @@ size_t ctl_conn_peer_groups(const struct ctl_conn *c, const gid_t **ret_groups)
 {
 	*ret_groups = c->groups;
 	return c->n_groups;
+}
+
+void ctl_server_set_quota(struct ctl_server *s, struct quota *q)
+{
+	s->quota = q;
 }

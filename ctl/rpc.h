@@ -26,6 +26,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "quota.h"
 #include "wire.h" /* CTL_LINE_MAX, CTL_MAX_FDS */
 
 #define CTL_E_PARSE -32700
@@ -94,6 +95,14 @@ int ctl_method_register(struct ctl_server *s, const struct ctl_method *m);
 
 /* Connections now open. */
 uint32_t ctl_server_conn_count(const struct ctl_server *s);
+
+/*
+ * Charge every new connection to its peer's uid in q (one QUOTA_CONNS, given
+ * back when it closes). A connection over the limit gets one error line
+ * (id null, EDQUOT, or ENOSPC for the host-wide cap, with a sentence) and is
+ * closed; nothing of it is run. NULL (the default): no limit.
+ */
+void ctl_server_set_quota(struct ctl_server *s, struct quota *q);
 
 /* Run fn(c, arg) when c closes, after closers added later. 0 or -ENOMEM. */
 int ctl_conn_add_closer(struct ctl_conn *c, void (*fn)(struct ctl_conn *c, void *arg), void *arg);

@@ -20,7 +20,6 @@ struct reg_port {
 	char full[BDG_FULLNAMSIZ];
 	bool persistent;
 	bool exclusive; /* an exclusive registration holds it */
-	uid_t owner;	/* who created it (reg_port_owner) */
 	uint32_t users;
 	uint32_t worker;
 	struct worker *poller;	    /* polling mode: the worker dedicated to it, else NULL */
@@ -31,6 +30,9 @@ struct reg_port {
 	unsigned mon_flags;	    /* a monitor: BDG_MON_RX, BDG_MON_TX, BDG_MON_ZCOPY */
 	uint32_t monitors;	    /* monitors watching this port */
 	struct zmon_src *zsrc;	    /* a zero-copy monitor: the rings it takes from */
+	uid_t owner;		    /* who created it */
+	struct quota_amount charge; /* what owner was charged for it (a pipe: on end 0) */
+	uid_t poll_uid;		    /* polling mode: who was charged for the poller */
 };
 
 /*
@@ -57,6 +59,8 @@ struct reg {
 	struct reg_port *ports;	   /* in creation order */
 	struct mem_region *shared; /* see reg_shared_mem */
 };
+
+_Static_assert(REG_ERRLEN == QUOTA_ERRLEN, "quota sentences go straight into err");
 
 static int fail(char *err, int e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -267,6 +271,60 @@ struct reg_port *reg_find(struct reg *r, const char *name, int *ret_err, char *e
 	return NULL;
 }
 
+/* ---- limits: charges made before allocating (quota.h) ----------------- */
+
+static bool switch_alive(const char *name, void *arg)
+{
+	(void)arg;
+	return bdg_lookup(name) != NULL;
+}
+
+/* Give back the switch charges of switches that are gone (a switch dies
+ * with its last port, here or in hw/attach.c). */
+static void settle_switches(struct reg *r)
+{
+	quota_settle(r->params.quota, REG_SWITCH_KEY, switch_alive, NULL);
+}
+
+int reg_charge_switch(struct reg *r, uid_t owner, const char *sw, char *err)
+{
+	static const struct quota_amount one = {.n[QUOTA_SWITCHES] = 1};
+	char key[sizeof(REG_SWITCH_KEY) + BDG_NAMSIZ];
+
+	if (bdg_lookup(sw))
+		return 0;
+	settle_switches(r); /* a stale charge of an earlier switch of that name */
+	snprintf(key, sizeof(key), REG_SWITCH_KEY "%s", sw);
+	return quota_hold(r->params.quota, owner, key, &one, err);
+}
+
+/* Charge owner a, and a switch when sw (not NULL) does not exist yet. */
+static int charge(struct reg *r, uid_t owner, const char *sw, const struct quota_amount *a,
+		  char *err)
+{
+	int e = quota_charge(r->params.quota, owner, a, err);
+
+	if (e)
+		return e;
+	e = sw ? reg_charge_switch(r, owner, sw, err) : 0;
+	if (e)
+		quota_uncharge(r->params.quota, owner, a);
+	return e;
+}
+
+/* Undo charge() after a failure: the switch is charged while it exists. */
+static void uncharge(struct reg *r, uid_t owner, const struct quota_amount *a)
+{
+	quota_uncharge(r->params.quota, owner, a);
+	settle_switches(r);
+}
+
+static int geometry_fail(char *err, const char *what)
+{
+	return fail(err, EINVAL, "bad %s geometry: rings 1..%d, slots 2..%d, buf_size %d..%d", what,
+		    BDG_MAXRINGS, VPORT_SLOTS_MAX, MEM_BUF_SIZE_MIN, MEM_BUF_SIZE_MAX);
+}
+
 static uint32_t least_busy_worker(const struct reg *r)
 {
 	uint32_t best = 0, best_ports = UINT32_MAX;
@@ -283,30 +341,38 @@ static uint32_t least_busy_worker(const struct reg *r)
 }
 
 /* Create port `port` on switch `sw` (created too if needed), attach it and
- * give it to a worker. */
-static int port_create(struct reg *r, const char *full, const char *swname, const char *port,
-		       const struct vport_params *vp_in, struct reg_port **ret, char *err)
+ * give it to a worker; owner is charged first. */
+static int port_create(struct reg *r, uid_t owner, const char *full, const char *swname,
+		       const char *port, const struct vport_params *vp_in, struct reg_port **ret,
+		       char *err)
 {
 	struct vport_params vp = *vp_in;
+	struct quota_amount a = {.n = {[QUOTA_PORTS] = 1, [QUOTA_EXTRA_BUFS] = vp_in->extra_bufs}};
 	struct reg_port *p;
 	struct bdg *sw = bdg_lookup(swname);
 	bool new_sw = false;
+	size_t bytes;
 	int e;
 
-	p = calloc(1, sizeof(*p));
-	if (!p)
-		return fail(err, ENOMEM, "out of memory");
 	vp.name = port;
+	if (vport_region_bytes(&vp, &bytes))
+		return geometry_fail(err, "port");
+	a.n[QUOTA_REGION_BYTES] = bytes;
+	e = charge(r, owner, sw ? NULL : swname, &a, err);
+	if (e)
+		return e;
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		e = fail(err, ENOMEM, "out of memory");
+		goto err_charge;
+	}
 	p->v = vport_create(&vp);
 	if (!p->v) {
 		e = errno;
-		free(p);
-		if (e == EINVAL)
-			return fail(err, EINVAL,
-				    "bad port geometry: rings 1..%d, slots 2..%d, buf_size %d..%d",
-				    BDG_MAXRINGS, VPORT_SLOTS_MAX, MEM_BUF_SIZE_MIN,
-				    MEM_BUF_SIZE_MAX);
-		return fail(err, e, "cannot create the memory of %s: %s", full, strerror(e));
+		e = e == EINVAL
+			? geometry_fail(err, "port")
+			: fail(err, e, "cannot create the memory of %s: %s", full, strerror(e));
+		goto err_port;
 	}
 	if (!sw) {
 		void *priv = learn_create(r->params.fdb_max, r->params.fdb_age);
@@ -315,37 +381,32 @@ static int port_create(struct reg *r, const char *full, const char *swname, cons
 			e = errno;
 			if (priv)
 				learn_ops.dtor(priv);
-			vport_destroy(p->v);
-			free(p);
-			return fail(err, e, "cannot create switch %s: %s", swname, strerror(e));
+			e = fail(err, e, "cannot create switch %s: %s", swname, strerror(e));
+			goto err_vport;
 		}
 		new_sw = true;
 	}
 	e = bdg_attach(sw, vport_port(p->v));
 	if (e < 0) {
-		vport_destroy(p->v);
-		free(p);
-		if (new_sw)
-			bdg_destroy(sw);
 		if (e == -ENOSPC)
-			return fail(err, ENOSPC, "switch %s is full: %d ports at most", swname,
-				    BDG_MAXPORTS);
-		return fail(err, -e, "cannot attach %s: %s", full, strerror(-e));
+			e = fail(err, ENOSPC, "switch %s is full: %d ports at most", swname,
+				 BDG_MAXPORTS);
+		else
+			e = fail(err, -e, "cannot attach %s: %s", full, strerror(-e));
+		goto err_switch;
 	}
 	p->r = r;
 	p->sw = sw;
+	p->owner = owner;
+	p->charge = a;
 	memcpy(p->full, full, strlen(full) + 1);
 	p->worker = least_busy_worker(r);
 	e = worker_add(r->workers[p->worker], vport_port(p->v), 0,
 		       bdg_port_tx_rings(vport_port(p->v)), vport_kick_fd(p->v),
 		       vport_notify_fd(p->v));
 	if (e) {
-		bdg_detach(vport_port(p->v));
-		vport_destroy(p->v);
-		free(p);
-		if (new_sw)
-			bdg_destroy(sw);
-		return fail(err, -e, "cannot schedule %s: %s", full, strerror(-e));
+		e = fail(err, -e, "cannot schedule %s: %s", full, strerror(-e));
+		goto err_attached;
 	}
 	/* Append: listing follows creation order. */
 	struct reg_port **pp = &r->ports;
@@ -354,6 +415,19 @@ static int port_create(struct reg *r, const char *full, const char *swname, cons
 	*pp = p;
 	*ret = p;
 	return 0;
+
+err_attached:
+	bdg_detach(vport_port(p->v));
+err_switch:
+	if (new_sw)
+		bdg_destroy(sw);
+err_vport:
+	vport_destroy(p->v);
+err_port:
+	free(p);
+err_charge:
+	uncharge(r, owner, &a);
+	return e;
 }
 
 static uint32_t zmon_poll(void *arg, uint32_t i, struct bdg_scratch *scratch)
@@ -452,6 +526,8 @@ static bool zmon_taken(const struct reg_port *t, unsigned flags)
 	return false;
 }
 
+static const struct quota_amount one_poller = {.n[QUOTA_POLLERS] = 1};
+
 static void pipe_free(struct reg_port *p);
 static bool is_pipe_name(const char *base);
 static int check_pipe_name(const char *base, unsigned *ret_end, char *err);
@@ -486,16 +562,20 @@ static void port_free(struct reg_port *p)
 			bdg_monitor_detach(vport_port(p->v));
 		p->monitored->monitors--;
 		vport_destroy(p->v);
+		quota_uncharge(r->params.quota, p->owner, &p->charge);
 		free(p->zsrc);
 		free(p);
 		return;
 	}
 	worker_remove(p->poller ? p->poller : r->workers[p->worker], vport_port(p->v));
+	if (p->poller)
+		quota_uncharge(r->params.quota, p->poll_uid, &one_poller);
 	worker_destroy(p->poller);
 	bdg_detach(vport_port(p->v));
 	vport_destroy(p->v);
 	if (bdg_port_count(p->sw) == 0)
 		bdg_destroy(p->sw);
+	uncharge(r, p->owner, &p->charge);
 	free(p);
 }
 
@@ -599,6 +679,15 @@ static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_hand
 			vp.rx_rings = tvp->tx_rings;
 	}
 	vp.name = port;
+	/* A copy monitor's region is new memory; a zero-copy one's is the port's. */
+	struct quota_amount a = {.n[QUOTA_PORTS] = 1};
+	size_t bytes;
+	if (vport_region_bytes(&vp, &bytes))
+		return geometry_fail(err, "monitor");
+	a.n[QUOTA_REGION_BYTES] = bytes;
+	e = quota_charge(r->params.quota, o->owner, &a, err);
+	if (e)
+		return e;
 	m = calloc(1, sizeof(*m));
 	h = calloc(1, sizeof(*h));
 	if (!m || !h || ((flags & BDG_MON_ZCOPY) && !(m->zsrc = calloc(1, sizeof(*m->zsrc))))) {
@@ -633,8 +722,9 @@ static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_hand
 	m->sw = t->sw;
 	m->monitored = t;
 	m->mon_flags = flags;
-	m->owner = o->owner;
 	m->users = 1;
+	m->owner = o->owner;
+	m->charge = a;
 	memcpy(m->full, full, sizeof(full));
 	e = zmon_serve(m);
 	if (e) {
@@ -665,6 +755,7 @@ err_alloc:
 	if (m)
 		free(m->zsrc);
 	free(m);
+	quota_uncharge(r->params.quota, o->owner, &a);
 	return e;
 }
 
@@ -736,16 +827,26 @@ static int pipe_schedule(struct reg *r, struct pipe *pp, uint32_t wi)
 }
 
 /* Create pipe `base` (either end's name): both ends, listed end 0 first. */
-static int pipe_new(struct reg *r, const char *base, const struct vport_params *vp,
+static int pipe_new(struct reg *r, uid_t owner, const char *base, const struct vport_params *vp,
 		    struct reg_port **ret_ends, char *err)
 {
+	/* Two ends, each with its extra buffers, in one region. */
+	struct quota_amount a = {
+	    .n = {[QUOTA_PORTS] = 2, [QUOTA_EXTRA_BUFS] = 2 * (uint64_t)vp->extra_bufs}};
 	struct reg_port *end[2];
 	struct pipe *pp;
 	char name0[BDG_FULLNAMSIZ];
+	size_t bytes;
 	int e;
 
 	memcpy(name0, base, strlen(base) + 1);
 	*strpbrk(name0, "{}") = '{';
+	if (pipe_region_bytes(vp, &bytes))
+		return geometry_fail(err, "pipe");
+	a.n[QUOTA_REGION_BYTES] = bytes;
+	e = quota_charge(r->params.quota, owner, &a, err);
+	if (e)
+		return e;
 	end[0] = calloc(1, sizeof(*end[0]));
 	end[1] = calloc(1, sizeof(*end[1]));
 	if (!end[0] || !end[1]) {
@@ -756,9 +857,7 @@ static int pipe_new(struct reg *r, const char *base, const struct vport_params *
 	if (!pp) {
 		e = errno;
 		if (e == EINVAL)
-			e = fail(err, EINVAL,
-				 "bad pipe geometry: rings 1..%d, slots 2..%d, buf_size %d..%d",
-				 BDG_MAXRINGS, VPORT_SLOTS_MAX, MEM_BUF_SIZE_MIN, MEM_BUF_SIZE_MAX);
+			e = geometry_fail(err, "pipe");
 		else
 			e = fail(err, e, "cannot create the memory of pipe %s: %s", name0,
 				 strerror(e));
@@ -775,8 +874,10 @@ static int pipe_new(struct reg *r, const char *base, const struct vport_params *
 		end[i]->pipe = pp;
 		end[i]->end = i;
 		end[i]->peer = end[!i];
+		end[i]->owner = owner;
 		memcpy(end[i]->full, name0, sizeof(name0));
 	}
+	end[0]->charge = a;
 	*strpbrk(end[1]->full, "{") = '}';
 	struct reg_port **pq = &r->ports;
 	while (*pq)
@@ -792,6 +893,7 @@ err_pipe:
 err_alloc:
 	free(end[0]);
 	free(end[1]);
+	quota_uncharge(r->params.quota, owner, &a);
 	return e;
 }
 
@@ -817,6 +919,7 @@ static void pipe_free(struct reg_port *p)
 	/* The worker lets go before the rings go. */
 	worker_remove_src(r->workers[p->worker], p->pipe);
 	pipe_destroy(p->pipe);
+	quota_uncharge(r->params.quota, end[0]->owner, &end[0]->charge);
 	free(end[0]);
 	free(end[1]);
 }
@@ -864,14 +967,12 @@ static int pipe_open(struct reg *r, const struct reg_open *o, const char *base, 
 	if (!h)
 		return fail(err, ENOMEM, "out of memory");
 	if (!p) {
-		e = pipe_new(r, base, &o->vp, ends, err);
+		e = pipe_new(r, o->owner, base, &o->vp, ends, err);
 		if (e) {
 			free(h);
 			return e;
 		}
 		p = ends[end];
-		/* Both ends share one region: they have one owner. */
-		p->owner = p->peer->owner = o->owner;
 	}
 	vp = pipe_params(p->pipe, end);
 	bind_handle(h, p, o, excl, ring, vp->tx_rings, vp->rx_rings);
@@ -970,12 +1071,11 @@ int reg_open(struct reg *r, const struct reg_open *o, struct reg_handle **ret_h,
 	if (!h)
 		return fail(err, ENOMEM, "out of memory");
 	if (!p) {
-		e = port_create(r, base, sw, port, &o->vp, &p, err);
+		e = port_create(r, o->owner, base, sw, port, &o->vp, &p, err);
 		if (e) {
 			free(h);
 			return e;
 		}
-		p->owner = o->owner;
 	}
 	if (o->lossless)
 		bdg_port_set_lossless(vport_port(p->v), true);
@@ -1145,11 +1245,10 @@ int reg_newif(struct reg *r, const char *name, const struct vport_params *vp, ui
 	for (p = r->ports; p; p = p->next)
 		if (strcmp(p->full, name) == 0)
 			return fail(err, EEXIST, "%s already exists", name);
-	e = port_create(r, name, sw, port, vp, &p, err);
+	e = port_create(r, owner, name, sw, port, vp, &p, err);
 	if (e)
 		return e;
 	p->persistent = true;
-	p->owner = owner;
 	return 0;
 }
 
@@ -1233,7 +1332,7 @@ static int serve(struct reg_port *p, struct worker *w)
 			  vport_notify_fd(p->v));
 }
 
-int reg_set_polling(struct reg *r, struct reg_port *p, bool on, int cpu, char *err)
+int reg_set_polling(struct reg *r, struct reg_port *p, bool on, int cpu, uid_t uid, char *err)
 {
 	struct worker *w;
 	int e;
@@ -1248,6 +1347,7 @@ int reg_set_polling(struct reg *r, struct reg_port *p, bool on, int cpu, char *e
 		worker_remove(p->poller, vport_port(p->v));
 		worker_destroy(p->poller);
 		p->poller = NULL;
+		quota_uncharge(r->params.quota, p->poll_uid, &one_poller);
 		e = serve(p, r->workers[p->worker]);
 		each_zmon(p, zmon_resume);
 		return e ? fail(err, -e, "cannot reschedule %s: %s", p->full, strerror(-e)) : 0;
@@ -1255,22 +1355,30 @@ int reg_set_polling(struct reg *r, struct reg_port *p, bool on, int cpu, char *e
 	if (p->poller)
 		return fail(err, EALREADY, "%s is in polling mode already", p->full);
 	struct worker_params wp = {.cpu = cpu, .poll_us = WORKER_POLL_FOREVER, .name = "vale-poll"};
+	e = quota_charge(r->params.quota, uid, &one_poller, err);
+	if (e)
+		return e;
 	w = worker_create(&wp);
-	if (!w)
-		return fail(err, errno, "cannot start a polling thread%s: %s",
-			    cpu >= 0 ? " on that CPU" : "", strerror(errno));
+	if (!w) {
+		e = errno;
+		quota_uncharge(r->params.quota, uid, &one_poller);
+		return fail(err, e, "cannot start a polling thread%s: %s",
+			    cpu >= 0 ? " on that CPU" : "", strerror(e));
+	}
 	/* Its zero-copy monitors' RX polling goes along (zmon_src). */
 	each_zmon(p, zmon_unserve);
 	worker_remove(r->workers[p->worker], vport_port(p->v));
 	e = serve(p, w);
 	if (e) {
 		worker_destroy(w);
+		quota_uncharge(r->params.quota, uid, &one_poller);
 		serve(p, r->workers[p->worker]);
 		each_zmon(p, zmon_resume);
 		return fail(err, -e, "cannot move %s to its polling thread: %s", p->full,
 			    strerror(-e));
 	}
 	p->poller = w;
+	p->poll_uid = uid;
 	each_zmon(p, zmon_resume);
 	return 0;
 }
@@ -1278,4 +1386,9 @@ int reg_set_polling(struct reg *r, struct reg_port *p, bool on, int cpu, char *e
 bool reg_port_polling(const struct reg_port *p)
 {
 	return p->poller != NULL;
+}
+
+void reg_settle(struct reg *r)
+{
+	settle_switches(r);
 }
