@@ -68,6 +68,10 @@ static void monitor_json(json_t *o, const struct reg_info *in)
 	json_object_set_new(o, "monitor_rx", json_boolean(in->mon_rx));
 	json_object_set_new(o, "monitor_tx", json_boolean(in->mon_tx));
 	json_object_set_new(o, "zero_copy", json_boolean(in->mon_zcopy));
+	if (in->area_size) { /* where the "area" fd of port.register maps */
+		json_object_set_new(o, "area_offset", json_integer((json_int_t)in->area_offset));
+		json_object_set_new(o, "area_size", json_integer((json_int_t)in->area_size));
+	}
 }
 
 /* A pipe end's extra keys: "type" and the other end's name. */
@@ -290,7 +294,10 @@ static int m_port_register(struct ctl_conn *c, json_t *params, json_t **ret, str
 	int fd_mem = dup(reg_port_mem_fd(reg_handle_port(h)));
 	int fd_kick = dup(reg_port_kick_fd(reg_handle_port(h)));
 	int fd_notify = dup(reg_port_notify_fd(reg_handle_port(h)));
-	if (!*ret || fd_mem < 0 || fd_kick < 0 || fd_notify < 0) {
+	/* A zero-copy monitor's: the only part of its region it may write. */
+	int area = reg_port_area_fd(reg_handle_port(h));
+	int fd_area = area >= 0 ? dup(area) : -1;
+	if (!*ret || fd_mem < 0 || fd_kick < 0 || fd_notify < 0 || (area >= 0 && fd_area < 0)) {
 		int err_no = errno;
 		json_decref(*ret);
 		*ret = NULL;
@@ -300,6 +307,8 @@ static int m_port_register(struct ctl_conn *c, json_t *params, json_t **ret, str
 			close(fd_kick);
 		if (fd_notify >= 0)
 			close(fd_notify);
+		if (fd_area >= 0)
+			close(fd_area);
 		ctl_conn_remove_closer(c, unregister_on_close, h);
 		reg_close(h);
 		return ctl_fail(e, CTL_E_FAILED, err_no ? err_no : ENOMEM,
@@ -309,6 +318,8 @@ static int m_port_register(struct ctl_conn *c, json_t *params, json_t **ret, str
 	fds->fd[1] = fd_kick, fds->name[1] = "kick";
 	fds->fd[2] = fd_notify, fds->name[2] = "notify";
 	fds->n = 3;
+	if (fd_area >= 0)
+		fds->fd[3] = fd_area, fds->name[3] = "area", fds->n = 4;
 	return 0;
 }
 

@@ -103,7 +103,7 @@ static int ring_create(struct pipe *p, unsigned e, uint16_t dir, uint32_t ring, 
 		return -errno;
 	pe->nifp->ring_ofs[pos] = (char *)r - (char *)pe->nifp;
 	for (uint32_t j = 0; j < slots; j++) {
-		r->slot[j].buf_idx = mem_buf_alloc(p->mem);
+		r->slot[j].buf_idx = mem_buf_alloc(p->mem, MEM_OWNER_CREATOR);
 		if (!r->slot[j].buf_idx)
 			return -ENOMEM; /* the region goes with its rings: no per-buffer undo */
 	}
@@ -145,7 +145,8 @@ static int end_create(struct pipe *p, unsigned e, const char *name)
 			return err;
 	}
 	if (pe->params.extra_bufs &&
-	    !mem_extra_bufs_alloc(p->mem, pe->params.extra_bufs, &pe->nifp->ni_bufs_head))
+	    !mem_extra_bufs_alloc(p->mem, MEM_OWNER_CREATOR, pe->params.extra_bufs,
+				  &pe->nifp->ni_bufs_head))
 		return -ENOMEM;
 	pe->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (pe->kick_fd < 0)
@@ -204,7 +205,7 @@ struct pipe *pipe_create(const char *name, const struct vport_params *params)
 		if (err)
 			goto err_built;
 	}
-	p->n_spares = mem_bufs_alloc(p->mem, p->spare, PIPE_SPARES);
+	p->n_spares = mem_bufs_alloc(p->mem, MEM_OWNER_CREATOR, p->spare, PIPE_SPARES);
 	if (p->n_spares != PIPE_SPARES) {
 		err = -ENOMEM;
 		goto err_built;

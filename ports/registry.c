@@ -122,7 +122,14 @@ struct reg *reg_create(const struct reg_params *p, char *err)
 	    .ring_size = (uint32_t)vale_ring_size(REG_SHARED_SLOTS),
 	    .buf_num = MEM_BUF_RESERVED + (p->shared_bufs ? p->shared_bufs : REG_SHARED_BUFS),
 	    .buf_size = MEM_BUF_SIZE_DEFAULT,
+	    .area_num = REG_SHARED_ZMONS,
 	};
+	/* Each area fits the monitor of the largest port the region holds. */
+	const struct vport_params largest = {.tx_rings = BDG_MAXRINGS,
+					     .rx_rings = BDG_MAXRINGS,
+					     .tx_slots = REG_SHARED_SLOTS,
+					     .rx_slots = REG_SHARED_SLOTS};
+	sp.area_size = (uint32_t)vport_zmon_area_size(&largest);
 	r->shared = mem_create(&sp); /* a memfd: pages come when touched */
 	if (!r->shared) {
 		int e = errno;
@@ -662,6 +669,11 @@ static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_hand
 		return fail(err, EOPNOTSUPP, "%s cannot be monitored: it is not on a switch", base);
 	const struct vport_params *tvp =
 	    t->pipe ? pipe_params(t->pipe, t->end) : vport_params(t->v);
+	if (flags & BDG_MON_ZCOPY && mem_params(reg_port_mem(t))->hugetlb)
+		return fail(err, EOPNOTSUPP,
+			    "%s is on hugepages: a zero-copy monitor needs memory valed can give "
+			    "its client page by page; a copy monitor (/r /t /rt) works",
+			    base);
 	if (flags & BDG_MON_ZCOPY && zmon_taken(t, flags))
 		return fail(err, EBUSY,
 			    "%s already has a zero-copy monitor of that direction%s: only one can "
@@ -700,7 +712,7 @@ static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_hand
 		if (flags & BDG_MON_ZCOPY)
 			e = fail(err, en == EINVAL ? ENOMEM : en,
 				 "no room for a zero-copy monitor in the memory region of %s: "
-				 "one at a time fits in a port's own region, none on hugepages; "
+				 "one at a time fits in a port's own region; "
 				 "a copy monitor (/r /t /rt) always works",
 				 base);
 		else
@@ -1195,6 +1207,7 @@ void reg_port_info(const struct reg_port *p, struct reg_info *ret)
 		ret->vnet_hdr_len =
 		    p->monitored->pipe ? 0 : bdg_port_vnet_hdr_len(vport_port(p->monitored->v));
 		memcpy(ret->monitored, p->monitored->full, strlen(p->monitored->full) + 1);
+		vport_area_fd(p->v, &ret->area_offset, &ret->area_size);
 	}
 }
 
@@ -1210,7 +1223,14 @@ void reg_handle_info(const struct reg_handle *h, struct reg_info *ret)
 
 int reg_port_mem_fd(const struct reg_port *p)
 {
-	return mem_fd(reg_port_mem(p));
+	return p->pipe ? mem_fd(pipe_mem(p->pipe)) : vport_client_mem_fd(p->v);
+}
+
+int reg_port_area_fd(const struct reg_port *p)
+{
+	size_t ofs, size;
+
+	return p->pipe ? -1 : vport_area_fd(p->v, &ofs, &size);
 }
 
 int reg_port_kick_fd(const struct reg_port *p)

@@ -52,6 +52,7 @@ struct reg_params {
 #define REG_SHARED_BUFS 16384
 #define REG_SHARED_RINGS 64
 #define REG_SHARED_SLOTS 4096 /* largest ring it holds */
+#define REG_SHARED_ZMONS 8    /* zero-copy monitors of its ports at once */
 
 struct reg_open {
 	const char *name; /* "valeX:Y", optionally with "-N" and/or "/x" */
@@ -89,6 +90,9 @@ struct reg_info {
 	bool mon_rx, mon_tx;		/* what it copies */
 	bool mon_zcopy;			/* a zero-copy monitor ("/z") */
 	char monitored[BDG_FULLNAMSIZ]; /* the port it watches */
+	/* A zero-copy monitor: its area (vport.h own_area), at area_offset of
+	 * the region, area_size bytes; both 0 for any other port. */
+	size_t area_offset, area_size;
 };
 
 struct reg *reg_create(const struct reg_params *p, char *err);
@@ -157,8 +161,14 @@ struct reg_port *reg_handle_port(const struct reg_handle *h);
 /* The registration's own view (ring range, exclusive). */
 void reg_handle_info(const struct reg_handle *h, struct reg_info *ret_info);
 
-/* The fds a client needs (owned by the port: dup them to pass them on). */
+/*
+ * The fds a client needs (owned by the port: dup them to pass them on). The
+ * region's fd is read-only for a zero-copy monitor, whose client writes
+ * only its area: reg_port_area_fd (-1 for other ports), to be mapped at
+ * reg_info.area_offset.
+ */
 int reg_port_mem_fd(const struct reg_port *p);
+int reg_port_area_fd(const struct reg_port *p);
 int reg_port_kick_fd(const struct reg_port *p);
 int reg_port_notify_fd(const struct reg_port *p);
 
