@@ -253,7 +253,7 @@ static int layout(const struct mem_params *p, uint64_t page, size_t ret_offset[M
 int mem_layout_size(const struct mem_params *p, size_t *ret_size)
 {
 	long page = sysconf(_SC_PAGESIZE); /* as mem_create lays it out */
-	size_t offset[3], stride[3];
+	size_t offset[MEM_POOLS], stride[MEM_POOLS];
 
 	if (!params_valid(p))
 		return -EINVAL;
