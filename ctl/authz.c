@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <grp.h>
-#include <stdarg.h>
 #include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,23 +34,7 @@ struct authz {
 	const struct acl *any; /* the "*" entry, or NULL */
 };
 
-static struct authz *create_fail(struct authz *a, int e, char *err, size_t errlen, const char *fmt,
-				 ...) __attribute__((format(printf, 5, 6)));
-
-static struct authz *create_fail(struct authz *a, int e, char *err, size_t errlen, const char *fmt,
-				 ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	authz_destroy(a);
-	errno = e;
-	return NULL;
-}
-
-/* authz_create's failure when err is filled already. */
+/* authz_create's failure, its sentence in err already: neg_errno is err_set's. */
 static struct authz *failed(struct authz *a, int neg_errno)
 {
 	authz_destroy(a);
@@ -100,7 +83,7 @@ static void set_admin(struct authz *a, gid_t gid, const char *name)
 }
 
 /* The admin group of the config; see authz_create. */
-static int parse_admin(struct authz *a, const json_t *v, char *err, size_t errlen)
+static int parse_admin(struct authz *a, const json_t *v, char *err)
 {
 	uint32_t id;
 	int e;
@@ -117,19 +100,17 @@ static int parse_admin(struct authz *a, const json_t *v, char *err, size_t errle
 		return 0;
 	e = id_of(v, true, &id);
 	if (e == -ENOENT)
-		snprintf(err, errlen, "admin_group: the host has no group '%s'",
-			 json_string_value(v));
-	else if (e)
-		snprintf(err, errlen, "admin_group must be a group name or a gid");
+		return err_set(err, ENOENT, "admin_group: the host has no group '%s'",
+			       json_string_value(v));
 	if (e)
-		return e;
+		return err_set(err, -e, "admin_group must be a group name or a gid");
 	set_admin(a, id, json_is_string(v) ? json_string_value(v) : NULL);
 	return 0;
 }
 
 /* ids of the array key ("users" or "groups") of one switch_access entry. */
 static int parse_ids(const json_t *entry, const char *sw, const char *key, uint32_t **ret,
-		     size_t *ret_n, char *err, size_t errlen)
+		     size_t *ret_n, char *err)
 {
 	const json_t *arr = json_object_get(entry, key), *v;
 	uint32_t *ids;
@@ -138,28 +119,23 @@ static int parse_ids(const json_t *entry, const char *sw, const char *key, uint3
 
 	if (!arr)
 		return 0;
-	if (!json_is_array(arr)) {
-		snprintf(err, errlen, "switch_access.%s.%s must be an array of names or ids", sw,
-			 key);
-		return -EINVAL;
-	}
+	if (!json_is_array(arr))
+		return err_set(err, EINVAL, "switch_access.%s.%s must be an array of names or ids",
+			       sw, key);
 	ids = calloc(json_array_size(arr) + 1, sizeof(*ids));
-	if (!ids) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
+	if (!ids)
+		return err_set(err, ENOMEM, "out of memory");
 	json_array_foreach(arr, i, v)
 	{
 		e = id_of(v, key[0] == 'g', &ids[i]);
 		if (e) {
 			if (e == -ENOENT)
-				snprintf(err, errlen,
-					 "switch_access.%s.%s: the host has no %s '%s'", sw, key,
-					 key[0] == 'g' ? "group" : "user", json_string_value(v));
+				err_set(err, -e, "switch_access.%s.%s: the host has no %s '%s'", sw,
+					key, key[0] == 'g' ? "group" : "user",
+					json_string_value(v));
 			else
-				snprintf(err, errlen,
-					 "switch_access.%s.%s[%zu] must be a name or an id", sw,
-					 key, i);
+				err_set(err, -e, "switch_access.%s.%s[%zu] must be a name or an id",
+					sw, key, i);
 			free(ids);
 			return e;
 		}
@@ -169,8 +145,7 @@ static int parse_ids(const json_t *entry, const char *sw, const char *key, uint3
 	return 0;
 }
 
-struct authz *authz_create(const json_t *admin_group, const json_t *switch_access, char *err,
-			   size_t errlen)
+struct authz *authz_create(const json_t *admin_group, const json_t *switch_access, char *err)
 {
 	struct authz *a = calloc(1, sizeof(*a));
 	const char *sw;
@@ -178,19 +153,20 @@ struct authz *authz_create(const json_t *admin_group, const json_t *switch_acces
 	int e;
 
 	if (!a)
-		return create_fail(NULL, ENOMEM, err, errlen, "out of memory");
-	e = parse_admin(a, admin_group, err, errlen);
+		return failed(NULL, err_set(err, ENOMEM, "out of memory"));
+	e = parse_admin(a, admin_group, err);
 	if (e)
 		return failed(a, e);
 	if (!switch_access)
 		return a;
 	if (!json_is_object(switch_access))
-		return create_fail(a, EINVAL, err, errlen,
-				   "switch_access must be an object: {\"SWITCH\": {\"users\": "
-				   "[...], \"groups\": [...]}}");
+		return failed(a,
+			      err_set(err, EINVAL,
+				      "switch_access must be an object: {\"SWITCH\": {\"users\": "
+				      "[...], \"groups\": [...]}}"));
 	a->acls = calloc(json_object_size(switch_access) + 1, sizeof(*a->acls));
 	if (!a->acls)
-		return create_fail(a, ENOMEM, err, errlen, "out of memory");
+		return failed(a, err_set(err, ENOMEM, "out of memory"));
 	json_object_foreach((json_t *)switch_access, sw, entry)
 	{
 		static const char *const known[] = {"users", "groups"};
@@ -199,23 +175,25 @@ struct authz *authz_create(const json_t *admin_group, const json_t *switch_acces
 		json_t *v;
 
 		if (strlen(sw) >= sizeof(acl->sw) || !json_is_object(entry))
-			return create_fail(a, EINVAL, err, errlen,
-					   "switch_access.%.*s must be an object with \"users\" "
-					   "and \"groups\"",
-					   NAME_MAX_LEN, sw);
+			return failed(a,
+				      err_set(err, EINVAL,
+					      "switch_access.%.*s must be an object with \"users\" "
+					      "and \"groups\"",
+					      NAME_MAX_LEN, sw));
 		json_object_foreach(entry, key, v)
 		{
 			if (strcmp(key, known[0]) != 0 && strcmp(key, known[1]) != 0)
-				return create_fail(a, EINVAL, err, errlen,
-						   "switch_access.%s: unknown key '%.*s' (known: "
-						   "users, groups)",
-						   sw, NAME_MAX_LEN, key);
+				return failed(
+				    a, err_set(err, EINVAL,
+					       "switch_access.%s: unknown key '%.*s' (known: "
+					       "users, groups)",
+					       sw, NAME_MAX_LEN, key));
 		}
 		memcpy(acl->sw, sw, strlen(sw) + 1);
 		a->n_acls++; /* counted now: destroy frees what the entry holds */
-		e = parse_ids(entry, sw, "users", &acl->uids, &acl->n_uids, err, errlen);
+		e = parse_ids(entry, sw, "users", &acl->uids, &acl->n_uids, err);
 		if (!e)
-			e = parse_ids(entry, sw, "groups", &acl->gids, &acl->n_gids, err, errlen);
+			e = parse_ids(entry, sw, "groups", &acl->gids, &acl->n_gids, err);
 		if (e)
 			return failed(a, e);
 		if (strcmp(sw, "*") == 0)
@@ -262,11 +240,10 @@ int authz_admin(const struct authz *a, const struct authz_who *w, const char *ac
 	if (authz_is_admin(a, w))
 		return 0;
 	if (a->has_admin)
-		ctl_fail(err, CTL_E_FAILED, EPERM, "only %s may %s (uid %u is neither)", a->others,
-			 action, (unsigned)w->uid);
+		ctl_fail_errno(err, EPERM, "only %s may %s (uid %u is neither)", a->others, action,
+			       (unsigned)w->uid);
 	else
-		ctl_fail(err, CTL_E_FAILED, EPERM, "only root may %s (no admin group is set)",
-			 action);
+		ctl_fail_errno(err, EPERM, "only root may %s (no admin group is set)", action);
 	return -EPERM;
 }
 
@@ -275,8 +252,8 @@ int authz_port(const struct authz *a, const struct authz_who *w, const char *nam
 {
 	if (w->uid == owner || authz_is_admin(a, w))
 		return 0;
-	ctl_fail(err, CTL_E_FAILED, EPERM, "%s belongs to uid %u; only %s may %s it", name,
-		 (unsigned)owner, a->owners, verb);
+	ctl_fail_errno(err, EPERM, "%s belongs to uid %u; only %s may %s it", name, (unsigned)owner,
+		       a->owners, verb);
 	return -EPERM;
 }
 
@@ -286,9 +263,9 @@ int authz_monitor(const struct authz *a, const struct authz_who *w, const char *
 	/* An exclusive open promises its owner that nobody else sees the
 	 * port's traffic or memory: that holds against the admins too. */
 	if (exclusive && w->uid != owner) {
-		ctl_fail(err, CTL_E_FAILED, EPERM,
-			 "%s is open exclusively; only its owner, uid %u, may monitor it", name,
-			 (unsigned)owner);
+		ctl_fail_errno(err, EPERM,
+			       "%s is open exclusively; only its owner, uid %u, may monitor it",
+			       name, (unsigned)owner);
 		return -EPERM;
 	}
 	return authz_port(a, w, name, owner, "monitor", err);
@@ -317,10 +294,11 @@ int authz_switch(const struct authz *a, const struct authz_who *w, const char *s
 	for (size_t i = 0; i < acl->n_gids; i++)
 		if (in_group(w, acl->gids[i]))
 			return 0;
-	ctl_fail(err, CTL_E_FAILED, EACCES,
-		 "uid %u may not have ports on switch %s: switch_access.%s admits only %s and "
-		 "the users and groups it lists",
-		 (unsigned)w->uid, sw, acl->sw, a->others);
+	ctl_fail_errno(
+	    err, EACCES,
+	    "uid %u may not have ports on switch %s: switch_access.%s admits only %s and "
+	    "the users and groups it lists",
+	    (unsigned)w->uid, sw, acl->sw, a->others);
 	return -EACCES;
 }
 
@@ -329,10 +307,11 @@ int authz_shared_mem(const struct authz *a, const struct authz_who *w, uid_t oth
 {
 	if (other == (uid_t)-1 || other == w->uid || authz_is_admin(a, w))
 		return 0;
-	ctl_fail(err, CTL_E_FAILED, EPERM,
-		 "the shared memory region holds ports of uid %u, and every client of a port in "
-		 "it maps all of it; only %s may add a port there: use a region of the port's "
-		 "own (mem_id 0)",
-		 (unsigned)other, a->others);
+	ctl_fail_errno(
+	    err, EPERM,
+	    "the shared memory region holds ports of uid %u, and every client of a port in "
+	    "it maps all of it; only %s may add a port there: use a region of the port's "
+	    "own (mem_id 0)",
+	    (unsigned)other, a->others);
 	return -EPERM;
 }

@@ -52,10 +52,9 @@ struct authz;
  * GID...]}, ...}: SWITCH admits only those (besides root and the admin
  * group); the key "*" stands for every switch not listed; a switch neither
  * names admits everyone. NULL + errno (EINVAL, ENOENT for a user or
- * group the host does not know, ENOMEM) with a sentence in err (size errlen).
+ * group the host does not know, ENOMEM) with a sentence in err (ERR_LEN bytes).
  */
-struct authz *authz_create(const json_t *admin_group, const json_t *switch_access, char *err,
-			   size_t errlen);
+struct authz *authz_create(const json_t *admin_group, const json_t *switch_access, char *err);
 void authz_destroy(struct authz *a); /* accepts NULL */
 
 /* The admin group for sentences ("vale", or "990" given as a gid), or NULL: none. */

@@ -14,14 +14,6 @@
 #include "pipe.h"
 #include "worker.h"
 
-/* A registry error (-errno, sentence) as a JSON-RPC error. */
-static int reg_fail(struct ctl_error *e, int neg_errno, const char *detail)
-{
-	int code =
-	    (neg_errno == -EINVAL || neg_errno == -ENAMETOOLONG) ? CTL_E_PARAMS : CTL_E_FAILED;
-	return ctl_fail(e, code, -neg_errno, "%s", detail);
-}
-
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -93,10 +85,11 @@ static int mem_id_param(struct methods_ctx *ctx, json_t *params, struct vport_pa
 	if (id == 0)
 		return 0;
 	if (id != mem_id(shared))
-		return ctl_fail(e, CTL_E_FAILED, ENOENT,
-				"no shared memory region %u: the shared region is %u (a port's own "
-				"region is never shared)",
-				(unsigned)id, mem_id(shared));
+		return ctl_fail_errno(
+		    e, ENOENT,
+		    "no shared memory region %u: the shared region is %u (a port's own "
+		    "region is never shared)",
+		    (unsigned)id, mem_id(shared));
 	vp->shared_mem = shared;
 	return 0;
 }
@@ -159,11 +152,11 @@ static int may_open(struct methods_ctx *ctx, const struct authz_who *w, const st
 {
 	struct reg_target t;
 	struct reg_info in;
-	char err[REG_ERRLEN];
+	char err[ERR_LEN];
 	int rc = reg_open_target(ctx->reg, o->name, &t, err);
 
 	if (rc)
-		return reg_fail(e, rc, err);
+		return ctl_fail_errno(e, -rc, "%s", err);
 	if (!t.port)
 		/* A monitor of nothing fails with ENOENT in reg_open. */
 		return t.monitor ? 0 : may_create(ctx, w, t.sw[0] ? t.sw : NULL, &o->vp, e);
@@ -187,7 +180,7 @@ static int may_change(struct methods_ctx *ctx, const struct authz_who *w, struct
 /* The port named by params.name, or an error. */
 static struct reg_port *port_param(struct methods_ctx *ctx, json_t *params, struct ctl_error *e)
 {
-	char err[REG_ERRLEN];
+	char err[ERR_LEN];
 	const char *name;
 	struct reg_port *p;
 	int rc;
@@ -196,7 +189,7 @@ static struct reg_port *port_param(struct methods_ctx *ctx, json_t *params, stru
 		return NULL;
 	p = reg_find(ctx->reg, name, &rc, err);
 	if (!p)
-		reg_fail(e, rc, err);
+		ctl_fail_errno(e, -rc, "%s", err);
 	return p;
 }
 
@@ -219,8 +212,8 @@ static struct bdg *switch_param(json_t *params, struct ctl_error *e)
 		return NULL;
 	b = bdg_lookup(name);
 	if (!b)
-		ctl_fail(e, CTL_E_FAILED, ENOENT,
-			 "no switch %s (a switch exists while it has ports)", name);
+		ctl_fail_errno(e, ENOENT, "no switch %s (a switch exists while it has ports)",
+			       name);
 	return b;
 }
 
@@ -244,7 +237,7 @@ static int m_port_register(struct ctl_conn *c, json_t *params, json_t **ret, str
 	const char *rings;
 	struct reg_handle *h;
 	struct reg_info info;
-	char err[REG_ERRLEN];
+	char err[ERR_LEN];
 	const char *mode;
 	uint64_t ring;
 	int rc;
@@ -263,19 +256,18 @@ static int m_port_register(struct ctl_conn *c, json_t *params, json_t **ret, str
 	else if (strcmp(rings, "rx") == 0)
 		o.rx_only = true;
 	else if (strcmp(rings, "both") != 0)
-		return ctl_fail(e, CTL_E_PARAMS, EINVAL,
-				"parameter 'rings' must be \"both\", \"tx\" or \"rx\", got \"%s\"",
-				rings);
+		return ctl_fail_errno(
+		    e, EINVAL, "parameter 'rings' must be \"both\", \"tx\" or \"rx\", got \"%s\"",
+		    rings);
 	if (strcmp(mode, "all") == 0)
 		o.one_ring = false;
 	else if (strcmp(mode, "one") == 0)
 		o.one_ring = true;
 	else
-		return ctl_fail(e, CTL_E_PARAMS, EINVAL,
-				"parameter 'mode' must be \"all\" or \"one\", got \"%s\"", mode);
+		return ctl_fail_errno(
+		    e, EINVAL, "parameter 'mode' must be \"all\" or \"one\", got \"%s\"", mode);
 	if (json_object_get(params, "ring") && !o.one_ring)
-		return ctl_fail(e, CTL_E_PARAMS, EINVAL,
-				"parameter 'ring' needs \"mode\": \"one\"");
+		return ctl_fail_errno(e, EINVAL, "parameter 'ring' needs \"mode\": \"one\"");
 	o.ring = (uint32_t)ring;
 	methods_who(c, &w);
 	if (may_open(ctx, &w, &o, e))
@@ -284,10 +276,10 @@ static int m_port_register(struct ctl_conn *c, json_t *params, json_t **ret, str
 
 	rc = reg_open(ctx->reg, &o, &h, err);
 	if (rc)
-		return reg_fail(e, rc, err);
+		return ctl_fail_errno(e, -rc, "%s", err);
 	if (ctl_conn_add_closer(c, unregister_on_close, h)) {
 		reg_close(h);
-		return ctl_fail(e, CTL_E_FAILED, ENOMEM, "out of memory");
+		return ctl_fail_errno(e, ENOMEM, "out of memory");
 	}
 	reg_handle_info(h, &info);
 	*ret = info_json(&info);
@@ -311,8 +303,8 @@ static int m_port_register(struct ctl_conn *c, json_t *params, json_t **ret, str
 			close(fd_area);
 		ctl_conn_remove_closer(c, unregister_on_close, h);
 		reg_close(h);
-		return ctl_fail(e, CTL_E_FAILED, err_no ? err_no : ENOMEM,
-				"cannot pass the port's descriptors: %s", strerror(err_no));
+		return ctl_fail_errno(e, err_no ? err_no : ENOMEM,
+				      "cannot pass the port's descriptors: %s", strerror(err_no));
 	}
 	fds->fd[0] = fd_mem, fds->name[0] = "mem";
 	fds->fd[1] = fd_kick, fds->name[1] = "kick";
@@ -426,7 +418,7 @@ static int m_vale_list(struct ctl_conn *c, json_t *params, json_t **ret, struct 
 	}
 	if (only && !bdg_lookup(only)) {
 		json_decref(switches);
-		return ctl_fail(e, CTL_E_FAILED, ENOENT, "no switch %s", only);
+		return ctl_fail_errno(e, ENOENT, "no switch %s", only);
 	}
 	for (struct bdg *b = bdg_first(); b; b = bdg_next(b)) {
 		json_t *ports = json_array();
@@ -475,7 +467,7 @@ static int m_vale_newif(struct ctl_conn *c, json_t *params, json_t **ret, struct
 	struct vport_params vp;
 	struct reg_info info;
 	struct authz_who w;
-	char err[REG_ERRLEN];
+	char err[ERR_LEN];
 	const char *name;
 	int rc;
 
@@ -490,7 +482,7 @@ static int m_vale_newif(struct ctl_conn *c, json_t *params, json_t **ret, struct
 		return -1;
 	rc = reg_newif(ctx->reg, name, &vp, w.uid, err);
 	if (rc)
-		return reg_fail(e, rc, err);
+		return ctl_fail_errno(e, -rc, "%s", err);
 	reg_port_info(reg_find(ctx->reg, name, &rc, err), &info);
 	*ret = info_json(&info);
 	return 0;
@@ -503,7 +495,7 @@ static int m_vale_delif(struct ctl_conn *c, json_t *params, json_t **ret, struct
 	struct methods_ctx *ctx = arg;
 	struct reg_port *p;
 	struct authz_who w;
-	char err[REG_ERRLEN];
+	char err[ERR_LEN];
 	const char *name;
 	int rc;
 
@@ -518,7 +510,7 @@ static int m_vale_delif(struct ctl_conn *c, json_t *params, json_t **ret, struct
 		return -1;
 	rc = reg_delif(ctx->reg, name, err);
 	if (rc)
-		return reg_fail(e, rc, err);
+		return ctl_fail_errno(e, -rc, "%s", err);
 	*ret = json_pack("{s:s, s:b}", "name", name, "deleted", 1);
 	return 0;
 }
@@ -531,7 +523,7 @@ static int m_port_hdr_set(struct ctl_conn *c, json_t *params, json_t **ret, stru
 	static const char *const known[] = {"name", "len", NULL};
 	struct reg_port *p;
 	struct authz_who w;
-	char err[REG_ERRLEN];
+	char err[ERR_LEN];
 	uint64_t len;
 	int rc;
 
@@ -545,7 +537,7 @@ static int m_port_hdr_set(struct ctl_conn *c, json_t *params, json_t **ret, stru
 		return -1;
 	rc = reg_port_set_hdr(p, (uint32_t)len, err);
 	if (rc)
-		return reg_fail(e, rc, err);
+		return ctl_fail_errno(e, -rc, "%s", err);
 	*ret = json_pack("{s:s, s:i}", "name", json_string_value(json_object_get(params, "name")),
 			 "len", (int)len);
 	return 0;
@@ -594,13 +586,13 @@ static int m_switch_fdb(struct ctl_conn *c, json_t *params, json_t **ret, struct
 	if (authz_switch(ctx->authz, &w, bdg_name(b), e) < 0)
 		return -1;
 	if (bdg_ops(b)->lookup != learn_ops.lookup)
-		return ctl_fail(e, CTL_E_FAILED, EOPNOTSUPP,
-				"switch %s does not use the learning bridge", bdg_name(b));
+		return ctl_fail_errno(e, EOPNOTSUPP, "switch %s does not use the learning bridge",
+				      bdg_name(b));
 	t = learn_fdb(bdg_ops_priv(b));
 	fdb_get_stats(t, &st);
 	ents = calloc(st.entries + 1, sizeof(*ents));
 	if (!ents)
-		return ctl_fail(e, CTL_E_FAILED, ENOMEM, "out of memory");
+		return ctl_fail_errno(e, ENOMEM, "out of memory");
 	n = fdb_dump(t, ents, st.entries + 1, bdg_now(b));
 	arr = json_array();
 	for (size_t i = 0; i < n; i++) {
@@ -630,7 +622,7 @@ static int may_flush(struct methods_ctx *ctx, const struct authz_who *w, struct 
 {
 	static const char whole[] =
 	    "forget every MAC of a switch (name one of your ports with 'port')";
-	char full[BDG_FULLNAMSIZ], err[REG_ERRLEN];
+	char full[BDG_FULLNAMSIZ], err[ERR_LEN];
 	struct reg_port *rp;
 	int rc;
 
@@ -660,11 +652,10 @@ static int m_switch_flush(struct ctl_conn *c, json_t *params, json_t **ret, stru
 	    ctl_param_string(params, "port", false, NULL, &port, e))
 		return -1;
 	if (bdg_ops(b)->lookup != learn_ops.lookup)
-		return ctl_fail(e, CTL_E_FAILED, EOPNOTSUPP,
-				"switch %s does not use the learning bridge", bdg_name(b));
+		return ctl_fail_errno(e, EOPNOTSUPP, "switch %s does not use the learning bridge",
+				      bdg_name(b));
 	if (port && !(p = bdg_find_port(b, port)))
-		return ctl_fail(e, CTL_E_FAILED, ENOENT, "switch %s has no port %s", bdg_name(b),
-				port);
+		return ctl_fail_errno(e, ENOENT, "switch %s has no port %s", bdg_name(b), port);
 	methods_who(c, &w);
 	if (may_flush(ctx, &w, b, port, e))
 		return -1;

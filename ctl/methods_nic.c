@@ -8,11 +8,6 @@
 
 #include "attach.h"
 
-static int att_err(struct ctl_error *e, int neg, const char *detail)
-{
-	return ctl_fail(e, neg == -EINVAL ? CTL_E_PARAMS : CTL_E_FAILED, -neg, "%s", detail);
-}
-
 /* Kernel-side work (interfaces, taps, polling threads) is for root and the admin group. */
 static int need_admin(struct ctl_conn *c, struct methods_ctx *ctx, const char *action,
 		      struct ctl_error *e)
@@ -58,7 +53,7 @@ static int charge_kport(struct methods_ctx *ctx, uid_t uid, const char *sw, cons
 			uint64_t ports, struct ctl_error *e)
 {
 	const struct quota_amount a = {.n[QUOTA_PORTS] = ports};
-	char key[sizeof(KPORT_KEY) + 2 * BDG_NAMSIZ + 1], err[QUOTA_ERRLEN];
+	char key[sizeof(KPORT_KEY) + 2 * BDG_NAMSIZ + 1], err[ERR_LEN];
 	int rc;
 
 	settle(ctx); /* a charge of an earlier port of that name */
@@ -70,7 +65,7 @@ static int charge_kport(struct methods_ctx *ctx, uid_t uid, const char *sw, cons
 		rc = quota_hold(ctx->quota, uid, key, &a, err);
 	if (rc) {
 		settle(ctx);
-		return att_err(e, rc, err);
+		return ctl_fail_errno(e, -rc, "%s", err);
 	}
 	return 0;
 }
@@ -81,7 +76,7 @@ static int m_vale_attach(struct ctl_conn *c, json_t *params, json_t **ret, struc
 	static const char *const known[] = {"switch", "ifname", "mode", "host", NULL};
 	struct methods_ctx *ctx = arg;
 	const char *sw, *ifname, *mode;
-	char err[256];
+	char err[ERR_LEN];
 	bool host;
 	int rc;
 
@@ -94,15 +89,15 @@ static int m_vale_attach(struct ctl_conn *c, json_t *params, json_t **ret, struc
 	    ctl_param_bool(params, "host", false, &host, e))
 		return -1;
 	if (strlen(sw) >= BDG_NAMSIZ || strlen(ifname) >= BDG_NAMSIZ)
-		return ctl_fail(e, CTL_E_PARAMS, ENAMETOOLONG,
-				"switch and interface names are at most %d characters",
-				BDG_NAMSIZ - 1);
+		return ctl_fail_errno(e, ENAMETOOLONG,
+				      "switch and interface names are at most %d characters",
+				      BDG_NAMSIZ - 1);
 	if (charge_kport(ctx, ctl_conn_peer_uid(c), sw, ifname, host ? 2 : 1, e))
 		return -1;
 	rc = att_nic(ctx->att, sw, ifname, mode, host, err);
 	settle(ctx);
 	if (rc)
-		return att_err(e, rc, err);
+		return ctl_fail_errno(e, -rc, "%s", err);
 	for (struct att_entry *a = att_first(ctx->att); a; a = att_next(a)) {
 		if (strcmp(att_entry_switch(a), sw) == 0 &&
 		    strcmp(att_entry_port(a), ifname) == 0) {
@@ -112,7 +107,7 @@ static int m_vale_attach(struct ctl_conn *c, json_t *params, json_t **ret, struc
 			return 0;
 		}
 	}
-	return ctl_fail(e, CTL_E_FAILED, EIO, "%s vanished after attaching", ifname);
+	return ctl_fail_errno(e, EIO, "%s vanished after attaching", ifname);
 }
 
 static int m_vale_detach(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
@@ -121,7 +116,7 @@ static int m_vale_detach(struct ctl_conn *c, json_t *params, json_t **ret, struc
 	static const char *const known[] = {"switch", "ifname", NULL};
 	struct methods_ctx *ctx = arg;
 	const char *sw, *ifname;
-	char err[256];
+	char err[ERR_LEN];
 	int rc;
 
 	(void)fds;
@@ -133,7 +128,7 @@ static int m_vale_detach(struct ctl_conn *c, json_t *params, json_t **ret, struc
 	rc = att_detach(ctx->att, sw, ifname, err);
 	settle(ctx);
 	if (rc)
-		return att_err(e, rc, err);
+		return ctl_fail_errno(e, -rc, "%s", err);
 	*ret = json_pack("{s:s, s:s, s:b}", "switch", sw, "ifname", ifname, "detached", 1);
 	return 0;
 }
@@ -161,7 +156,7 @@ static int m_vale_tap_create(struct ctl_conn *c, json_t *params, json_t **ret, s
 	struct methods_ctx *ctx = arg;
 	struct tap_params tp = {0};
 	const char *name, *mac, *colon;
-	char sw[BDG_NAMSIZ], port[BDG_NAMSIZ], err[256];
+	char sw[BDG_NAMSIZ], port[BDG_NAMSIZ], err[ERR_LEN];
 	uint64_t mtu, queues;
 	int rc;
 
@@ -178,14 +173,15 @@ static int m_vale_tap_create(struct ctl_conn *c, json_t *params, json_t **ret, s
 	rc = bdg_parse_name(name, sw, port);
 	colon = strchr(name, ':');
 	if (rc || !colon)
-		return ctl_fail(e, CTL_E_PARAMS, rc == -ENAMETOOLONG ? ENAMETOOLONG : EINVAL,
-				"'%s' is not a port name valeX:Y", name);
+		return ctl_fail_errno(e, rc == -ENAMETOOLONG ? ENAMETOOLONG : EINVAL,
+				      "'%s' is not a port name valeX:Y", name);
 	if (mac) {
 		if (parse_mac(mac, tp.mac) || (tp.mac[0] & 1))
-			return ctl_fail(e, CTL_E_PARAMS, EINVAL,
-					"parameter 'mac' must be a unicast aa:bb:cc:dd:ee:ff, got "
-					"'%s'",
-					mac);
+			return ctl_fail_errno(
+			    e, EINVAL,
+			    "parameter 'mac' must be a unicast aa:bb:cc:dd:ee:ff, got "
+			    "'%s'",
+			    mac);
 		tp.has_mac = true;
 	}
 	tp.mtu = (uint32_t)mtu;
@@ -195,7 +191,7 @@ static int m_vale_tap_create(struct ctl_conn *c, json_t *params, json_t **ret, s
 	rc = att_tap(ctx->att, sw, port, &tp, err);
 	settle(ctx);
 	if (rc)
-		return att_err(e, rc, err);
+		return ctl_fail_errno(e, -rc, "%s", err);
 	*ret = json_pack("{s:s, s:s, s:s?, s:i, s:i}", "name", name, "type", "tap", "netns",
 			 tp.netns, "mtu", (int)mtu, "queues", (int)queues);
 	return 0;
@@ -206,7 +202,7 @@ static int m_vale_tap_delete(struct ctl_conn *c, json_t *params, json_t **ret, s
 {
 	static const char *const known[] = {"name", NULL};
 	struct methods_ctx *ctx = arg;
-	char sw[BDG_NAMSIZ], port[BDG_NAMSIZ], err[256];
+	char sw[BDG_NAMSIZ], port[BDG_NAMSIZ], err[ERR_LEN];
 	const char *name;
 	int rc;
 
@@ -215,11 +211,11 @@ static int m_vale_tap_delete(struct ctl_conn *c, json_t *params, json_t **ret, s
 	    ctl_param_string(params, "name", true, NULL, &name, e))
 		return -1;
 	if (bdg_parse_name(name, sw, port))
-		return ctl_fail(e, CTL_E_PARAMS, EINVAL, "'%s' is not a port name valeX:Y", name);
+		return ctl_fail_errno(e, EINVAL, "'%s' is not a port name valeX:Y", name);
 	rc = att_tap_delete(ctx->att, sw, port, err);
 	settle(ctx);
 	if (rc)
-		return att_err(e, rc, err);
+		return ctl_fail_errno(e, -rc, "%s", err);
 	*ret = json_pack("{s:s, s:b}", "name", name, "deleted", 1);
 	return 0;
 }
@@ -246,9 +242,9 @@ bool methods_host_port_missing(const char *name, struct ctl_error *e)
 
 	if (len < 2 || name[len - 1] != '^')
 		return false;
-	ctl_fail(e, CTL_E_FAILED, ENOENT,
-		 "no host port %s: host ports exist while their interface is attached with -h",
-		 name);
+	ctl_fail_errno(
+	    e, ENOENT,
+	    "no host port %s: host ports exist while their interface is attached with -h", name);
 	return true;
 }
 
@@ -298,7 +294,7 @@ static int set_polling(struct methods_ctx *ctx, uid_t uid, json_t *params, bool 
 {
 	static const char *const known_on[] = {"name", "cpu", NULL}, *const known_off[] = {"name",
 											   NULL};
-	char err[256];
+	char err[ERR_LEN];
 	struct att_entry *a;
 	struct reg_port *p;
 	const char *name;
@@ -319,10 +315,10 @@ static int set_polling(struct methods_ctx *ctx, uid_t uid, json_t *params, bool 
 		return -1;
 	if (a) {
 		if (on == kport_polling(att_entry_kport(a)))
-			return ctl_fail(e, CTL_E_FAILED, on ? EALREADY : EINVAL,
-					on ? "%s is in polling mode already"
-					   : "%s is not in polling mode",
-					name);
+			return ctl_fail_errno(e, on ? EALREADY : EINVAL,
+					      on ? "%s is in polling mode already"
+						 : "%s is not in polling mode",
+					      name);
 		static const struct quota_amount one = {.n[QUOTA_POLLERS] = 1};
 		char key[sizeof(KPOLL_KEY) + 2 * BDG_NAMSIZ + 1];
 
@@ -330,19 +326,19 @@ static int set_polling(struct methods_ctx *ctx, uid_t uid, json_t *params, bool 
 			 att_entry_port(a));
 		settle(ctx);
 		if (on && (rc = quota_hold(ctx->quota, uid, key, &one, err)))
-			return att_err(e, rc, err);
+			return ctl_fail_errno(e, -rc, "%s", err);
 		rc = kport_set_polling(att_entry_kport(a), on, (int)cpu);
 		settle(ctx);
 		if (rc)
-			return ctl_fail(e, CTL_E_FAILED, -rc, "cannot set polling on %s: %s", name,
-					strerror(-rc));
+			return ctl_fail_errno(e, -rc, "cannot set polling on %s: %s", name,
+					      strerror(-rc));
 	} else {
 		p = reg_find(ctx->reg, name, &rc, err);
 		if (!p)
-			return att_err(e, rc, err);
+			return ctl_fail_errno(e, -rc, "%s", err);
 		rc = reg_set_polling(ctx->reg, p, on, (int)cpu, uid, err);
 		if (rc)
-			return att_err(e, rc, err);
+			return ctl_fail_errno(e, -rc, "%s", err);
 	}
 	*ret = json_pack("{s:s, s:b, s:I}", "name", name, "polling", on, "cpu", (json_int_t)cpu);
 	return 0;

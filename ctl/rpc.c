@@ -96,77 +96,6 @@ struct ctl_server {
 
 /* ---- errors ---- */
 
-/* One entry a line. */
-/* clang-format off */
-static const struct {
-	int err;
-	const char *name;
-} errno_names[] = {
-	{EPERM, "EPERM"},
-	{ENOENT, "ENOENT"},
-	{ESRCH, "ESRCH"},
-	{EINTR, "EINTR"},
-	{EIO, "EIO"},
-	{ENXIO, "ENXIO"},
-	{E2BIG, "E2BIG"},
-	{EBADF, "EBADF"},
-	{EAGAIN, "EAGAIN"},
-	{ENOMEM, "ENOMEM"},
-	{EACCES, "EACCES"},
-	{EFAULT, "EFAULT"},
-	{EBUSY, "EBUSY"},
-	{EEXIST, "EEXIST"},
-	{ENODEV, "ENODEV"},
-	{ENOTDIR, "ENOTDIR"},
-	{EISDIR, "EISDIR"},
-	{EINVAL, "EINVAL"},
-	{ENFILE, "ENFILE"},
-	{EMFILE, "EMFILE"},
-	{ENOSPC, "ENOSPC"},
-	{EDQUOT, "EDQUOT"},
-	{EROFS, "EROFS"},
-	{EPIPE, "EPIPE"},
-	{ERANGE, "ERANGE"},
-	{EDEADLK, "EDEADLK"},
-	{ENAMETOOLONG, "ENAMETOOLONG"},
-	{ENOSYS, "ENOSYS"},
-	{ENOTEMPTY, "ENOTEMPTY"},
-	{ELOOP, "ELOOP"},
-	{ENODATA, "ENODATA"},
-	{EPROTO, "EPROTO"},
-	{EOVERFLOW, "EOVERFLOW"},
-	{ENOTSOCK, "ENOTSOCK"},
-	{EMSGSIZE, "EMSGSIZE"},
-	{EPROTONOSUPPORT, "EPROTONOSUPPORT"},
-	{EOPNOTSUPP, "EOPNOTSUPP"},
-#if ENOTSUP != EOPNOTSUPP
-	{ENOTSUP, "ENOTSUP"},
-#endif
-	{EADDRINUSE, "EADDRINUSE"},
-	{EADDRNOTAVAIL, "EADDRNOTAVAIL"},
-	{ENETDOWN, "ENETDOWN"},
-	{ENOBUFS, "ENOBUFS"},
-	{EISCONN, "EISCONN"},
-	{ENOTCONN, "ENOTCONN"},
-	{ETIMEDOUT, "ETIMEDOUT"},
-	{ECONNREFUSED, "ECONNREFUSED"},
-	{ECONNRESET, "ECONNRESET"},
-	{EALREADY, "EALREADY"},
-	{EINPROGRESS, "EINPROGRESS"},
-	{ECANCELED, "ECANCELED"},
-};
-/* clang-format on */
-
-/* The symbolic name of err; "E<number>" (in buf) for one not in the table. */
-static const char *errno_name(int err, char *buf, size_t size)
-{
-	for (size_t i = 0; i < sizeof(errno_names) / sizeof(errno_names[0]); i++)
-		if (errno_names[i].err == err)
-			return errno_names[i].name;
-	snprintf(buf, size, "E%d", err);
-	return buf;
-}
-
 /*
  * Details quote client input and may be cut anywhere by the buffer size, yet
  * must become a JSON string: drop a sequence cut in half at the end, and as a
@@ -190,18 +119,40 @@ static void fix_utf8(char *s)
 			*p = '?';
 }
 
-int ctl_fail(struct ctl_error *e, int code, int err, const char *fmt, ...)
+/* Fill e from a va_list; always -1. */
+static int vfail(struct ctl_error *e, int code, int err, const char *fmt, va_list ap)
 {
-	va_list ap;
-
 	if (!e)
 		return -1;
 	e->code = code;
 	e->err = err;
-	va_start(ap, fmt);
 	vsnprintf(e->detail, sizeof(e->detail), fmt, ap);
-	va_end(ap);
 	fix_utf8(e->detail);
+	return -1;
+}
+
+int ctl_fail(struct ctl_error *e, int code, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(e, code, err, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int ctl_errno_code(int err)
+{
+	return err == EINVAL || err == ENAMETOOLONG ? CTL_E_PARAMS : CTL_E_FAILED;
+}
+
+int ctl_fail_errno(struct ctl_error *e, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(e, ctl_errno_code(err), err, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 
@@ -328,15 +279,15 @@ int ctl_param_string(json_t *params, const char *key, bool required, const char 
 
 	if (!v) {
 		if (required)
-			return ctl_fail(err, CTL_E_PARAMS, EINVAL,
-					"missing parameter '%s' (a string)", key);
+			return ctl_fail_errno(err, EINVAL, "missing parameter '%s' (a string)",
+					      key);
 		*ret = def;
 		return 0;
 	}
 	if (!json_is_string(v)) {
 		describe(v, got, sizeof(got));
-		return ctl_fail(err, CTL_E_PARAMS, EINVAL,
-				"parameter '%s' must be a string, got %s", key, got);
+		return ctl_fail_errno(err, EINVAL, "parameter '%s' must be a string, got %s", key,
+				      got);
 	}
 	*ret = json_string_value(v);
 	return 0;
@@ -352,8 +303,8 @@ int ctl_param_uint(json_t *params, const char *key, bool required, uint64_t min,
 	show_range(min, max, range, sizeof(range));
 	if (!v) {
 		if (required)
-			return ctl_fail(err, CTL_E_PARAMS, EINVAL, "missing parameter '%s' (%s)",
-					key, range);
+			return ctl_fail_errno(err, EINVAL, "missing parameter '%s' (%s)", key,
+					      range);
 		*ret = def;
 		return 0;
 	}
@@ -365,8 +316,7 @@ int ctl_param_uint(json_t *params, const char *key, bool required, uint64_t min,
 		}
 	}
 	describe(v, got, sizeof(got));
-	return ctl_fail(err, CTL_E_PARAMS, EINVAL, "parameter '%s' must be %s, got %s", key, range,
-			got);
+	return ctl_fail_errno(err, EINVAL, "parameter '%s' must be %s, got %s", key, range, got);
 }
 
 int ctl_param_bool(json_t *params, const char *key, bool def, bool *ret, struct ctl_error *err)
@@ -380,8 +330,8 @@ int ctl_param_bool(json_t *params, const char *key, bool def, bool *ret, struct 
 	}
 	if (!json_is_boolean(v)) {
 		describe(v, got, sizeof(got));
-		return ctl_fail(err, CTL_E_PARAMS, EINVAL,
-				"parameter '%s' must be true or false, got %s", key, got);
+		return ctl_fail_errno(err, EINVAL, "parameter '%s' must be true or false, got %s",
+				      key, got);
 	}
 	*ret = json_is_true(v);
 	return 0;
@@ -421,11 +371,11 @@ int ctl_params_only(json_t *params, const char *const *known, struct ctl_error *
 
 		show_name(key, name, sizeof(name));
 		if (!known[0])
-			return ctl_fail(err, CTL_E_PARAMS, EINVAL,
-					"unknown parameter '%s': this method takes none", name);
+			return ctl_fail_errno(
+			    err, EINVAL, "unknown parameter '%s': this method takes none", name);
 		known_list(known, list, sizeof(list));
-		return ctl_fail(err, CTL_E_PARAMS, EINVAL, "unknown parameter '%s' (known: %s)",
-				name, list);
+		return ctl_fail_errno(err, EINVAL, "unknown parameter '%s' (known: %s)", name,
+				      list);
 	}
 	return 0;
 }
@@ -511,14 +461,14 @@ int ctl_request_parse(const char *line, size_t len, struct ctl_request *req, str
 	v = json_object_get(root, "params");
 	if (v && !json_is_object(v)) {
 		req->method = NULL;
-		return ctl_fail(err, CTL_E_PARAMS, EINVAL,
-				"\"params\" must be an object of named parameters, got %s",
-				type_name(v));
+		return ctl_fail_errno(err, EINVAL,
+				      "\"params\" must be an object of named parameters, got %s",
+				      type_name(v));
 	}
 	req->params = v ? json_incref(v) : json_object();
 	if (!req->params) {
 		req->method = NULL;
-		return ctl_fail(err, CTL_E_FAILED, ENOMEM, "out of memory");
+		return ctl_fail_errno(err, ENOMEM, "out of memory");
 	}
 	return 0;
 }
@@ -548,11 +498,10 @@ static void close_fds(int *fd, int *n)
 static json_t *error_reply(json_t *id, const struct ctl_error *e)
 {
 	json_t *reply = json_object(), *error = json_object(), *data = json_object();
-	char buf[16];
+	char buf[ERR_NAME_LEN];
 	bool ok = reply && error && data;
 
-	ok = ok && json_object_set_new(data, "errno",
-				       json_string(errno_name(e->err, buf, sizeof(buf)))) == 0;
+	ok = ok && json_object_set_new(data, "errno", json_string(err_name(e->err, buf))) == 0;
 	ok = ok && json_object_set_new(data, "detail", json_string(e->detail)) == 0;
 	ok = ok && json_object_set_new(error, "code", json_integer(e->code)) == 0;
 	ok = ok && json_object_set_new(error, "message", json_string(code_message(e->code))) == 0;
@@ -679,8 +628,7 @@ static int dispatch(struct ctl_conn *c, const struct ctl_request *req, json_t **
 		fds->n = fds->n < 0 ? 0 : CTL_MAX_FDS;
 		close_fds(fds->fd, &fds->n);
 		json_decref(result);
-		return ctl_fail(err, CTL_E_FAILED, EIO, "method '%s' returned a bad fd count",
-				mname);
+		return ctl_fail_errno(err, EIO, "method '%s' returned a bad fd count", mname);
 	}
 	if (rc != 0) {
 		close_fds(fds->fd, &fds->n);
@@ -693,8 +641,7 @@ static int dispatch(struct ctl_conn *c, const struct ctl_request *req, json_t **
 	if (!json_is_object(result)) {
 		close_fds(fds->fd, &fds->n);
 		json_decref(result);
-		return ctl_fail(err, CTL_E_FAILED, EIO, "method '%s' returned no result object",
-				mname);
+		return ctl_fail_errno(err, EIO, "method '%s' returned no result object", mname);
 	}
 	*ret_result = result;
 	return 0;
@@ -718,7 +665,7 @@ static void handle_line(struct ctl_conn *c, const char *line, size_t len)
 
 	reply = result_reply(req.id, result, &fds);
 	if (!reply || enqueue(c, reply, &fds) < 0) {
-		ctl_fail(&err, CTL_E_FAILED, ENOMEM, "out of memory while sending the reply");
+		ctl_fail_errno(&err, ENOMEM, "out of memory while sending the reply");
 		queue_error(c, req.id, &err);
 	}
 	json_decref(reply);
@@ -1016,14 +963,14 @@ static int read_peer_groups(struct ctl_conn *c)
 static void refuse_over_limit(struct ctl_conn *c)
 {
 	struct ctl_error err = {0};
-	char detail[QUOTA_ERRLEN];
+	char detail[ERR_LEN];
 	int e = quota_charge(c->s->quota, c->uid, &one_conn, detail);
 
 	if (e == 0) {
 		c->charged = true;
 		return;
 	}
-	ctl_fail(&err, CTL_E_FAILED, -e, "connection refused: %s", detail);
+	ctl_fail_errno(&err, -e, "connection refused: %s", detail);
 	queue_error(c, json_null(), &err);
 	c->closing = true;
 	conn_pump(c);
@@ -1246,7 +1193,7 @@ err_nomem:
 	json_decref(list);
 err_result:
 	json_decref(result);
-	return ctl_fail(err, CTL_E_FAILED, ENOMEM, "out of memory");
+	return ctl_fail_errno(err, ENOMEM, "out of memory");
 }
 
 static int do_version(struct ctl_conn *c, json_t *params, json_t **ret_result, struct ctl_fds *fds,
@@ -1264,7 +1211,7 @@ static int do_version(struct ctl_conn *c, json_t *params, json_t **ret_result, s
 	if (!result || json_object_set_new(result, "version", json_string(VALE_VERSION)) < 0 ||
 	    json_object_set_new(result, "api", json_integer(NETMAP_API)) < 0) {
 		json_decref(result);
-		return ctl_fail(err, CTL_E_FAILED, ENOMEM, "out of memory");
+		return ctl_fail_errno(err, ENOMEM, "out of memory");
 	}
 	*ret_result = result;
 	return 0;

@@ -26,6 +26,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "err.h"
 #include "quota.h"
 #include "wire.h" /* CTL_LINE_MAX, CTL_MAX_FDS */
 
@@ -43,10 +44,27 @@ struct ctl_conn;
 struct ctl_error {
 	int code;
 	int err;
-	char detail[256];
+	char detail[ERR_LEN];
 };
 
-/* Fill e (printf-style detail). Returns -1, so handlers can `return ctl_fail(...)`. */
+/*
+ * The JSON-RPC code of a request that failed with errno err, valed's one
+ * mapping (doc/control-protocol.md, "Errors"): EINVAL and ENAMETOOLONG are
+ * CTL_E_PARAMS (the request was wrong), every other errno is CTL_E_FAILED.
+ */
+int ctl_errno_code(int err);
+
+/*
+ * Fill e for a request that failed with errno err (positive), its code from
+ * ctl_errno_code, its detail printf-style. Returns -1, so handlers can
+ * `return ctl_fail_errno(...)`; a module's -errno and sentence become
+ * `ctl_fail_errno(e, -rc, "%s", sentence)`.
+ */
+int ctl_fail_errno(struct ctl_error *e, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Fill e with an explicit code: the envelope's errors (CTL_E_PARSE,
+ * CTL_E_REQUEST, CTL_E_METHOD), which no errno decides. Returns -1. */
 int ctl_fail(struct ctl_error *e, int code, int err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

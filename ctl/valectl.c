@@ -34,8 +34,8 @@ static int die(const char *fmt, const char *arg)
 /* Call the daemon; print its error on failure. */
 static int call(struct cli *cli, const char *method, json_t *params, json_t **ret)
 {
-	json_t *error = NULL;
-	char text[512];
+	struct ctl_daemon_error error;
+	char text[2 * ERR_LEN];
 	int rc;
 
 	if (!cli->c) {
@@ -50,9 +50,8 @@ static int call(struct cli *cli, const char *method, json_t *params, json_t **re
 		}
 	}
 	rc = ctl_client_call(cli->c, method, params, ret, &error, NULL, 0, NULL);
-	if (rc == -1) {
-		ctl_error_text(error, text, sizeof(text));
-		json_decref(error);
+	if (rc == CTL_DAEMON_ERROR) {
+		ctl_error_text(&error, text, sizeof(text));
 		fprintf(stderr, "valectl: %s\n", text);
 		return 1;
 	}
@@ -285,8 +284,9 @@ static int run(struct cli *cli, const struct cmd *cmd, const char *arg, json_t *
 /* delete valeX:Y: a persistent VALE port, or else a tap port. */
 static int delete_port(struct cli *cli, const char *name)
 {
-	json_t *error = NULL, *result = NULL;
-	char text[512];
+	struct ctl_daemon_error error;
+	json_t *result = NULL;
+	char text[2 * ERR_LEN];
 	int rc;
 
 	if (call(cli, "daemon.status", NULL, &result)) /* connects, with a clear error */
@@ -294,16 +294,15 @@ static int delete_port(struct cli *cli, const char *name)
 	json_decref(result);
 	rc = ctl_client_call(cli->c, "vale.delif", json_pack("{s:s}", "name", name), &result,
 			     &error, NULL, 0, NULL);
-	if (rc == -1 && ctl_error_text(error, text, sizeof(text)) == ENOENT) {
-		json_decref(error);
+	if (rc == CTL_DAEMON_ERROR && error.err == ENOENT) {
 		if (call(cli, "vale.tap.delete", json_pack("{s:s}", "name", name), &result))
 			return 1;
 		json_decref(result);
 		return 0;
 	}
-	if (rc == -1) {
+	if (rc == CTL_DAEMON_ERROR) {
+		ctl_error_text(&error, text, sizeof(text));
 		fprintf(stderr, "valectl: %s\n", text);
-		json_decref(error);
 		return 1;
 	}
 	if (rc < 0) {

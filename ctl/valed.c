@@ -371,7 +371,7 @@ static int config_ports(json_t *cfg, struct reg *reg)
 		struct vport_params vp = {0};
 		uint32_t *field[] = {&vp.tx_rings, &vp.rx_rings, &vp.tx_slots, &vp.rx_slots,
 				     &vp.buf_size};
-		char err[REG_ERRLEN];
+		char err[ERR_LEN];
 		const char *name = json_string_value(json_object_get(p, "name"));
 		const char *key;
 		uid_t owner;
@@ -466,7 +466,7 @@ int main(int argc, char **argv)
 	struct quota *quota;
 	enum nic_admode admode = NIC_ADMODE_BEST;
 	json_t *cfg = NULL;
-	char err[REG_ERRLEN];
+	char err[ERR_LEN];
 	struct timespec ts;
 	uint64_t wd_usec = 0;
 	int listen_fd = -1, rc = 1, n;
@@ -503,7 +503,7 @@ int main(int argc, char **argv)
 	}
 
 	authz = authz_create(cfg ? json_object_get(cfg, "admin_group") : NULL,
-			     cfg ? json_object_get(cfg, "switch_access") : NULL, err, sizeof(err));
+			     cfg ? json_object_get(cfg, "switch_access") : NULL, err);
 	if (!authz) {
 		logmsg(LOG_ERR, "config: %s", err);
 		goto err_cfg;

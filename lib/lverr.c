@@ -8,9 +8,11 @@
 
 #include <vale/vale.h>
 
-#define LVERR_MAX 512
+#include "err.h"
 
-static __thread char last_error[LVERR_MAX];
+/* A libvale sentence is often a prefix ("cannot open vale0:a: ") before a
+ * module's or the daemon's own ERR_LEN sentence: room for both. */
+static __thread char last_error[2 * ERR_LEN];
 
 int lverr_set(int err, const char *fmt, ...)
 {

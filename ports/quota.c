@@ -211,24 +211,24 @@ static int check(const struct quota *q, const struct account *acc, uid_t uid,
 		uint64_t used = acc ? acc->used.n[r] : 0;
 
 		if (over(used, a->n[r], lim->n[r])) {
-			snprintf(err, QUOTA_ERRLEN,
-				 "uid %u is at its limit of %llu %s (it holds %llu, this needs "
-				 "%llu more): close some, or raise \"%s\" in valed.json's limits",
-				 (unsigned)uid, (unsigned long long)lim->n[r], words[r],
-				 (unsigned long long)used, (unsigned long long)a->n[r], names[r]);
-			return -EDQUOT;
+			return err_set(
+			    err, EDQUOT,
+			    "uid %u is at its limit of %llu %s (it holds %llu, this needs "
+			    "%llu more): close some, or raise \"%s\" in valed.json's limits",
+			    (unsigned)uid, (unsigned long long)lim->n[r], words[r],
+			    (unsigned long long)used, (unsigned long long)a->n[r], names[r]);
 		}
 	}
 	for (int r = 0; r < QUOTA_NRES; r++) {
 		if (over(q->host.n[r], a->n[r], host_lim[r])) {
-			snprintf(err, QUOTA_ERRLEN,
-				 "valed's host-wide limit of %llu %s is reached (all users hold "
-				 "%llu, this needs %llu more): \"host\" \"%s\" in valed.json's "
-				 "limits",
-				 (unsigned long long)host_lim[r], words[r],
-				 (unsigned long long)q->host.n[r], (unsigned long long)a->n[r],
-				 names[r]);
-			return -ENOSPC;
+			return err_set(
+			    err, ENOSPC,
+			    "valed's host-wide limit of %llu %s is reached (all users hold "
+			    "%llu, this needs %llu more): \"host\" \"%s\" in valed.json's "
+			    "limits",
+			    (unsigned long long)host_lim[r], words[r],
+			    (unsigned long long)q->host.n[r], (unsigned long long)a->n[r],
+			    names[r]);
 		}
 	}
 	return 0;
@@ -246,8 +246,7 @@ int quota_charge(struct quota *q, uid_t uid, const struct quota_amount *a, char 
 		return e;
 	acc = get(q, uid);
 	if (!acc) {
-		snprintf(err, QUOTA_ERRLEN, "out of memory");
-		return -ENOMEM;
+		return err_set(err, ENOMEM, "out of memory");
 	}
 	for (int r = 0; r < QUOTA_NRES; r++) {
 		acc->used.n[r] += a->n[r];
@@ -292,17 +291,14 @@ int quota_hold(struct quota *q, uid_t uid, const char *key, const struct quota_a
 	if (!q)
 		return 0;
 	if (strlen(key) >= KEY_MAX) {
-		snprintf(err, QUOTA_ERRLEN, "quota key '%.32s...' is too long", key);
-		return -ENAMETOOLONG;
+		return err_set(err, ENAMETOOLONG, "quota key '%.32s...' is too long", key);
 	}
 	if (*find_hold(q, key)) {
-		snprintf(err, QUOTA_ERRLEN, "%s is charged already", key);
-		return -EEXIST;
+		return err_set(err, EEXIST, "%s is charged already", key);
 	}
 	h = calloc(1, sizeof(*h));
 	if (!h) {
-		snprintf(err, QUOTA_ERRLEN, "out of memory");
-		return -ENOMEM;
+		return err_set(err, ENOMEM, "out of memory");
 	}
 	e = quota_charge(q, uid, a, err);
 	if (e) {

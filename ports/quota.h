@@ -36,7 +36,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define QUOTA_ERRLEN 256
+#include "err.h"
+
 #define QUOTA_UNLIMITED UINT64_MAX
 
 enum quota_res {

@@ -3,7 +3,6 @@
 #include "registry.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,20 +59,6 @@ struct reg {
 	struct mem_region *shared; /* see reg_shared_mem */
 };
 
-_Static_assert(REG_ERRLEN == QUOTA_ERRLEN, "quota sentences go straight into err");
-
-static int fail(char *err, int e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, int e, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, REG_ERRLEN, fmt, ap);
-	va_end(ap);
-	return -e;
-}
-
 /* A TX-only registration sees no RX ring, an RX-only one no TX ring. */
 static void limit_direction(struct reg_handle *h, const struct reg_open *o)
 {
@@ -107,7 +92,7 @@ struct reg *reg_create(const struct reg_params *p, char *err)
 	struct reg *r;
 
 	if (p->workers < 1 || p->workers > 64) {
-		fail(err, EINVAL, "workers must be 1..64, got %u", p->workers);
+		err_set(err, EINVAL, "workers must be 1..64, got %u", p->workers);
 		errno = EINVAL;
 		return NULL;
 	}
@@ -133,7 +118,7 @@ struct reg *reg_create(const struct reg_params *p, char *err)
 	r->shared = mem_create(&sp); /* a memfd: pages come when touched */
 	if (!r->shared) {
 		int e = errno;
-		fail(err, e, "cannot create the shared memory region: %s", strerror(e));
+		err_set(err, e, "cannot create the shared memory region: %s", strerror(e));
 		free(r->workers);
 		free(r);
 		errno = e;
@@ -147,8 +132,8 @@ struct reg *reg_create(const struct reg_params *p, char *err)
 		r->workers[r->n_workers] = worker_create(&wp);
 		if (!r->workers[r->n_workers]) {
 			int e = errno;
-			fail(err, e, "cannot start forwarding thread %u: %s", r->n_workers,
-			     strerror(e));
+			err_set(err, e, "cannot start forwarding thread %u: %s", r->n_workers,
+				strerror(e));
 			reg_destroy(r);
 			errno = e;
 			return NULL;
@@ -158,7 +143,7 @@ struct reg *reg_create(const struct reg_params *p, char *err)
 
 err_alloc:
 	free(r);
-	fail(err, ENOMEM, "out of memory");
+	err_set(err, ENOMEM, "out of memory");
 	errno = ENOMEM;
 	return NULL;
 }
@@ -197,29 +182,30 @@ static int parse_name(const char *name, char base[BDG_FULLNAMSIZ], int *ret_ring
 	int ring = -1;
 
 	if (len >= BDG_FULLNAMSIZ)
-		return fail(err, ENAMETOOLONG, "port name is too long: at most %d characters",
-			    BDG_FULLNAMSIZ - 1);
+		return err_set(err, ENAMETOOLONG, "port name is too long: at most %d characters",
+			       BDG_FULLNAMSIZ - 1);
 	if (len == 0)
-		return fail(err, EINVAL, "port name is empty: expected valeX:Y");
+		return err_set(err, EINVAL, "port name is empty: expected valeX:Y");
 	slash = strchr(name, '/');
 	if (slash && !slash[1])
-		return fail(err, EINVAL, "'%s' ends in '/' with no flag: valid is '/x'", name);
+		return err_set(err, EINVAL, "'%s' ends in '/' with no flag: valid is '/x'", name);
 	if (slash) {
 		for (const char *f = slash + 1; *f; f++) {
 			if (*f == 'x')
 				excl = true;
 			else if (strchr("rtz", *f))
-				return fail(err, EOPNOTSUPP,
-					    "monitors ('/%c' in '%s') are not supported yet", *f,
-					    name);
+				return err_set(err, EOPNOTSUPP,
+					       "monitors ('/%c' in '%s') are not supported yet", *f,
+					       name);
 			else
-				return fail(err, EINVAL,
-					    "unknown flag '/%c' in '%s': valid is '/x'", *f, name);
+				return err_set(err, EINVAL,
+					       "unknown flag '/%c' in '%s': valid is '/x'", *f,
+					       name);
 		}
 		len = (size_t)(slash - name);
 	}
 	if (memchr(name, '*', len) || memchr(name, '^', len))
-		return fail(err, EINVAL, "'%s': VALE ports have no host rings ('*', '^')", name);
+		return err_set(err, EINVAL, "'%s': VALE ports have no host rings ('*', '^')", name);
 	/* A trailing "-N" is a ring number, as in netmap. */
 	dash = memrchr(name, '-', len);
 	if (dash && dash + 1 < name + len &&
@@ -229,8 +215,8 @@ static int parse_name(const char *name, char base[BDG_FULLNAMSIZ], int *ret_ring
 		 * and atoi would overflow on it. */
 		ring = digits <= 2 ? atoi(dash + 1) : BDG_MAXRINGS;
 		if (ring >= BDG_MAXRINGS)
-			return fail(err, EINVAL, "ring '%.*s' in '%s' is out of range 0..%d",
-				    (int)digits, dash + 1, name, BDG_MAXRINGS - 1);
+			return err_set(err, EINVAL, "ring '%.*s' in '%s' is out of range 0..%d",
+				       (int)digits, dash + 1, name, BDG_MAXRINGS - 1);
 		len = (size_t)(dash - name);
 	}
 	memcpy(base, name, len);
@@ -246,15 +232,16 @@ static int split_name(const char *base, char sw[BDG_NAMSIZ], char port[BDG_NAMSI
 	int e = bdg_parse_name(base, sw, port);
 
 	if (e == -ENAMETOOLONG)
-		return fail(
+		return err_set(
 		    err, ENAMETOOLONG,
 		    "'%s' is too long: switch and port names are at most %d characters each", base,
 		    BDG_NAMSIZ - 1);
 	if (e)
-		return fail(err, EINVAL,
-			    "'%s' is not a VALE port name: expected valeX:Y, with X and Y made of "
-			    "letters, digits, '_', '.' or '-'",
-			    base);
+		return err_set(
+		    err, EINVAL,
+		    "'%s' is not a VALE port name: expected valeX:Y, with X and Y made of "
+		    "letters, digits, '_', '.' or '-'",
+		    base);
 	return 0;
 }
 
@@ -274,7 +261,7 @@ struct reg_port *reg_find(struct reg *r, const char *name, int *ret_err, char *e
 	for (struct reg_port *p = r->ports; p; p = p->next)
 		if (strcmp(p->full, name) == 0)
 			return p;
-	*ret_err = fail(err, ENOENT, "no port %s", name);
+	*ret_err = err_set(err, ENOENT, "no port %s", name);
 	return NULL;
 }
 
@@ -328,8 +315,8 @@ static void uncharge(struct reg *r, uid_t owner, const struct quota_amount *a)
 
 static int geometry_fail(char *err, const char *what)
 {
-	return fail(err, EINVAL, "bad %s geometry: rings 1..%d, slots 2..%d, buf_size %d..%d", what,
-		    BDG_MAXRINGS, VPORT_SLOTS_MAX, MEM_BUF_SIZE_MIN, MEM_BUF_SIZE_MAX);
+	return err_set(err, EINVAL, "bad %s geometry: rings 1..%d, slots 2..%d, buf_size %d..%d",
+		       what, BDG_MAXRINGS, VPORT_SLOTS_MAX, MEM_BUF_SIZE_MIN, MEM_BUF_SIZE_MAX);
 }
 
 static uint32_t least_busy_worker(const struct reg *r)
@@ -370,7 +357,7 @@ static int port_create(struct reg *r, uid_t owner, const char *full, const char 
 		return e;
 	p = calloc(1, sizeof(*p));
 	if (!p) {
-		e = fail(err, ENOMEM, "out of memory");
+		e = err_set(err, ENOMEM, "out of memory");
 		goto err_charge;
 	}
 	p->v = vport_create(&vp);
@@ -378,7 +365,7 @@ static int port_create(struct reg *r, uid_t owner, const char *full, const char 
 		e = errno;
 		e = e == EINVAL
 			? geometry_fail(err, "port")
-			: fail(err, e, "cannot create the memory of %s: %s", full, strerror(e));
+			: err_set(err, e, "cannot create the memory of %s: %s", full, strerror(e));
 		goto err_port;
 	}
 	if (!sw) {
@@ -388,7 +375,7 @@ static int port_create(struct reg *r, uid_t owner, const char *full, const char 
 			e = errno;
 			if (priv)
 				learn_ops.dtor(priv);
-			e = fail(err, e, "cannot create switch %s: %s", swname, strerror(e));
+			e = err_set(err, e, "cannot create switch %s: %s", swname, strerror(e));
 			goto err_vport;
 		}
 		new_sw = true;
@@ -396,10 +383,10 @@ static int port_create(struct reg *r, uid_t owner, const char *full, const char 
 	e = bdg_attach(sw, vport_port(p->v));
 	if (e < 0) {
 		if (e == -ENOSPC)
-			e = fail(err, ENOSPC, "switch %s is full: %d ports at most", swname,
-				 BDG_MAXPORTS);
+			e = err_set(err, ENOSPC, "switch %s is full: %d ports at most", swname,
+				    BDG_MAXPORTS);
 		else
-			e = fail(err, -e, "cannot attach %s: %s", full, strerror(-e));
+			e = err_set(err, -e, "cannot attach %s: %s", full, strerror(-e));
 		goto err_switch;
 	}
 	p->r = r;
@@ -412,7 +399,7 @@ static int port_create(struct reg *r, uid_t owner, const char *full, const char 
 		       bdg_port_tx_rings(vport_port(p->v)), vport_kick_fd(p->v),
 		       vport_notify_fd(p->v));
 	if (e) {
-		e = fail(err, -e, "cannot schedule %s: %s", full, strerror(-e));
+		e = err_set(err, -e, "cannot schedule %s: %s", full, strerror(-e));
 		goto err_attached;
 	}
 	/* Append: listing follows creation order. */
@@ -619,8 +606,8 @@ static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_hand
 	int e;
 
 	if (len >= BDG_FULLNAMSIZ)
-		return fail(err, ENAMETOOLONG, "port name is too long: at most %d characters",
-			    BDG_FULLNAMSIZ - 1);
+		return err_set(err, ENAMETOOLONG, "port name is too long: at most %d characters",
+			       BDG_FULLNAMSIZ - 1);
 	for (const char *f = slash + 1; *f; f++) {
 		if (*f == 'r')
 			flags |= BDG_MON_RX;
@@ -629,19 +616,21 @@ static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_hand
 		else if (*f == 'z')
 			flags |= BDG_MON_ZCOPY;
 		else if (*f == '/')
-			return fail(err, EINVAL, "'%s': a monitor cannot be monitored", o->name);
+			return err_set(err, EINVAL, "'%s': a monitor cannot be monitored", o->name);
 		else if (*f != 'x') /* "/x": a monitor is private to its client anyway */
-			return fail(err, EINVAL,
-				    "unknown flag '/%c' in '%s': monitors take '/r', '/t', '/rt', "
-				    "'/z', '/zr', '/zt'",
-				    *f, o->name);
+			return err_set(
+			    err, EINVAL,
+			    "unknown flag '/%c' in '%s': monitors take '/r', '/t', '/rt', "
+			    "'/z', '/zr', '/zt'",
+			    *f, o->name);
 	}
 	if (!(flags & (BDG_MON_RX | BDG_MON_TX))) /* "/z": both ways */
 		flags |= BDG_MON_RX | BDG_MON_TX;
 	memcpy(base, o->name, blen);
 	base[blen] = '\0';
 	if (o->one_ring)
-		return fail(err, EINVAL, "'%s': a monitor watches every ring of its port", o->name);
+		return err_set(err, EINVAL, "'%s': a monitor watches every ring of its port",
+			       o->name);
 	if (is_pipe_name(base)) {
 		unsigned end;
 		e = check_pipe_name(base, &end, err);
@@ -658,27 +647,30 @@ static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_hand
 		     : dirs == BDG_MON_TX    ? "t"
 		     : flags & BDG_MON_ZCOPY ? ""
 					     : "rt") >= (int)sizeof(full))
-		return fail(err, ENAMETOOLONG, "'%s' is too long for a monitor name", base);
+		return err_set(err, ENAMETOOLONG, "'%s' is too long for a monitor name", base);
 	for (t = r->ports; t; t = t->next)
 		if (strcmp(t->full, base) == 0)
 			break;
 	if (!t)
-		return fail(err, ENOENT, "no port %s to monitor: open or create it first", base);
+		return err_set(err, ENOENT, "no port %s to monitor: open or create it first", base);
 	tp = t->pipe ? NULL : vport_port(t->v);
 	if (tp && !bdg_port_switch(tp))
-		return fail(err, EOPNOTSUPP, "%s cannot be monitored: it is not on a switch", base);
+		return err_set(err, EOPNOTSUPP, "%s cannot be monitored: it is not on a switch",
+			       base);
 	const struct vport_params *tvp =
 	    t->pipe ? pipe_params(t->pipe, t->end) : vport_params(t->v);
 	if (flags & BDG_MON_ZCOPY && mem_params(reg_port_mem(t))->hugetlb)
-		return fail(err, EOPNOTSUPP,
-			    "%s is on hugepages: a zero-copy monitor needs memory valed can give "
-			    "its client page by page; a copy monitor (/r /t /rt) works",
-			    base);
+		return err_set(
+		    err, EOPNOTSUPP,
+		    "%s is on hugepages: a zero-copy monitor needs memory valed can give "
+		    "its client page by page; a copy monitor (/r /t /rt) works",
+		    base);
 	if (flags & BDG_MON_ZCOPY && zmon_taken(t, flags))
-		return fail(err, EBUSY,
-			    "%s already has a zero-copy monitor of that direction%s: only one can "
-			    "take its buffers; a copy monitor (/r /t /rt) can watch it too",
-			    base, t->pipe ? " (an end's TX ones are its peer's RX ones)" : "");
+		return err_set(
+		    err, EBUSY,
+		    "%s already has a zero-copy monitor of that direction%s: only one can "
+		    "take its buffers; a copy monitor (/r /t /rt) can watch it too",
+		    base, t->pipe ? " (an end's TX ones are its peer's RX ones)" : "");
 	if (flags & BDG_MON_ZCOPY) {
 		vport_zmon_params(tvp, &vp);
 		vp.shared_mem = reg_port_mem(t);
@@ -703,21 +695,21 @@ static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_hand
 	m = calloc(1, sizeof(*m));
 	h = calloc(1, sizeof(*h));
 	if (!m || !h || ((flags & BDG_MON_ZCOPY) && !(m->zsrc = calloc(1, sizeof(*m->zsrc))))) {
-		e = fail(err, ENOMEM, "out of memory");
+		e = err_set(err, ENOMEM, "out of memory");
 		goto err_alloc;
 	}
 	m->v = vport_create(&vp);
 	if (!m->v) {
 		int en = errno;
 		if (flags & BDG_MON_ZCOPY)
-			e = fail(err, en == EINVAL ? ENOMEM : en,
-				 "no room for a zero-copy monitor in the memory region of %s: "
-				 "one at a time fits in a port's own region; "
-				 "a copy monitor (/r /t /rt) always works",
-				 base);
+			e = err_set(err, en == EINVAL ? ENOMEM : en,
+				    "no room for a zero-copy monitor in the memory region of %s: "
+				    "one at a time fits in a port's own region; "
+				    "a copy monitor (/r /t /rt) always works",
+				    base);
 		else
-			e = fail(err, en, "cannot create the memory of a monitor of %s: %s", base,
-				 strerror(en));
+			e = err_set(err, en, "cannot create the memory of a monitor of %s: %s",
+				    base, strerror(en));
 		goto err_alloc;
 	}
 	if (t->pipe)
@@ -725,7 +717,7 @@ static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_hand
 	else
 		e = bdg_monitor_attach(tp, vport_port(m->v), flags);
 	if (e) {
-		fail(err, -e, "cannot monitor %s: %s", base, strerror(-e));
+		err_set(err, -e, "cannot monitor %s: %s", base, strerror(-e));
 		goto err_vport;
 	}
 	if (m->zsrc)
@@ -740,7 +732,7 @@ static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_hand
 	memcpy(m->full, full, sizeof(full));
 	e = zmon_serve(m);
 	if (e) {
-		fail(err, -e, "cannot serve a zero-copy monitor of %s: %s", base, strerror(-e));
+		err_set(err, -e, "cannot serve a zero-copy monitor of %s: %s", base, strerror(-e));
 		goto err_attached;
 	}
 	t->monitors++;
@@ -793,12 +785,12 @@ static int check_pipe_name(const char *base, unsigned *ret_end, char *err)
 	char sw[BDG_NAMSIZ], port[BDG_NAMSIZ], x[BDG_FULLNAMSIZ];
 
 	if (xlen == 0 || idlen == 0 || idlen >= BDG_NAMSIZ || strpbrk(brace + 1, "{}"))
-		return fail(err, EINVAL,
-			    "'%s' is not a pipe name: expected X{N or X}N, N 1..%d characters",
-			    base, BDG_NAMSIZ - 1);
+		return err_set(err, EINVAL,
+			       "'%s' is not a pipe name: expected X{N or X}N, N 1..%d characters",
+			       base, BDG_NAMSIZ - 1);
 	for (size_t i = 0; i < xlen + 1 + idlen; i++)
 		if (base + i != brace && !pipe_char_ok(base[i], base + i > brace))
-			return fail(
+			return err_set(
 			    err, EINVAL,
 			    "'%s': character '%c' is not allowed in a pipe name (X: A-Z a-z "
 			    "0-9 _ . - :, N: A-Z a-z 0-9 _ .)",
@@ -862,7 +854,7 @@ static int pipe_new(struct reg *r, uid_t owner, const char *base, const struct v
 	end[0] = calloc(1, sizeof(*end[0]));
 	end[1] = calloc(1, sizeof(*end[1]));
 	if (!end[0] || !end[1]) {
-		e = fail(err, ENOMEM, "out of memory");
+		e = err_set(err, ENOMEM, "out of memory");
 		goto err_alloc;
 	}
 	pp = pipe_create(name0, vp);
@@ -871,14 +863,14 @@ static int pipe_new(struct reg *r, uid_t owner, const char *base, const struct v
 		if (e == EINVAL)
 			e = geometry_fail(err, "pipe");
 		else
-			e = fail(err, e, "cannot create the memory of pipe %s: %s", name0,
-				 strerror(e));
+			e = err_set(err, e, "cannot create the memory of pipe %s: %s", name0,
+				    strerror(e));
 		goto err_alloc;
 	}
 	end[0]->worker = end[1]->worker = least_busy_worker(r);
 	e = pipe_schedule(r, pp, end[0]->worker);
 	if (e) {
-		fail(err, -e, "cannot schedule pipe %s: %s", name0, strerror(-e));
+		err_set(err, -e, "cannot schedule pipe %s: %s", name0, strerror(-e));
 		goto err_pipe;
 	}
 	for (unsigned i = 0; i < 2; i++) {
@@ -950,18 +942,18 @@ static int pipe_open(struct reg *r, const struct reg_open *o, const char *base, 
 		return e;
 	if (o->one_ring) {
 		if (ring >= 0 && (uint32_t)ring != o->ring)
-			return fail(err, EINVAL, "'%s' names ring %d but ring %u was asked",
-				    o->name, ring, o->ring);
+			return err_set(err, EINVAL, "'%s' names ring %d but ring %u was asked",
+				       o->name, ring, o->ring);
 		ring = (int)o->ring;
 	}
 	for (p = r->ports; p; p = p->next)
 		if (p->pipe && strcmp(p->full, base) == 0)
 			break;
 	if (p && p->exclusive)
-		return fail(err, EBUSY, "%s is open exclusively by another client", base);
+		return err_set(err, EBUSY, "%s is open exclusively by another client", base);
 	if (p && excl && p->users)
-		return fail(err, EBUSY, "%s is already open: an exclusive open needs it unused",
-			    base);
+		return err_set(err, EBUSY, "%s is already open: an exclusive open needs it unused",
+			       base);
 	if (ring >= 0) {
 		uint32_t tx = p ? pipe_params(p->pipe, end)->tx_rings : o->vp.tx_rings;
 		uint32_t rx = p ? pipe_params(p->pipe, end)->rx_rings : o->vp.rx_rings;
@@ -973,11 +965,11 @@ static int pipe_open(struct reg *r, const struct reg_open *o, const char *base, 
 			rx = t;
 		}
 		if ((uint32_t)ring >= (tx ? tx : 1) || (uint32_t)ring >= (rx ? rx : 1))
-			return fail(err, EINVAL, "%s has no ring %d", base, ring);
+			return err_set(err, EINVAL, "%s has no ring %d", base, ring);
 	}
 	h = calloc(1, sizeof(*h));
 	if (!h)
-		return fail(err, ENOMEM, "out of memory");
+		return err_set(err, ENOMEM, "out of memory");
 	if (!p) {
 		e = pipe_new(r, o->owner, base, &o->vp, ends, err);
 		if (e) {
@@ -1038,7 +1030,7 @@ struct mem_region *reg_port_mem(const struct reg_port *p)
 int reg_open(struct reg *r, const struct reg_open *o, struct reg_handle **ret_h, char *err)
 {
 	if (o->tx_only && o->rx_only)
-		return fail(err, EINVAL, "TX-only and RX-only exclude each other");
+		return err_set(err, EINVAL, "TX-only and RX-only exclude each other");
 	char base[BDG_FULLNAMSIZ], sw[BDG_NAMSIZ], port[BDG_NAMSIZ];
 	struct reg_port *p = NULL;
 	struct reg_handle *h;
@@ -1057,18 +1049,18 @@ int reg_open(struct reg *r, const struct reg_open *o, struct reg_handle **ret_h,
 	excl = excl || o->exclusive;
 	if (o->one_ring) {
 		if (ring >= 0 && (uint32_t)ring != o->ring)
-			return fail(err, EINVAL, "'%s' names ring %d but ring %u was asked",
-				    o->name, ring, o->ring);
+			return err_set(err, EINVAL, "'%s' names ring %d but ring %u was asked",
+				       o->name, ring, o->ring);
 		ring = (int)o->ring;
 	}
 	for (p = r->ports; p; p = p->next)
 		if (strcmp(p->full, base) == 0)
 			break;
 	if (p && p->exclusive)
-		return fail(err, EBUSY, "%s is open exclusively by another client", base);
+		return err_set(err, EBUSY, "%s is open exclusively by another client", base);
 	if (p && excl && p->users)
-		return fail(err, EBUSY, "%s is already open: an exclusive open needs it unused",
-			    base);
+		return err_set(err, EBUSY, "%s is already open: an exclusive open needs it unused",
+			       base);
 	if (ring >= 0) {
 		uint32_t limit = p ? bdg_port_tx_rings(vport_port(p->v)) : o->vp.tx_rings;
 		uint32_t rlimit = p ? bdg_port_rx_rings(vport_port(p->v)) : o->vp.rx_rings;
@@ -1077,11 +1069,11 @@ int reg_open(struct reg *r, const struct reg_open *o, struct reg_handle **ret_h,
 		if (rlimit == 0)
 			rlimit = 1;
 		if ((uint32_t)ring >= limit || (uint32_t)ring >= rlimit)
-			return fail(err, EINVAL, "%s has no ring %d", base, ring);
+			return err_set(err, EINVAL, "%s has no ring %d", base, ring);
 	}
 	h = calloc(1, sizeof(*h));
 	if (!h)
-		return fail(err, ENOMEM, "out of memory");
+		return err_set(err, ENOMEM, "out of memory");
 	if (!p) {
 		e = port_create(r, o->owner, base, sw, port, &o->vp, &p, err);
 		if (e) {
@@ -1140,9 +1132,9 @@ int reg_open_target(struct reg *r, const char *name, struct reg_target *ret, cha
 		size_t blen = (size_t)(slash - name);
 
 		if (strnlen(name, BDG_FULLNAMSIZ) >= BDG_FULLNAMSIZ)
-			return fail(err, ENAMETOOLONG,
-				    "port name is too long: at most %d characters",
-				    BDG_FULLNAMSIZ - 1);
+			return err_set(err, ENAMETOOLONG,
+				       "port name is too long: at most %d characters",
+				       BDG_FULLNAMSIZ - 1);
 		memcpy(base, name, blen);
 		base[blen] = '\0';
 	} else {
@@ -1254,17 +1246,17 @@ int reg_newif(struct reg *r, const char *name, const struct vport_params *vp, ui
 	if (e)
 		return e;
 	if (ring >= 0 || excl || strcmp(base, name) != 0)
-		return fail(err, EINVAL,
-			    "'%s' could never be opened: a trailing -N or /flags is read as a "
-			    "ring or an open flag",
-			    name);
+		return err_set(err, EINVAL,
+			       "'%s' could never be opened: a trailing -N or /flags is read as a "
+			       "ring or an open flag",
+			       name);
 	e = split_name(name, sw, port, err);
 
 	if (e)
 		return e;
 	for (p = r->ports; p; p = p->next)
 		if (strcmp(p->full, name) == 0)
-			return fail(err, EEXIST, "%s already exists", name);
+			return err_set(err, EEXIST, "%s already exists", name);
 	e = port_create(r, owner, name, sw, port, vp, &p, err);
 	if (e)
 		return e;
@@ -1280,14 +1272,14 @@ int reg_delif(struct reg *r, const char *name, char *err)
 	if (!p)
 		return e;
 	if (!p->persistent)
-		return fail(err, EINVAL, "%s is not persistent: it goes away with its last user",
-			    name);
+		return err_set(err, EINVAL, "%s is not persistent: it goes away with its last user",
+			       name);
 	if (p->users)
-		return fail(err, EBUSY, "%s is open by %u client%s: close them first", name,
-			    p->users, p->users == 1 ? "" : "s");
+		return err_set(err, EBUSY, "%s is open by %u client%s: close them first", name,
+			       p->users, p->users == 1 ? "" : "s");
 	if (p->monitors)
-		return fail(err, EBUSY, "%s is watched by %u monitor%s: close them first", name,
-			    p->monitors, p->monitors == 1 ? "" : "s");
+		return err_set(err, EBUSY, "%s is watched by %u monitor%s: close them first", name,
+			       p->monitors, p->monitors == 1 ? "" : "s");
 	port_free(p);
 	return 0;
 }
@@ -1305,13 +1297,13 @@ struct vport *reg_port_vport(const struct reg_port *p)
 int reg_port_set_hdr(struct reg_port *p, uint32_t len, char *err)
 {
 	if (len != 0 && len != 10 && len != 12)
-		return fail(err, EINVAL, "virtio-net header length must be 0, 10 or 12, got %u",
-			    len);
+		return err_set(err, EINVAL, "virtio-net header length must be 0, 10 or 12, got %u",
+			       len);
 	if (p->pipe)
-		return fail(err, EOPNOTSUPP,
-			    "%s is a pipe end: buffers move as they are, no "
-			    "virtio-net header to convert",
-			    p->full);
+		return err_set(err, EOPNOTSUPP,
+			       "%s is a pipe end: buffers move as they are, no "
+			       "virtio-net header to convert",
+			       p->full);
 	return bdg_port_set_vnet_hdr_len(vport_port(p->v), (uint16_t)len);
 }
 
@@ -1358,11 +1350,11 @@ int reg_set_polling(struct reg *r, struct reg_port *p, bool on, int cpu, uid_t u
 	int e;
 
 	if (p->pipe || p->monitored)
-		return fail(err, EOPNOTSUPP, "%s: polling applies to VALE and kernel ports",
-			    p->full);
+		return err_set(err, EOPNOTSUPP, "%s: polling applies to VALE and kernel ports",
+			       p->full);
 	if (!on) {
 		if (!p->poller)
-			return fail(err, EINVAL, "%s is not in polling mode", p->full);
+			return err_set(err, EINVAL, "%s is not in polling mode", p->full);
 		each_zmon(p, zmon_unserve);
 		worker_remove(p->poller, vport_port(p->v));
 		worker_destroy(p->poller);
@@ -1370,10 +1362,10 @@ int reg_set_polling(struct reg *r, struct reg_port *p, bool on, int cpu, uid_t u
 		quota_uncharge(r->params.quota, p->poll_uid, &one_poller);
 		e = serve(p, r->workers[p->worker]);
 		each_zmon(p, zmon_resume);
-		return e ? fail(err, -e, "cannot reschedule %s: %s", p->full, strerror(-e)) : 0;
+		return e ? err_set(err, -e, "cannot reschedule %s: %s", p->full, strerror(-e)) : 0;
 	}
 	if (p->poller)
-		return fail(err, EALREADY, "%s is in polling mode already", p->full);
+		return err_set(err, EALREADY, "%s is in polling mode already", p->full);
 	struct worker_params wp = {.cpu = cpu, .poll_us = WORKER_POLL_FOREVER, .name = "vale-poll"};
 	e = quota_charge(r->params.quota, uid, &one_poller, err);
 	if (e)
@@ -1382,8 +1374,8 @@ int reg_set_polling(struct reg *r, struct reg_port *p, bool on, int cpu, uid_t u
 	if (!w) {
 		e = errno;
 		quota_uncharge(r->params.quota, uid, &one_poller);
-		return fail(err, e, "cannot start a polling thread%s: %s",
-			    cpu >= 0 ? " on that CPU" : "", strerror(e));
+		return err_set(err, e, "cannot start a polling thread%s: %s",
+			       cpu >= 0 ? " on that CPU" : "", strerror(e));
 	}
 	/* Its zero-copy monitors' RX polling goes along (zmon_src). */
 	each_zmon(p, zmon_unserve);
@@ -1394,8 +1386,8 @@ int reg_set_polling(struct reg *r, struct reg_port *p, bool on, int cpu, uid_t u
 		quota_uncharge(r->params.quota, uid, &one_poller);
 		serve(p, r->workers[p->worker]);
 		each_zmon(p, zmon_resume);
-		return fail(err, -e, "cannot move %s to its polling thread: %s", p->full,
-			    strerror(-e));
+		return err_set(err, -e, "cannot move %s to its polling thread: %s", p->full,
+			       strerror(-e));
 	}
 	p->poller = w;
 	p->poll_uid = uid;

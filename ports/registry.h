@@ -10,7 +10,7 @@
  * frees an ephemeral port and an empty switch when their last user leaves.
  *
  * Every call validates completely before it changes anything. Errors are
- * -errno with a sentence for a person in err (REG_ERRLEN bytes).
+ * -errno with a sentence for a person in err (ERR_LEN bytes).
  *
  * Limits (ports/quota.h): each port belongs to a uid (its owner), which is
  * charged for it before anything is allocated: one port (two for a pipe,
@@ -30,10 +30,9 @@
 #include <sys/types.h>
 
 #include "bdg.h"
+#include "err.h"
 #include "quota.h"
 #include "vport.h"
-
-#define REG_ERRLEN 256
 
 struct reg;
 struct reg_port;

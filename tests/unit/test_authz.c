@@ -34,12 +34,12 @@ static const struct authz_who unknown = {(uid_t)-1, (gid_t)-1, NULL, 0};
 static struct authz *policy(const char *json)
 {
 	json_t *cfg = json_loads(json, 0, NULL);
-	char err[256];
+	char err[ERR_LEN];
 	struct authz *a;
 
 	assert_non_null(cfg);
 	a = authz_create(json_object_get(cfg, "admin_group"), json_object_get(cfg, "switch_access"),
-			 err, sizeof(err));
+			 err);
 	if (!a)
 		fail_msg("authz_create(%s): %s", json, err);
 	json_decref(cfg);
@@ -50,12 +50,12 @@ static struct authz *policy(const char *json)
 static void bad_policy(const char *json, int want, const char *part)
 {
 	json_t *cfg = json_loads(json, 0, NULL);
-	char err[256] = "";
+	char err[ERR_LEN] = "";
 
 	assert_non_null(cfg);
 	errno = 0;
 	assert_null(authz_create(json_object_get(cfg, "admin_group"),
-				 json_object_get(cfg, "switch_access"), err, sizeof(err)));
+				 json_object_get(cfg, "switch_access"), err));
 	assert_int_equal(errno, want);
 	if (!strstr(err, part))
 		fail_msg("%s: \"%s\" lacks \"%s\"", json, err, part);

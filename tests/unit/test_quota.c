@@ -46,7 +46,7 @@ static void test_at_limit_and_over(void **state)
 	struct quota_params p = small();
 	struct quota *q = quota_create(&p);
 	struct quota_amount port = {.n[QUOTA_PORTS] = 1};
-	char err[QUOTA_ERRLEN] = "";
+	char err[ERR_LEN] = "";
 
 	(void)state;
 	for (int i = 0; i < 3; i++)
@@ -73,7 +73,7 @@ static void test_all_or_nothing(void **state)
 	struct quota_amount big = {
 	    .n = {[QUOTA_PORTS] = 1, [QUOTA_REGION_BYTES] = 600, [QUOTA_EXTRA_BUFS] = 11}};
 	struct quota_amount h;
-	char err[QUOTA_ERRLEN];
+	char err[ERR_LEN];
 
 	(void)state;
 	assert_int_equal(quota_charge(q, 7, &big, err), -EDQUOT);
@@ -94,7 +94,7 @@ static void test_host_wide(void **state)
 	struct quota_params p = small();
 	struct quota *q = quota_create(&p);
 	struct quota_amount conn = {.n[QUOTA_CONNS] = 1}, mem = {.n[QUOTA_REGION_BYTES] = 800};
-	char err[QUOTA_ERRLEN];
+	char err[ERR_LEN];
 
 	(void)state;
 	assert_int_equal(quota_charge(q, 1, &conn, err), 0);
@@ -116,7 +116,7 @@ static void test_overrides_and_unlimited(void **state)
 	struct quota_params p = small();
 	struct quota *q = quota_create(&p);
 	struct quota_amount lim = p.defaults, got, port = {.n[QUOTA_PORTS] = 1};
-	char err[QUOTA_ERRLEN];
+	char err[ERR_LEN];
 
 	(void)state;
 	lim.n[QUOTA_PORTS] = QUOTA_UNLIMITED;
@@ -156,7 +156,7 @@ static void test_holds(void **state)
 	struct quota *q = quota_create(&p);
 	struct quota_amount sw = {.n[QUOTA_SWITCHES] = 1}, kp = {.n[QUOTA_PORTS] = 2};
 	const char *alive[] = {"vale1", NULL};
-	char err[QUOTA_ERRLEN];
+	char err[ERR_LEN];
 
 	(void)state;
 	assert_int_equal(quota_hold(q, 9, "switch:vale1", &sw, err), 0);
@@ -183,7 +183,7 @@ static void test_holds(void **state)
 static void test_null_accepts(void **state)
 {
 	struct quota_amount a = {.n[QUOTA_PORTS] = UINT64_MAX};
-	char err[QUOTA_ERRLEN];
+	char err[ERR_LEN];
 
 	(void)state;
 	assert_int_equal(quota_charge(NULL, 0, &a, err), 0);
@@ -214,7 +214,7 @@ static void test_defaults_sane(void **state)
 static struct reg *reg_with(struct quota *q)
 {
 	struct reg_params rp = {.workers = 1, .fdb_max = 64, .fdb_age = 300, .quota = q};
-	char err[REG_ERRLEN];
+	char err[ERR_LEN];
 	struct reg *r = reg_create(&rp, err);
 
 	assert_non_null(r);
@@ -229,7 +229,7 @@ static void test_registry_charges(void **state)
 	struct reg_open o = {.name = "valeq0:a", .owner = 1000, .vp.extra_bufs = 4};
 	struct reg_handle *h, *h2, *hm;
 	struct reg_info in;
-	char err[REG_ERRLEN];
+	char err[ERR_LEN];
 	size_t bytes;
 
 	(void)state;
@@ -288,7 +288,7 @@ static void test_registry_refuses_before_allocating(void **state)
 				    .buf_size = 65536,
 				    .extra_bufs = 65536}};
 	struct reg_handle *h;
-	char err[REG_ERRLEN];
+	char err[ERR_LEN];
 	int e;
 
 	(void)state;
@@ -333,7 +333,7 @@ static void test_registry_newif_and_pipes(void **state)
 	struct vport_params vp = {0};
 	struct reg_open o = {.name = "valeq3{1", .owner = 42, .vp.extra_bufs = 3};
 	struct reg_handle *h;
-	char err[REG_ERRLEN];
+	char err[ERR_LEN];
 	size_t bytes;
 
 	(void)state;
