@@ -134,6 +134,16 @@ static int m_fail(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_f
 	return ctl_fail(err, CTL_E_FAILED, ENOENT, "no port %s", "vale0:zz");
 }
 
+/* Fails with the errno given as "errno", its code from valed's mapping. */
+static int m_errno(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
+		   struct ctl_error *err, void *arg)
+{
+	int e = (int)json_integer_value(json_object_get(params, "errno"));
+
+	(void)c, (void)ret, (void)fds, (void)arg;
+	return ctl_fail_errno(err, e, "failed with errno %d", e);
+}
+
 static int m_noresult(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
 		      struct ctl_error *err, void *arg)
 {
@@ -264,6 +274,7 @@ static void *server_main(void *arg)
 	    {"test.efd.read", "read the server's eventfd", m_efd_read, NULL, false},
 	    {"test.efd.write", "write the server's eventfd", m_efd_write, NULL, false},
 	    {"test.fail", "always fails", m_fail, NULL, false},
+	    {"test.errno", "fails with errno {errno}", m_errno, NULL, false},
 	    {"test.noresult", "succeeds without a result", m_noresult, NULL, false},
 	    {"test.big", "a long result", m_big, NULL, false},
 	    {"test.notify", "count a call", m_notify, NULL, false},
@@ -659,6 +670,207 @@ static void test_fail(void **state)
 	assert_contains(e.detail, "test.noresult");
 	json_decref(call_ok(c, "version", NULL));
 	ctl_client_close(c);
+}
+
+/* ---- tests: the error mapping and the client's daemon-error channel ---- */
+
+/* One errno of doc/control-protocol.md with the code the doc gives it. */
+struct doc_errno {
+	int code;
+	char name[ERR_NAME_LEN];
+};
+
+/* An errno name closed by a backtick at p ("EPERM`"): copy it to name; false if none. */
+static bool errno_at(const char *p, char name[ERR_NAME_LEN])
+{
+	size_t n = 0;
+
+	if (p[0] != 'E')
+		return false;
+	while ((p[n] >= 'A' && p[n] <= 'Z') || (p[n] >= '0' && p[n] <= '9'))
+		n++;
+	if (p[n] != '`' || n >= ERR_NAME_LEN)
+		return false;
+	memcpy(name, p, n);
+	name[n] = '\0';
+	return true;
+}
+
+/*
+ * Every (code, errno) pair doc/control-protocol.md gives for a failed request:
+ * the table rows "| -32602 | ... | `EINVAL` | ...", whose errno cell is the
+ * first cell after the code that holds a backticked E-name, and the inline
+ * "`-32000 ENOENT`" of each method's Errors line. The envelope's codes
+ * (-32700, -32600, -32601) are not the mapping's and are skipped.
+ */
+static size_t doc_errnos(struct doc_errno *out, size_t max)
+{
+	FILE *f = fopen(VALE_SOURCE_DIR "/doc/control-protocol.md", "r");
+	char line[4096];
+	size_t n = 0;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		int code;
+		char *p;
+
+		if (sscanf(line, "| %d |", &code) == 1 &&
+		    (code == CTL_E_PARAMS || code == CTL_E_FAILED)) {
+			/* Skip the code cell, then find the first cell with an errno. */
+			char *cell = strchr(line + 1, '|');
+			bool found = false;
+
+			while (cell && !found) {
+				char *end = strchr(cell + 1, '|');
+
+				for (p = cell + 1; end && p < end; p++) {
+					struct doc_errno d = {.code = code};
+
+					if (p[0] == '`' && errno_at(p + 1, d.name)) {
+						assert_true(n < max);
+						out[n++] = d;
+						found = true;
+					}
+				}
+				cell = end;
+			}
+		}
+		/* "`-32000 ENOENT`": a code, one space, a name, a backtick. */
+		for (p = line; (p = strstr(p, "`-32")) != NULL; p++) {
+			struct doc_errno d;
+
+			if (sscanf(p + 1, "%d", &d.code) != 1 ||
+			    (d.code != CTL_E_PARAMS && d.code != CTL_E_FAILED) || p[7] != ' ' ||
+			    !errno_at(p + 8, d.name))
+				continue;
+			assert_true(n < max);
+			out[n++] = d;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+static void test_errno_mapping(void **state)
+{
+	struct srv *f = *state;
+	struct ctl_client *c = ctl_client_connect(f->path);
+	struct doc_errno doc[512];
+	size_t n = doc_errnos(doc, sizeof(doc) / sizeof(doc[0]));
+	bool seen_params = false, seen_failed = false;
+
+	assert_non_null(c);
+	/* The doc's Errors table alone has a dozen rows; the methods add more. */
+	assert_true(n >= 30);
+	for (size_t i = 0; i < n; i++) {
+		struct ctl_daemon_error de;
+		int e = err_value(doc[i].name);
+
+		if (e == 0)
+			fail_msg("the doc names errno %s, which valed's table lacks", doc[i].name);
+		if (ctl_errno_code(e) != doc[i].code)
+			fail_msg("%s: the doc says %d, valed maps it to %d", doc[i].name,
+				 doc[i].code, ctl_errno_code(e));
+		/* And through a real reply: the code and the name on the wire. */
+		de = call_err(c, "test.errno", json_pack("{s:i}", "errno", e), doc[i].code,
+			      doc[i].name);
+		assert_int_equal(de.err, e);
+		seen_params |= doc[i].code == CTL_E_PARAMS;
+		seen_failed |= doc[i].code == CTL_E_FAILED;
+	}
+	assert_true(seen_params && seen_failed);
+	/* The two that are the caller's fault, and a few that are not. */
+	assert_int_equal(ctl_errno_code(EINVAL), CTL_E_PARAMS);
+	assert_int_equal(ctl_errno_code(ENAMETOOLONG), CTL_E_PARAMS);
+	assert_int_equal(ctl_errno_code(EPERM), CTL_E_FAILED);
+	assert_int_equal(ctl_errno_code(EDQUOT), CTL_E_FAILED);
+	assert_int_equal(ctl_errno_code(ENOMEM), CTL_E_FAILED);
+	ctl_client_close(c);
+}
+
+/* A daemon that answers its first request with an EPERM error, then hangs up. */
+static void *refusing_daemon(void *arg)
+{
+	static const char reply[] =
+	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32000,\"message\":"
+	    "\"operation failed\",\"data\":{\"errno\":\"EPERM\",\"detail\":\"not yours\"}}}\n";
+	int lfd = *(int *)arg, fd = accept(lfd, NULL, NULL);
+	char buf[4096];
+	ssize_t got = 0, n;
+
+	if (fd < 0)
+		return NULL;
+	while ((n = read(fd, buf + got, sizeof(buf) - 1 - (size_t)got)) > 0) {
+		got += n;
+		if (memchr(buf, '\n', (size_t)got))
+			break;
+	}
+	if (n > 0 && write(fd, reply, sizeof(reply) - 1) < 0)
+		got = 0;
+	/* Wait for the second request, then hang up without answering it. */
+	n = read(fd, buf, sizeof(buf));
+	(void)n;
+	close(fd);
+	return NULL;
+}
+
+static void test_daemon_error_channel(void **state)
+{
+	struct srv *f = *state;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct ctl_daemon_error de = {.err = -1};
+	struct ctl_client *c;
+	json_t *result = NULL;
+	pthread_t t;
+	int lfd, rc;
+
+	/* valed's EPERM: CTL_DAEMON_ERROR with the errno beside it, never -EPERM. */
+	c = ctl_client_connect(f->path);
+	assert_non_null(c);
+	rc = ctl_client_call(c, "test.errno", json_pack("{s:i}", "errno", EPERM), &result, &de,
+			     NULL, 0, NULL);
+	assert_int_equal(rc, CTL_DAEMON_ERROR);
+	assert_true(rc > 0);
+	assert_int_equal(de.err, EPERM);
+	assert_int_equal(de.code, CTL_E_FAILED);
+	assert_string_equal(de.name, "EPERM");
+	assert_string_equal(de.detail, "failed with errno 1");
+	assert_null(result);
+	/* A daemon's ECONNRESET is still the daemon's, and the connection stays usable. */
+	rc = ctl_client_call(c, "test.errno", json_pack("{s:i}", "errno", ECONNRESET), NULL, &de,
+			     NULL, 0, NULL);
+	assert_int_equal(rc, CTL_DAEMON_ERROR);
+	assert_int_equal(de.err, ECONNRESET);
+	json_decref(call_ok(c, "version", NULL));
+	/* A request the client cannot send (not UTF-8) is its own -EINVAL; de is not touched. */
+	de.err = -1;
+	assert_int_equal(ctl_client_call(c, "\xff", NULL, NULL, &de, NULL, 0, NULL), -EINVAL);
+	assert_int_equal(de.err, -1);
+	ctl_client_close(c);
+
+	/* A daemon that refuses, then goes away: first its EPERM, then the transport's error. */
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/refusing.sock", f->dir);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 1), 0);
+	assert_int_equal(pthread_create(&t, NULL, refusing_daemon, &lfd), 0);
+	c = ctl_client_connect(sa.sun_path);
+	assert_non_null(c);
+	de.err = -1;
+	rc = ctl_client_call(c, "version", NULL, &result, &de, NULL, 0, NULL);
+	assert_int_equal(rc, CTL_DAEMON_ERROR);
+	assert_int_equal(de.err, EPERM);
+	assert_string_equal(de.detail, "not yours");
+	de.err = -1;
+	rc = ctl_client_call(c, "version", NULL, &result, &de, NULL, 0, NULL);
+	assert_true(rc == -ECONNRESET || rc == -EPIPE);
+	assert_int_equal(de.err, -1); /* nothing came from the daemon */
+	assert_null(result);
+	ctl_client_close(c);
+	pthread_join(t, NULL);
+	close(lfd);
+	unlink(sa.sun_path);
 }
 
 static void test_help_version(void **state)
@@ -1379,6 +1591,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_call_ok, setup_server, teardown),
 	    cmocka_unit_test_setup_teardown(test_fds, setup_server, teardown),
 	    cmocka_unit_test_setup_teardown(test_fail, setup_server, teardown),
+	    cmocka_unit_test_setup_teardown(test_errno_mapping, setup_server, teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_error_channel, setup_server, teardown),
 	    cmocka_unit_test_setup_teardown(test_help_version, setup_server, teardown),
 	    cmocka_unit_test_setup_teardown(test_params_errors, setup_server, teardown),
 	    cmocka_unit_test_setup_teardown(test_raw_parse_error, setup_server, teardown),
