@@ -206,7 +206,7 @@ static int do_register(struct vale_port *p, const char *name, const struct lvnam
 			     &nfds);
 	if (rc == CTL_DAEMON_ERROR) {
 		ctl_error_text(&error, text, sizeof(text));
-		return lverr_set(error.err, "cannot open %s: %s", name, text);
+		return lverr_set_daemon(error.code, error.err, "cannot open %s: %s", name, text);
 	}
 	if (rc < 0)
 		return lverr_set(-rc, "cannot open %s: the control connection failed: %s", name,

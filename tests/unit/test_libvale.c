@@ -186,6 +186,7 @@ static void test_open_errors(void **state)
 	errno = 0;
 	assert_null(vale_open("vale0:a", &o));
 	assert_int_equal(errno, ENOENT);
+	assert_int_equal(vale_last_error_code(), 0); /* the connection's, not valed's */
 	assert_non_null(strstr(vale_last_error(), "/nonexistent/vale/valed.sock"));
 	assert_non_null(strstr(vale_last_error(), "is valed running"));
 
