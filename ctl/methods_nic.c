@@ -8,9 +8,66 @@
 
 #include "attach.h"
 
-static int att_err(struct ctl_error *e, int neg, const char *detail)
+/* Kernel-side work (interfaces, taps, polling threads) is for root and the admin group. */
+static int need_admin(struct ctl_conn *c, struct methods_ctx *ctx, const char *action,
+		      struct ctl_error *e)
 {
-	return ctl_fail(e, neg == -EINVAL ? CTL_E_PARAMS : CTL_E_FAILED, -neg, "%s", detail);
+	struct authz_who w;
+
+	methods_who(c, &w);
+	return authz_admin(ctx->authz, &w, action, e) < 0 ? -1 : 0;
+}
+
+/*
+ * Limits of kernel ports (ports/quota.h). hw/attach.c keeps no owner, so
+ * their charges are holds: "kport:SW:PORT" (one port, two with a host port)
+ * while the entry exists, "kpoll:SW:PORT" (a polling thread) while it polls,
+ * and the switch an attach creates (registry.h). settle() gives back those
+ * whose object is gone; it runs after every call that may remove one.
+ */
+#define KPORT_KEY "kport:"
+#define KPOLL_KEY "kpoll:"
+
+static bool kport_alive(const char *name, void *arg)
+{
+	return methods_kport_find(arg, name) != NULL;
+}
+
+static bool kpoll_alive(const char *name, void *arg)
+{
+	struct att_entry *a = methods_kport_find(arg, name);
+
+	return a && kport_polling(att_entry_kport(a));
+}
+
+static void settle(struct methods_ctx *ctx)
+{
+	quota_settle(ctx->quota, KPOLL_KEY, kpoll_alive, ctx->att);
+	quota_settle(ctx->quota, KPORT_KEY, kport_alive, ctx->att);
+	reg_settle(ctx->reg);
+}
+
+/* Charge uid for kernel port sw:port (ports of them) and the switch it may
+ * create, before hw/attach.c makes anything. */
+static int charge_kport(struct methods_ctx *ctx, uid_t uid, const char *sw, const char *port,
+			uint64_t ports, struct ctl_error *e)
+{
+	const struct quota_amount a = {.n[QUOTA_PORTS] = ports};
+	char key[sizeof(KPORT_KEY) + 2 * BDG_NAMSIZ + 1], err[ERR_LEN];
+	int rc;
+
+	settle(ctx); /* a charge of an earlier port of that name */
+	snprintf(key, sizeof(key), KPORT_KEY "%s:%s", sw, port);
+	if (quota_held(ctx->quota, key))
+		return 0; /* it exists: hw/attach.c refuses with EEXIST */
+	rc = reg_charge_switch(ctx->reg, uid, sw, err);
+	if (!rc)
+		rc = quota_hold(ctx->quota, uid, key, &a, err);
+	if (rc) {
+		settle(ctx);
+		return ctl_fail_errno(e, -rc, "%s", err);
+	}
+	return 0;
 }
 
 static int m_vale_attach(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
@@ -19,20 +76,28 @@ static int m_vale_attach(struct ctl_conn *c, json_t *params, json_t **ret, struc
 	static const char *const known[] = {"switch", "ifname", "mode", "host", NULL};
 	struct methods_ctx *ctx = arg;
 	const char *sw, *ifname, *mode;
-	char err[256];
+	char err[ERR_LEN];
 	bool host;
 	int rc;
 
-	(void)c, (void)fds;
-	if (ctl_params_only(params, known, e) ||
+	(void)fds;
+	if (need_admin(c, ctx, "attach kernel interfaces", e) ||
+	    ctl_params_only(params, known, e) ||
 	    ctl_param_string(params, "switch", true, NULL, &sw, e) ||
 	    ctl_param_string(params, "ifname", true, NULL, &ifname, e) ||
 	    ctl_param_string(params, "mode", false, NULL, &mode, e) ||
 	    ctl_param_bool(params, "host", false, &host, e))
 		return -1;
+	if (strlen(sw) >= BDG_NAMSIZ || strlen(ifname) >= BDG_NAMSIZ)
+		return ctl_fail_errno(e, ENAMETOOLONG,
+				      "switch and interface names are at most %d characters",
+				      BDG_NAMSIZ - 1);
+	if (charge_kport(ctx, ctl_conn_peer_uid(c), sw, ifname, host ? 2 : 1, e))
+		return -1;
 	rc = att_nic(ctx->att, sw, ifname, mode, host, err);
+	settle(ctx);
 	if (rc)
-		return att_err(e, rc, err);
+		return ctl_fail_errno(e, -rc, "%s", err);
 	for (struct att_entry *a = att_first(ctx->att); a; a = att_next(a)) {
 		if (strcmp(att_entry_switch(a), sw) == 0 &&
 		    strcmp(att_entry_port(a), ifname) == 0) {
@@ -42,7 +107,7 @@ static int m_vale_attach(struct ctl_conn *c, json_t *params, json_t **ret, struc
 			return 0;
 		}
 	}
-	return ctl_fail(e, CTL_E_FAILED, EIO, "%s vanished after attaching", ifname);
+	return ctl_fail_errno(e, EIO, "%s vanished after attaching", ifname);
 }
 
 static int m_vale_detach(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
@@ -51,17 +116,19 @@ static int m_vale_detach(struct ctl_conn *c, json_t *params, json_t **ret, struc
 	static const char *const known[] = {"switch", "ifname", NULL};
 	struct methods_ctx *ctx = arg;
 	const char *sw, *ifname;
-	char err[256];
+	char err[ERR_LEN];
 	int rc;
 
-	(void)c, (void)fds;
-	if (ctl_params_only(params, known, e) ||
+	(void)fds;
+	if (need_admin(c, ctx, "detach kernel interfaces", e) ||
+	    ctl_params_only(params, known, e) ||
 	    ctl_param_string(params, "switch", true, NULL, &sw, e) ||
 	    ctl_param_string(params, "ifname", true, NULL, &ifname, e))
 		return -1;
 	rc = att_detach(ctx->att, sw, ifname, err);
+	settle(ctx);
 	if (rc)
-		return att_err(e, rc, err);
+		return ctl_fail_errno(e, -rc, "%s", err);
 	*ret = json_pack("{s:s, s:s, s:b}", "switch", sw, "ifname", ifname, "detached", 1);
 	return 0;
 }
@@ -89,12 +156,12 @@ static int m_vale_tap_create(struct ctl_conn *c, json_t *params, json_t **ret, s
 	struct methods_ctx *ctx = arg;
 	struct tap_params tp = {0};
 	const char *name, *mac, *colon;
-	char sw[BDG_NAMSIZ], port[BDG_NAMSIZ], err[256];
+	char sw[BDG_NAMSIZ], port[BDG_NAMSIZ], err[ERR_LEN];
 	uint64_t mtu, queues;
 	int rc;
 
-	(void)c, (void)fds;
-	if (ctl_params_only(params, known, e) ||
+	(void)fds;
+	if (need_admin(c, ctx, "create taps", e) || ctl_params_only(params, known, e) ||
 	    ctl_param_string(params, "name", true, NULL, &name, e) ||
 	    ctl_param_string(params, "tap", false, NULL, &tp.name, e) ||
 	    ctl_param_string(params, "netns", false, NULL, &tp.netns, e) ||
@@ -106,21 +173,25 @@ static int m_vale_tap_create(struct ctl_conn *c, json_t *params, json_t **ret, s
 	rc = bdg_parse_name(name, sw, port);
 	colon = strchr(name, ':');
 	if (rc || !colon)
-		return ctl_fail(e, CTL_E_PARAMS, rc == -ENAMETOOLONG ? ENAMETOOLONG : EINVAL,
-				"'%s' is not a port name valeX:Y", name);
+		return ctl_fail_errno(e, rc == -ENAMETOOLONG ? ENAMETOOLONG : EINVAL,
+				      "'%s' is not a port name valeX:Y", name);
 	if (mac) {
 		if (parse_mac(mac, tp.mac) || (tp.mac[0] & 1))
-			return ctl_fail(e, CTL_E_PARAMS, EINVAL,
-					"parameter 'mac' must be a unicast aa:bb:cc:dd:ee:ff, got "
-					"'%s'",
-					mac);
+			return ctl_fail_errno(
+			    e, EINVAL,
+			    "parameter 'mac' must be a unicast aa:bb:cc:dd:ee:ff, got "
+			    "'%s'",
+			    mac);
 		tp.has_mac = true;
 	}
 	tp.mtu = (uint32_t)mtu;
 	tp.queues = (uint32_t)queues;
+	if (charge_kport(ctx, ctl_conn_peer_uid(c), sw, port, 1, e))
+		return -1;
 	rc = att_tap(ctx->att, sw, port, &tp, err);
+	settle(ctx);
 	if (rc)
-		return att_err(e, rc, err);
+		return ctl_fail_errno(e, -rc, "%s", err);
 	*ret = json_pack("{s:s, s:s, s:s?, s:i, s:i}", "name", name, "type", "tap", "netns",
 			 tp.netns, "mtu", (int)mtu, "queues", (int)queues);
 	return 0;
@@ -131,19 +202,20 @@ static int m_vale_tap_delete(struct ctl_conn *c, json_t *params, json_t **ret, s
 {
 	static const char *const known[] = {"name", NULL};
 	struct methods_ctx *ctx = arg;
-	char sw[BDG_NAMSIZ], port[BDG_NAMSIZ], err[256];
+	char sw[BDG_NAMSIZ], port[BDG_NAMSIZ], err[ERR_LEN];
 	const char *name;
 	int rc;
 
-	(void)c, (void)fds;
-	if (ctl_params_only(params, known, e) ||
+	(void)fds;
+	if (need_admin(c, ctx, "delete taps", e) || ctl_params_only(params, known, e) ||
 	    ctl_param_string(params, "name", true, NULL, &name, e))
 		return -1;
 	if (bdg_parse_name(name, sw, port))
-		return ctl_fail(e, CTL_E_PARAMS, EINVAL, "'%s' is not a port name valeX:Y", name);
+		return ctl_fail_errno(e, EINVAL, "'%s' is not a port name valeX:Y", name);
 	rc = att_tap_delete(ctx->att, sw, port, err);
+	settle(ctx);
 	if (rc)
-		return att_err(e, rc, err);
+		return ctl_fail_errno(e, -rc, "%s", err);
 	*ret = json_pack("{s:s, s:b}", "name", name, "deleted", 1);
 	return 0;
 }
@@ -170,9 +242,9 @@ bool methods_host_port_missing(const char *name, struct ctl_error *e)
 
 	if (len < 2 || name[len - 1] != '^')
 		return false;
-	ctl_fail(e, CTL_E_FAILED, ENOENT,
-		 "no host port %s: host ports exist while their interface is attached with -h",
-		 name);
+	ctl_fail_errno(
+	    e, ENOENT,
+	    "no host port %s: host ports exist while their interface is attached with -h", name);
 	return true;
 }
 
@@ -217,12 +289,12 @@ static int m_vale_interfaces(struct ctl_conn *c, json_t *params, json_t **ret, s
 }
 
 /* vale.polling.enable / vale.polling.disable on a VALE port or a kernel port. */
-static int set_polling(struct methods_ctx *ctx, json_t *params, bool on, json_t **ret,
+static int set_polling(struct methods_ctx *ctx, uid_t uid, json_t *params, bool on, json_t **ret,
 		       struct ctl_error *e)
 {
 	static const char *const known_on[] = {"name", "cpu", NULL}, *const known_off[] = {"name",
 											   NULL};
-	char err[256];
+	char err[ERR_LEN];
 	struct att_entry *a;
 	struct reg_port *p;
 	const char *name;
@@ -243,21 +315,30 @@ static int set_polling(struct methods_ctx *ctx, json_t *params, bool on, json_t 
 		return -1;
 	if (a) {
 		if (on == kport_polling(att_entry_kport(a)))
-			return ctl_fail(e, CTL_E_FAILED, on ? EALREADY : EINVAL,
-					on ? "%s is in polling mode already"
-					   : "%s is not in polling mode",
-					name);
+			return ctl_fail_errno(e, on ? EALREADY : EINVAL,
+					      on ? "%s is in polling mode already"
+						 : "%s is not in polling mode",
+					      name);
+		static const struct quota_amount one = {.n[QUOTA_POLLERS] = 1};
+		char key[sizeof(KPOLL_KEY) + 2 * BDG_NAMSIZ + 1];
+
+		snprintf(key, sizeof(key), KPOLL_KEY "%s:%s", att_entry_switch(a),
+			 att_entry_port(a));
+		settle(ctx);
+		if (on && (rc = quota_hold(ctx->quota, uid, key, &one, err)))
+			return ctl_fail_errno(e, -rc, "%s", err);
 		rc = kport_set_polling(att_entry_kport(a), on, (int)cpu);
+		settle(ctx);
 		if (rc)
-			return ctl_fail(e, CTL_E_FAILED, -rc, "cannot set polling on %s: %s", name,
-					strerror(-rc));
+			return ctl_fail_errno(e, -rc, "cannot set polling on %s: %s", name,
+					      strerror(-rc));
 	} else {
 		p = reg_find(ctx->reg, name, &rc, err);
 		if (!p)
-			return att_err(e, rc, err);
-		rc = reg_set_polling(ctx->reg, p, on, (int)cpu, err);
+			return ctl_fail_errno(e, -rc, "%s", err);
+		rc = reg_set_polling(ctx->reg, p, on, (int)cpu, uid, err);
 		if (rc)
-			return att_err(e, rc, err);
+			return ctl_fail_errno(e, -rc, "%s", err);
 	}
 	*ret = json_pack("{s:s, s:b, s:I}", "name", name, "polling", on, "cpu", (json_int_t)cpu);
 	return 0;
@@ -266,15 +347,19 @@ static int set_polling(struct methods_ctx *ctx, json_t *params, bool on, json_t 
 static int m_polling_enable(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
 			    struct ctl_error *e, void *arg)
 {
-	(void)c, (void)fds;
-	return set_polling(arg, params, true, ret, e);
+	(void)fds;
+	if (need_admin(c, arg, "start polling threads", e))
+		return -1;
+	return set_polling(arg, ctl_conn_peer_uid(c), params, true, ret, e);
 }
 
 static int m_polling_disable(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
 			     struct ctl_error *e, void *arg)
 {
-	(void)c, (void)fds;
-	return set_polling(arg, params, false, ret, e);
+	(void)fds;
+	if (need_admin(c, arg, "stop polling threads", e))
+		return -1;
+	return set_polling(arg, ctl_conn_peer_uid(c), params, false, ret, e);
 }
 
 int methods_nic_register(struct ctl_server *s, struct methods_ctx *ctx)

@@ -51,7 +51,16 @@ struct ctl_conn {
 	struct ctl_server *s;
 	struct ctl_conn *prev, *next;
 	int fd;
+	/* The peer's credentials when it connected (SO_PEERCRED, SO_PEERGROUPS):
+	 * the kernel recorded them at connect(), so a peer cannot change them
+	 * later. Unreadable ones leave the uid and gid at (uid_t)-1, which no
+	 * rule grants anything, and no supplementary groups. */
 	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;
+	size_t n_groups;
+	bool charged; /* one QUOTA_CONNS of uid is ours to give back */
 	struct event *rev, *wev;
 	bool reading, writing; /* rev / wev added */
 
@@ -82,79 +91,10 @@ struct ctl_server {
 
 	struct ctl_conn *conns;
 	uint32_t n_conns;
+	struct quota *quota; /* NULL: connections are not limited */
 };
 
 /* ---- errors ---- */
-
-/* One entry a line. */
-/* clang-format off */
-static const struct {
-	int err;
-	const char *name;
-} errno_names[] = {
-	{EPERM, "EPERM"},
-	{ENOENT, "ENOENT"},
-	{ESRCH, "ESRCH"},
-	{EINTR, "EINTR"},
-	{EIO, "EIO"},
-	{ENXIO, "ENXIO"},
-	{E2BIG, "E2BIG"},
-	{EBADF, "EBADF"},
-	{EAGAIN, "EAGAIN"},
-	{ENOMEM, "ENOMEM"},
-	{EACCES, "EACCES"},
-	{EFAULT, "EFAULT"},
-	{EBUSY, "EBUSY"},
-	{EEXIST, "EEXIST"},
-	{ENODEV, "ENODEV"},
-	{ENOTDIR, "ENOTDIR"},
-	{EISDIR, "EISDIR"},
-	{EINVAL, "EINVAL"},
-	{ENFILE, "ENFILE"},
-	{EMFILE, "EMFILE"},
-	{ENOSPC, "ENOSPC"},
-	{EROFS, "EROFS"},
-	{EPIPE, "EPIPE"},
-	{ERANGE, "ERANGE"},
-	{EDEADLK, "EDEADLK"},
-	{ENAMETOOLONG, "ENAMETOOLONG"},
-	{ENOSYS, "ENOSYS"},
-	{ENOTEMPTY, "ENOTEMPTY"},
-	{ELOOP, "ELOOP"},
-	{ENODATA, "ENODATA"},
-	{EPROTO, "EPROTO"},
-	{EOVERFLOW, "EOVERFLOW"},
-	{ENOTSOCK, "ENOTSOCK"},
-	{EMSGSIZE, "EMSGSIZE"},
-	{EPROTONOSUPPORT, "EPROTONOSUPPORT"},
-	{EOPNOTSUPP, "EOPNOTSUPP"},
-#if ENOTSUP != EOPNOTSUPP
-	{ENOTSUP, "ENOTSUP"},
-#endif
-	{EADDRINUSE, "EADDRINUSE"},
-	{EADDRNOTAVAIL, "EADDRNOTAVAIL"},
-	{ENETDOWN, "ENETDOWN"},
-	{ENOBUFS, "ENOBUFS"},
-	{EISCONN, "EISCONN"},
-	{ENOTCONN, "ENOTCONN"},
-	{ETIMEDOUT, "ETIMEDOUT"},
-	{ECONNREFUSED, "ECONNREFUSED"},
-	{ECONNRESET, "ECONNRESET"},
-	{EALREADY, "EALREADY"},
-	{EINPROGRESS, "EINPROGRESS"},
-	{ECANCELED, "ECANCELED"},
-};
-/* clang-format on */
-
-/* The symbolic name of err; "E<number>" (in buf) for one not in the table. */
-static const char *errno_name(int err, char *buf, size_t size)
-{
-	for (size_t i = 0; i < sizeof(errno_names) / sizeof(errno_names[0]); i++)
-		if (errno_names[i].err == err)
-			return errno_names[i].name;
-	snprintf(buf, size, "E%d", err);
-	return buf;
-}
 
 /*
  * Details quote client input and may be cut anywhere by the buffer size, yet
@@ -179,18 +119,40 @@ static void fix_utf8(char *s)
 			*p = '?';
 }
 
-int ctl_fail(struct ctl_error *e, int code, int err, const char *fmt, ...)
+/* Fill e from a va_list; always -1. */
+static int vfail(struct ctl_error *e, int code, int err, const char *fmt, va_list ap)
 {
-	va_list ap;
-
 	if (!e)
 		return -1;
 	e->code = code;
 	e->err = err;
-	va_start(ap, fmt);
 	vsnprintf(e->detail, sizeof(e->detail), fmt, ap);
-	va_end(ap);
 	fix_utf8(e->detail);
+	return -1;
+}
+
+int ctl_fail(struct ctl_error *e, int code, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(e, code, err, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int ctl_errno_code(int err)
+{
+	return err == EINVAL || err == ENAMETOOLONG ? CTL_E_PARAMS : CTL_E_FAILED;
+}
+
+int ctl_fail_errno(struct ctl_error *e, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(e, ctl_errno_code(err), err, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 
@@ -317,15 +279,15 @@ int ctl_param_string(json_t *params, const char *key, bool required, const char 
 
 	if (!v) {
 		if (required)
-			return ctl_fail(err, CTL_E_PARAMS, EINVAL,
-					"missing parameter '%s' (a string)", key);
+			return ctl_fail_errno(err, EINVAL, "missing parameter '%s' (a string)",
+					      key);
 		*ret = def;
 		return 0;
 	}
 	if (!json_is_string(v)) {
 		describe(v, got, sizeof(got));
-		return ctl_fail(err, CTL_E_PARAMS, EINVAL,
-				"parameter '%s' must be a string, got %s", key, got);
+		return ctl_fail_errno(err, EINVAL, "parameter '%s' must be a string, got %s", key,
+				      got);
 	}
 	*ret = json_string_value(v);
 	return 0;
@@ -341,8 +303,8 @@ int ctl_param_uint(json_t *params, const char *key, bool required, uint64_t min,
 	show_range(min, max, range, sizeof(range));
 	if (!v) {
 		if (required)
-			return ctl_fail(err, CTL_E_PARAMS, EINVAL, "missing parameter '%s' (%s)",
-					key, range);
+			return ctl_fail_errno(err, EINVAL, "missing parameter '%s' (%s)", key,
+					      range);
 		*ret = def;
 		return 0;
 	}
@@ -354,8 +316,7 @@ int ctl_param_uint(json_t *params, const char *key, bool required, uint64_t min,
 		}
 	}
 	describe(v, got, sizeof(got));
-	return ctl_fail(err, CTL_E_PARAMS, EINVAL, "parameter '%s' must be %s, got %s", key, range,
-			got);
+	return ctl_fail_errno(err, EINVAL, "parameter '%s' must be %s, got %s", key, range, got);
 }
 
 int ctl_param_bool(json_t *params, const char *key, bool def, bool *ret, struct ctl_error *err)
@@ -369,8 +330,8 @@ int ctl_param_bool(json_t *params, const char *key, bool def, bool *ret, struct 
 	}
 	if (!json_is_boolean(v)) {
 		describe(v, got, sizeof(got));
-		return ctl_fail(err, CTL_E_PARAMS, EINVAL,
-				"parameter '%s' must be true or false, got %s", key, got);
+		return ctl_fail_errno(err, EINVAL, "parameter '%s' must be true or false, got %s",
+				      key, got);
 	}
 	*ret = json_is_true(v);
 	return 0;
@@ -410,11 +371,11 @@ int ctl_params_only(json_t *params, const char *const *known, struct ctl_error *
 
 		show_name(key, name, sizeof(name));
 		if (!known[0])
-			return ctl_fail(err, CTL_E_PARAMS, EINVAL,
-					"unknown parameter '%s': this method takes none", name);
+			return ctl_fail_errno(
+			    err, EINVAL, "unknown parameter '%s': this method takes none", name);
 		known_list(known, list, sizeof(list));
-		return ctl_fail(err, CTL_E_PARAMS, EINVAL, "unknown parameter '%s' (known: %s)",
-				name, list);
+		return ctl_fail_errno(err, EINVAL, "unknown parameter '%s' (known: %s)", name,
+				      list);
 	}
 	return 0;
 }
@@ -500,14 +461,14 @@ int ctl_request_parse(const char *line, size_t len, struct ctl_request *req, str
 	v = json_object_get(root, "params");
 	if (v && !json_is_object(v)) {
 		req->method = NULL;
-		return ctl_fail(err, CTL_E_PARAMS, EINVAL,
-				"\"params\" must be an object of named parameters, got %s",
-				type_name(v));
+		return ctl_fail_errno(err, EINVAL,
+				      "\"params\" must be an object of named parameters, got %s",
+				      type_name(v));
 	}
 	req->params = v ? json_incref(v) : json_object();
 	if (!req->params) {
 		req->method = NULL;
-		return ctl_fail(err, CTL_E_FAILED, ENOMEM, "out of memory");
+		return ctl_fail_errno(err, ENOMEM, "out of memory");
 	}
 	return 0;
 }
@@ -537,11 +498,10 @@ static void close_fds(int *fd, int *n)
 static json_t *error_reply(json_t *id, const struct ctl_error *e)
 {
 	json_t *reply = json_object(), *error = json_object(), *data = json_object();
-	char buf[16];
+	char buf[ERR_NAME_LEN];
 	bool ok = reply && error && data;
 
-	ok = ok && json_object_set_new(data, "errno",
-				       json_string(errno_name(e->err, buf, sizeof(buf)))) == 0;
+	ok = ok && json_object_set_new(data, "errno", json_string(err_name(e->err, buf))) == 0;
 	ok = ok && json_object_set_new(data, "detail", json_string(e->detail)) == 0;
 	ok = ok && json_object_set_new(error, "code", json_integer(e->code)) == 0;
 	ok = ok && json_object_set_new(error, "message", json_string(code_message(e->code))) == 0;
@@ -668,8 +628,7 @@ static int dispatch(struct ctl_conn *c, const struct ctl_request *req, json_t **
 		fds->n = fds->n < 0 ? 0 : CTL_MAX_FDS;
 		close_fds(fds->fd, &fds->n);
 		json_decref(result);
-		return ctl_fail(err, CTL_E_FAILED, EIO, "method '%s' returned a bad fd count",
-				mname);
+		return ctl_fail_errno(err, EIO, "method '%s' returned a bad fd count", mname);
 	}
 	if (rc != 0) {
 		close_fds(fds->fd, &fds->n);
@@ -682,8 +641,7 @@ static int dispatch(struct ctl_conn *c, const struct ctl_request *req, json_t **
 	if (!json_is_object(result)) {
 		close_fds(fds->fd, &fds->n);
 		json_decref(result);
-		return ctl_fail(err, CTL_E_FAILED, EIO, "method '%s' returned no result object",
-				mname);
+		return ctl_fail_errno(err, EIO, "method '%s' returned no result object", mname);
 	}
 	*ret_result = result;
 	return 0;
@@ -707,7 +665,7 @@ static void handle_line(struct ctl_conn *c, const char *line, size_t len)
 
 	reply = result_reply(req.id, result, &fds);
 	if (!reply || enqueue(c, reply, &fds) < 0) {
-		ctl_fail(&err, CTL_E_FAILED, ENOMEM, "out of memory while sending the reply");
+		ctl_fail_errno(&err, ENOMEM, "out of memory while sending the reply");
 		queue_error(c, req.id, &err);
 	}
 	json_decref(reply);
@@ -718,6 +676,8 @@ out:
 }
 
 /* ---- connections ---- */
+
+static const struct quota_amount one_conn = {.n[QUOTA_CONNS] = 1};
 
 static void conn_close(struct ctl_conn *c)
 {
@@ -742,6 +702,9 @@ static void conn_close(struct ctl_conn *c)
 	}
 	free(c->in);
 	free(c->closers);
+	free(c->groups);
+	if (c->charged)
+		quota_uncharge(s->quota, c->uid, &one_conn);
 
 	if (c->prev)
 		c->prev->next = c->next;
@@ -963,6 +926,56 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 	conn_pump(arg);
 }
 
+/*
+ * The peer's supplementary groups. The kernel answers ERANGE with the size
+ * it needs when the buffer is short, so a second try always fits (the list
+ * was fixed at connect()). A kernel without SO_PEERGROUPS (before 4.13)
+ * leaves the peer with its primary group only.
+ */
+static int read_peer_groups(struct ctl_conn *c)
+{
+	socklen_t len = 16 * sizeof(gid_t);
+
+	for (int tries = 0; tries < 2; tries++) {
+		gid_t *g = malloc(len);
+		socklen_t got = len;
+
+		if (!g)
+			return -ENOMEM;
+		if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, g, &got) == 0) {
+			c->groups = g;
+			c->n_groups = got / sizeof(gid_t);
+			return 0;
+		}
+		free(g);
+		if (errno != ERANGE || got <= len)
+			return 0;
+		len = got;
+	}
+	return 0;
+}
+
+/*
+ * Charge a new connection to its uid. Over the limit, the peer gets one
+ * error line saying which limit, and the connection closes once it is sent:
+ * it reads nothing more, so it can never run a method. May free c.
+ */
+static void refuse_over_limit(struct ctl_conn *c)
+{
+	struct ctl_error err = {0};
+	char detail[ERR_LEN];
+	int e = quota_charge(c->s->quota, c->uid, &one_conn, detail);
+
+	if (e == 0) {
+		c->charged = true;
+		return;
+	}
+	ctl_fail_errno(&err, -e, "connection refused: %s", detail);
+	queue_error(c, json_null(), &err);
+	c->closing = true;
+	conn_pump(c);
+}
+
 static int conn_create(struct ctl_server *s, int fd)
 {
 	struct ctl_conn *c = calloc(1, sizeof(*c));
@@ -974,8 +987,17 @@ static int conn_create(struct ctl_server *s, int fd)
 	c->s = s;
 	c->fd = fd;
 	c->out_tail = &c->out_head;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+	c->uid = (uid_t)-1;
+	c->gid = (gid_t)-1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
 		c->pid = cred.pid;
+		c->uid = cred.uid;
+		c->gid = cred.gid;
+	}
+	if (read_peer_groups(c) < 0) {
+		free(c);
+		return -ENOMEM;
+	}
 	c->rev = event_new(s->base, fd, EV_READ | EV_PERSIST, on_read, c);
 	c->wev = event_new(s->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
 	if (!c->rev || !c->wev || event_add(c->rev, NULL) < 0)
@@ -987,6 +1009,7 @@ static int conn_create(struct ctl_server *s, int fd)
 		s->conns->prev = c;
 	s->conns = c;
 	s->n_conns++;
+	refuse_over_limit(c);
 	return 0;
 
 err_events:
@@ -994,6 +1017,7 @@ err_events:
 		event_free(c->rev);
 	if (c->wev)
 		event_free(c->wev);
+	free(c->groups);
 	free(c);
 	return -ENOMEM;
 }
@@ -1169,7 +1193,7 @@ err_nomem:
 	json_decref(list);
 err_result:
 	json_decref(result);
-	return ctl_fail(err, CTL_E_FAILED, ENOMEM, "out of memory");
+	return ctl_fail_errno(err, ENOMEM, "out of memory");
 }
 
 static int do_version(struct ctl_conn *c, json_t *params, json_t **ret_result, struct ctl_fds *fds,
@@ -1187,7 +1211,7 @@ static int do_version(struct ctl_conn *c, json_t *params, json_t **ret_result, s
 	if (!result || json_object_set_new(result, "version", json_string(VALE_VERSION)) < 0 ||
 	    json_object_set_new(result, "api", json_integer(NETMAP_API)) < 0) {
 		json_decref(result);
-		return ctl_fail(err, CTL_E_FAILED, ENOMEM, "out of memory");
+		return ctl_fail_errno(err, ENOMEM, "out of memory");
 	}
 	*ret_result = result;
 	return 0;
@@ -1365,4 +1389,25 @@ int ctl_conn_remove_closer(struct ctl_conn *c, void (*fn)(struct ctl_conn *c, vo
 pid_t ctl_conn_peer_pid(const struct ctl_conn *c)
 {
 	return c->pid;
+}
+
+uid_t ctl_conn_peer_uid(const struct ctl_conn *c)
+{
+	return c->uid;
+}
+
+gid_t ctl_conn_peer_gid(const struct ctl_conn *c)
+{
+	return c->gid;
+}
+
+size_t ctl_conn_peer_groups(const struct ctl_conn *c, const gid_t **ret_groups)
+{
+	*ret_groups = c->groups;
+	return c->n_groups;
+}
+
+void ctl_server_set_quota(struct ctl_server *s, struct quota *q)
+{
+	s->quota = q;
 }

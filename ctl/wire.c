@@ -30,87 +30,6 @@ struct fdbag {
 	bool lost; /* more than CTL_MAX_FDS came, or the kernel truncated them */
 };
 
-/*
- * The errno names valed sends (ctl/rpc.c has the same list, value to name),
- * plus the aliases another server might use.
- */
-/* One entry a line. */
-/* clang-format off */
-static const struct {
-	const char *name;
-	int err;
-} errno_names[] = {
-	{"EPERM", EPERM},
-	{"ENOENT", ENOENT},
-	{"ESRCH", ESRCH},
-	{"EINTR", EINTR},
-	{"EIO", EIO},
-	{"ENXIO", ENXIO},
-	{"E2BIG", E2BIG},
-	{"EBADF", EBADF},
-	{"EAGAIN", EAGAIN},
-	{"EWOULDBLOCK", EWOULDBLOCK},
-	{"ENOMEM", ENOMEM},
-	{"EACCES", EACCES},
-	{"EFAULT", EFAULT},
-	{"EBUSY", EBUSY},
-	{"EEXIST", EEXIST},
-	{"ENODEV", ENODEV},
-	{"ENOTDIR", ENOTDIR},
-	{"EISDIR", EISDIR},
-	{"EINVAL", EINVAL},
-	{"ENFILE", ENFILE},
-	{"EMFILE", EMFILE},
-	{"ENOSPC", ENOSPC},
-	{"EROFS", EROFS},
-	{"EPIPE", EPIPE},
-	{"ERANGE", ERANGE},
-	{"EDEADLK", EDEADLK},
-	{"ENAMETOOLONG", ENAMETOOLONG},
-	{"ENOSYS", ENOSYS},
-	{"ENOTEMPTY", ENOTEMPTY},
-	{"ELOOP", ELOOP},
-	{"ENODATA", ENODATA},
-	{"EPROTO", EPROTO},
-	{"EOVERFLOW", EOVERFLOW},
-	{"ENOTSOCK", ENOTSOCK},
-	{"EMSGSIZE", EMSGSIZE},
-	{"EPROTONOSUPPORT", EPROTONOSUPPORT},
-	{"EOPNOTSUPP", EOPNOTSUPP},
-	{"ENOTSUP", ENOTSUP},
-	{"EADDRINUSE", EADDRINUSE},
-	{"EADDRNOTAVAIL", EADDRNOTAVAIL},
-	{"ENETDOWN", ENETDOWN},
-	{"ENOBUFS", ENOBUFS},
-	{"EISCONN", EISCONN},
-	{"ENOTCONN", ENOTCONN},
-	{"ETIMEDOUT", ETIMEDOUT},
-	{"ECONNREFUSED", ECONNREFUSED},
-	{"ECONNRESET", ECONNRESET},
-	{"EALREADY", EALREADY},
-	{"EINPROGRESS", EINPROGRESS},
-	{"ECANCELED", ECANCELED},
-};
-/* clang-format on */
-
-/* The value of an errno name ("ENOENT", or "E<number>" for one without a name); 0 if none. */
-static int errno_value(const char *name)
-{
-	char *end;
-	long v;
-
-	for (size_t i = 0; i < sizeof(errno_names) / sizeof(errno_names[0]); i++)
-		if (strcmp(name, errno_names[i].name) == 0)
-			return errno_names[i].err;
-	if (name[0] != 'E' || name[1] < '1' || name[1] > '9')
-		return 0;
-	errno = 0;
-	v = strtol(name + 1, &end, 10);
-	if (errno || *end || v <= 0 || v > 4095)
-		return 0;
-	return (int)v;
-}
-
 const char *ctl_default_socket(void)
 {
 	const char *path = getenv("VALE_SOCKET");
@@ -351,7 +270,7 @@ static bool id_matches(const json_t *id, json_int_t want, bool is_error)
 }
 
 int ctl_client_call(struct ctl_client *c, const char *method, json_t *params, json_t **ret_result,
-		    json_t **ret_error, int *fds, int max_fds, int *ret_nfds)
+		    struct ctl_daemon_error *ret_error, int *fds, int max_fds, int *ret_nfds)
 {
 	struct fdbag bag = {.n = 0};
 	json_t *reply = NULL, *result, *error, *names;
@@ -398,8 +317,8 @@ int ctl_client_call(struct ctl_client *c, const char *method, json_t *params, js
 			goto err_proto;
 		bag_close(&bag); /* an error announces no fds */
 		if (ret_error)
-			*ret_error = json_incref(error);
-		rc = -1;
+			ctl_daemon_error_parse(error, ret_error);
+		rc = CTL_DAEMON_ERROR;
 		goto out;
 	}
 
@@ -432,22 +351,31 @@ out:
 	return rc;
 }
 
-int ctl_error_text(const json_t *error, char *buf, size_t size)
+int ctl_daemon_error_parse(const json_t *error, struct ctl_daemon_error *ret)
 {
 	const json_t *data = json_object_get(error, "data");
 	const char *name = json_string_value(json_object_get(data, "errno"));
 	const char *detail = json_string_value(json_object_get(data, "detail"));
-	int err = name ? errno_value(name) : 0;
+	int err = name ? err_value(name) : 0;
 
 	if (!detail)
 		detail = json_string_value(json_object_get(error, "message"));
 	if (!detail)
 		detail = "unknown error";
+	ret->code = (int)json_integer_value(json_object_get(error, "code"));
+	ret->err = err ? err : EIO;
+	snprintf(ret->name, sizeof(ret->name), "%s", name ? name : "");
+	snprintf(ret->detail, sizeof(ret->detail), "%s", detail);
+	return ret->err;
+}
+
+int ctl_error_text(const struct ctl_daemon_error *e, char *buf, size_t size)
+{
 	if (size > 0) {
-		if (name)
-			snprintf(buf, size, "%s: %s", name, detail);
+		if (e->name[0])
+			snprintf(buf, size, "%s: %s", e->name, e->detail);
 		else
-			snprintf(buf, size, "%s", detail);
+			snprintf(buf, size, "%s", e->detail);
 	}
-	return err ? err : EIO;
+	return e->err;
 }

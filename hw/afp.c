@@ -6,7 +6,6 @@
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <net/if_arp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,19 +85,6 @@ struct afp {
 	struct afp_stats st;
 };
 
-static void seterr(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void seterr(char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, AFP_ERRLEN, fmt, ap);
-	va_end(ap);
-}
-
 static uint32_t pow2_at_least(uint32_t v)
 {
 	uint32_t r = 1;
@@ -119,8 +105,7 @@ static int query_if(struct afp *a, const char *ifname, char *err)
 	struct ifreq ifr;
 
 	if (!ifname || !ifname[0] || strlen(ifname) >= IFNAMSIZ) {
-		seterr(err, "bad interface name '%s'", ifname ? ifname : "(null)");
-		return -EINVAL;
+		return err_set(err, EINVAL, "bad interface name '%s'", ifname ? ifname : "(null)");
 	}
 	memset(&ifr, 0, sizeof(ifr));
 	memcpy(ifr.ifr_name, ifname, strlen(ifname));
@@ -128,26 +113,24 @@ static int query_if(struct afp *a, const char *ifname, char *err)
 		int e = errno;
 
 		if (e == ENODEV)
-			seterr(err, "no interface '%s' (in this network namespace)", ifname);
-		else
-			seterr(err, "interface '%s': %s", ifname, strerror(e));
-		return -e;
+			return err_set(err, e, "no interface '%s' (in this network namespace)",
+				       ifname);
+		return err_set(err, e, "interface '%s': %s", ifname, strerror(e));
 	}
 	a->ifindex = ifr.ifr_ifindex;
 	if (ioctl(a->fd, SIOCGIFHWADDR, &ifr) < 0) {
-		seterr(err, "interface '%s': link type: %s", ifname, strerror(errno));
-		return -errno;
+		return err_set(err, errno, "interface '%s': link type: %s", ifname,
+			       strerror(errno));
 	}
 	if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER) {
-		seterr(err,
-		       "interface '%s' is not Ethernet (link type %u): a switch port carries "
-		       "Ethernet frames",
-		       ifname, ifr.ifr_hwaddr.sa_family);
-		return -EINVAL;
+		return err_set(
+		    err, EINVAL,
+		    "interface '%s' is not Ethernet (link type %u): a switch port carries "
+		    "Ethernet frames",
+		    ifname, ifr.ifr_hwaddr.sa_family);
 	}
 	if (ioctl(a->fd, SIOCGIFMTU, &ifr) < 0) {
-		seterr(err, "interface '%s': MTU: %s", ifname, strerror(errno));
-		return -errno;
+		return err_set(err, errno, "interface '%s': MTU: %s", ifname, strerror(errno));
 	}
 	a->mtu = (uint32_t)ifr.ifr_mtu;
 	return 0;
@@ -171,12 +154,11 @@ static int size_rings(struct afp *a, const struct afp_params *p, char *err)
 		 */
 		fs = pow2_at_least(need > AFP_FRAME_SIZE_DEFAULT ? need : AFP_FRAME_SIZE_DEFAULT);
 	} else if (fs < FRAME_SIZE_MIN || fs > FRAME_SIZE_MAX || fs % TPACKET_ALIGNMENT) {
-		seterr(err, "frame size %u: must be a multiple of %u from %u to %u", fs,
-		       TPACKET_ALIGNMENT, FRAME_SIZE_MIN, FRAME_SIZE_MAX);
-		return -EINVAL;
+		return err_set(err, EINVAL, "frame size %u: must be a multiple of %u from %u to %u",
+			       fs, TPACKET_ALIGNMENT, FRAME_SIZE_MIN, FRAME_SIZE_MAX);
 	} else if (fs < need) {
-		seterr(err, "frame size %u too small for MTU %u (needs %u)", fs, a->mtu, need);
-		return -EINVAL;
+		return err_set(err, EINVAL, "frame size %u too small for MTU %u (needs %u)", fs,
+			       a->mtu, need);
 	}
 	a->tx_frame_size = fs;
 	a->tx_slot_max = fs - (uint32_t)TX_DATA_OFF;
@@ -195,11 +177,11 @@ static int size_rings(struct afp *a, const struct afp_params *p, char *err)
 			a->rx_block_size = RX_BLOCK_MIN;
 	} else if (a->rx_block_size % page || a->rx_block_size & (a->rx_block_size - 1) ||
 		   a->rx_block_size < 2 * rx_fs || a->rx_block_size > (1u << 30)) {
-		seterr(err,
-		       "rx block size %u: must be a power of two, a page multiple and >= 2 frames "
-		       "(%u)",
-		       a->rx_block_size, 2 * rx_fs);
-		return -EINVAL;
+		return err_set(
+		    err, EINVAL,
+		    "rx block size %u: must be a power of two, a page multiple and >= 2 frames "
+		    "(%u)",
+		    a->rx_block_size, 2 * rx_fs);
 	}
 	a->rx_blocks = p->rx_blocks;
 	if (!a->rx_blocks) {
@@ -225,8 +207,8 @@ static int size_rings(struct afp *a, const struct afp_params *p, char *err)
 	bytes = (uint64_t)a->rx_block_size * a->rx_blocks +
 		(uint64_t)a->tx_block_size * (a->tx_frames / a->tx_frames_per_block);
 	if (a->rx_blocks > 65536 || a->tx_frames > (1u << 20) || bytes > (1ull << 32)) {
-		seterr(err, "rings too large (%llu bytes)", (unsigned long long)bytes);
-		return -EINVAL;
+		return err_set(err, EINVAL, "rings too large (%llu bytes)",
+			       (unsigned long long)bytes);
 	}
 	return 0;
 }
@@ -246,9 +228,8 @@ static int setup_rings(struct afp *a, const struct afp_params *p, char *err)
 	req.tp_retire_blk_tov = p->rx_timeout_ms ? p->rx_timeout_ms : AFP_RX_TIMEOUT_MS_DEFAULT;
 	if (setsockopt(a->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) < 0) {
 		r = -errno;
-		seterr(err, "rx ring (%u blocks of %u bytes): %s", a->rx_blocks, a->rx_block_size,
-		       strerror(errno));
-		return r;
+		return err_set(err, -r, "rx ring (%u blocks of %u bytes): %s", a->rx_blocks,
+			       a->rx_block_size, strerror(errno));
 	}
 
 	memset(&req, 0, sizeof(req));
@@ -258,9 +239,8 @@ static int setup_rings(struct afp *a, const struct afp_params *p, char *err)
 	req.tp_frame_nr = a->tx_frames;
 	if (setsockopt(a->fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof(req)) < 0) {
 		r = -errno;
-		seterr(err, "tx ring (%u slots of %u bytes): %s", a->tx_frames, a->tx_frame_size,
-		       strerror(errno));
-		return r;
+		return err_set(err, -r, "tx ring (%u slots of %u bytes): %s", a->tx_frames,
+			       a->tx_frame_size, strerror(errno));
 	}
 
 	a->map_len = (size_t)a->rx_block_size * a->rx_blocks + (size_t)a->tx_block_size * tx_blocks;
@@ -269,8 +249,8 @@ static int setup_rings(struct afp *a, const struct afp_params *p, char *err)
 	if (a->map == MAP_FAILED) {
 		r = -errno;
 		a->map = NULL;
-		seterr(err, "mapping the rings (%zu bytes): %s", a->map_len, strerror(errno));
-		return r;
+		return err_set(err, -r, "mapping the rings (%zu bytes): %s", a->map_len,
+			       strerror(errno));
 	}
 	a->rx_ring = a->map;
 	a->tx_ring = a->map + (size_t)a->rx_block_size * a->rx_blocks;
@@ -292,10 +272,11 @@ static int join_fanout(struct afp *a, uint16_t group, char *err)
 		r = setopt_int(a->fd, SOL_PACKET, PACKET_FANOUT, group | PACKET_FANOUT_HASH << 16);
 	}
 	if (r < 0)
-		seterr(err, "fanout group %u: %s%s", group, strerror(-r),
-		       r == -EINVAL ? " (the id is in use on another interface or in another mode)"
-				    : "");
-	return r;
+		return err_set(err, -r, "fanout group %u: %s%s", group, strerror(-r),
+			       r == -EINVAL
+				   ? " (the id is in use on another interface or in another mode)"
+				   : "");
+	return 0;
 }
 
 /*
@@ -311,23 +292,21 @@ static int open_big(struct afp *a, char *err)
 	a->big_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (a->big_fd < 0) {
 		r = -errno;
-		seterr(err, "AF_PACKET socket for GSO frames: %s", strerror(-r));
-		return r;
+		return err_set(err, -r, "AF_PACKET socket for GSO frames: %s", strerror(-r));
 	}
 	r = setopt_int(a->big_fd, SOL_PACKET, PACKET_VNET_HDR, 1);
 	if (r == 0)
 		r = setopt_int(a->big_fd, SOL_PACKET, PACKET_QDISC_BYPASS, 1);
 	if (r < 0) {
-		seterr(err, "socket options for GSO frames: %s", strerror(-r));
-		return r;
+		return err_set(err, -r, "socket options for GSO frames: %s", strerror(-r));
 	}
 	memset(&sll, 0, sizeof(sll));
 	sll.sll_family = AF_PACKET;
 	sll.sll_ifindex = a->ifindex;
 	if (bind(a->big_fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
 		r = -errno;
-		seterr(err, "binding the GSO socket to ifindex %d: %s", a->ifindex, strerror(-r));
-		return r;
+		return err_set(err, -r, "binding the GSO socket to ifindex %d: %s", a->ifindex,
+			       strerror(-r));
 	}
 	return 0;
 }
@@ -349,20 +328,18 @@ struct afp *afp_open(const struct afp_params *p, char *err)
 	int r;
 
 	if (!p) {
-		seterr(err, "no parameters");
-		errno = EINVAL;
+		errno = -err_set(err, EINVAL, "no parameters");
 		return NULL;
 	}
 	if (p->vnet_hdr && p->vnet_hdr_len && p->vnet_hdr_len != VNET_HDR_LEN &&
 	    p->vnet_hdr_len != VNET_HDR_MRG_LEN) {
-		seterr(err, "virtio-net header length %u: must be 10 or 12", p->vnet_hdr_len);
-		errno = EINVAL;
+		errno = -err_set(err, EINVAL, "virtio-net header length %u: must be 10 or 12",
+				 p->vnet_hdr_len);
 		return NULL;
 	}
 	a = calloc(1, sizeof(*a));
 	if (!a) {
-		seterr(err, "out of memory");
-		errno = ENOMEM;
+		errno = -err_set(err, ENOMEM, "out of memory");
 		return NULL;
 	}
 	a->vnet_len = p->vnet_hdr ? (p->vnet_hdr_len ? p->vnet_hdr_len : VNET_HDR_LEN) : 0;
@@ -373,9 +350,10 @@ struct afp *afp_open(const struct afp_params *p, char *err)
 	if (a->fd < 0) {
 		r = -errno;
 		if (r == -EPERM || r == -EACCES)
-			seterr(err, "permission denied: CAP_NET_RAW needed for AF_PACKET sockets");
+			err_set(err, -r,
+				"permission denied: CAP_NET_RAW needed for AF_PACKET sockets");
 		else
-			seterr(err, "AF_PACKET socket: %s", strerror(-r));
+			err_set(err, -r, "AF_PACKET socket: %s", strerror(-r));
 		goto err_socket;
 	}
 	r = query_if(a, p->ifname, err);
@@ -388,7 +366,7 @@ struct afp *afp_open(const struct afp_params *p, char *err)
 	/* Version, header and loss mode must be set before the rings exist. */
 	r = setopt_int(a->fd, SOL_PACKET, PACKET_VERSION, TPACKET_V3);
 	if (r < 0) {
-		seterr(err, "TPACKET_V3: %s", strerror(-r));
+		err_set(err, -r, "TPACKET_V3: %s", strerror(-r));
 		goto err_setup;
 	}
 	/*
@@ -399,7 +377,7 @@ struct afp *afp_open(const struct afp_params *p, char *err)
 	if (a->vnet_len) {
 		r = setopt_int(a->fd, SOL_PACKET, PACKET_VNET_HDR, 1);
 		if (r < 0) {
-			seterr(err, "virtio-net header: %s", strerror(-r));
+			err_set(err, -r, "virtio-net header: %s", strerror(-r));
 			goto err_setup;
 		}
 	}
@@ -411,7 +389,7 @@ struct afp *afp_open(const struct afp_params *p, char *err)
 	 */
 	r = setopt_int(a->fd, SOL_PACKET, PACKET_LOSS, 1);
 	if (r < 0) {
-		seterr(err, "PACKET_LOSS: %s", strerror(-r));
+		err_set(err, -r, "PACKET_LOSS: %s", strerror(-r));
 		goto err_setup;
 	}
 	r = setup_rings(a, p, err);
@@ -422,7 +400,7 @@ struct afp *afp_open(const struct afp_params *p, char *err)
 	if (r == 0)
 		r = setopt_int(a->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1);
 	if (r < 0) {
-		seterr(err, "socket options: %s", strerror(-r));
+		err_set(err, -r, "socket options: %s", strerror(-r));
 		goto err_setup;
 	}
 	/*
@@ -441,7 +419,7 @@ struct afp *afp_open(const struct afp_params *p, char *err)
 	sll.sll_ifindex = a->ifindex;
 	if (bind(a->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
 		r = -errno;
-		seterr(err, "binding to '%s': %s", p->ifname, strerror(errno));
+		err_set(err, -r, "binding to '%s': %s", p->ifname, strerror(errno));
 		goto err_setup;
 	}
 	/* A down interface is fine: the socket works once it is up. */
@@ -459,7 +437,7 @@ struct afp *afp_open(const struct afp_params *p, char *err)
 	}
 	r = set_promisc(a, PACKET_ADD_MEMBERSHIP);
 	if (r < 0) {
-		seterr(err, "promiscuous mode on '%s': %s", p->ifname, strerror(-r));
+		err_set(err, -r, "promiscuous mode on '%s': %s", p->ifname, strerror(-r));
 		goto err_setup;
 	}
 	a->promisc = true;

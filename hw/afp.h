@@ -64,7 +64,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define AFP_ERRLEN 256
+#include "err.h"
 
 #define AFP_FRAME_SIZE_DEFAULT 2048
 #define AFP_RX_TIMEOUT_MS_DEFAULT 1
@@ -120,7 +120,7 @@ struct afp;
  * thread's network namespace, and join the fanout group if any. The
  * interface may be down: the socket then starts working when it comes up.
  * Returns the afp, or NULL with errno and, when err is not NULL, a sentence
- * for the operator in err (AFP_ERRLEN bytes):
+ * for the operator in err (ERR_LEN bytes):
  *   ENODEV  no such interface        EPERM  CAP_NET_RAW missing
  *   EINVAL  bad params, not Ethernet, frame_size too small for the MTU,
  *           fanout group in use on another interface

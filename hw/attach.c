@@ -3,7 +3,6 @@
 #include "attach.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +15,7 @@ struct att_entry {
 	char sw[BDG_NAMSIZ];
 	char port[BDG_NAMSIZ];
 	char type[8];
-	char detail[256];
+	char detail[ERR_LEN];
 	struct kport *k;
 	struct att_entry *host; /* the host port of a NIC */
 };
@@ -26,18 +25,6 @@ struct att {
 	enum nic_admode admode;
 	struct att_entry *entries;
 };
-
-static int fail(char *err, int e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, int e, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, 256, fmt, ap);
-	va_end(ap);
-	return -e;
-}
 
 struct att *att_create(uint32_t fdb_max, uint32_t fdb_age, enum nic_admode admode)
 {
@@ -99,8 +86,9 @@ static struct bdg *get_switch(struct att *a, const char *sw, bool *ret_new, char
 	if (b)
 		return b;
 	if (strncmp(sw, "vale", 4) != 0 || strlen(sw) < 5 || strlen(sw) >= BDG_NAMSIZ) {
-		fail(err, EINVAL, "'%s' is not a switch name: expected valeX, at most %d characters",
-		     sw, BDG_NAMSIZ - 1);
+		err_set(err, EINVAL,
+			"'%s' is not a switch name: expected valeX, at most %d characters", sw,
+			BDG_NAMSIZ - 1);
 		return NULL;
 	}
 	priv = learn_create(a->fdb_max, a->fdb_age);
@@ -108,7 +96,7 @@ static struct bdg *get_switch(struct att *a, const char *sw, bool *ret_new, char
 	if (!b) {
 		if (priv)
 			learn_ops.dtor(priv);
-		fail(err, errno, "cannot create switch %s: %s", sw, strerror(errno));
+		err_set(err, errno, "cannot create switch %s: %s", sw, strerror(errno));
 		return NULL;
 	}
 	*ret_new = true;
@@ -136,22 +124,22 @@ int att_nic(struct att *a, const char *sw, const char *ifname, const char *mode,
 	    char *err)
 {
 	enum nic_admode m = a->admode;
-	char reason[256], hostname[BDG_NAMSIZ];
+	char reason[ERR_LEN], hostname[BDG_NAMSIZ];
 	struct att_entry *e;
 	struct kport *k;
 	struct bdg *b;
 	bool new_sw;
 
 	if (mode && nic_admode_parse(mode, &m))
-		return fail(err, EINVAL, "adapter mode must be best, native or generic, got '%s'",
-			    mode);
+		return err_set(err, EINVAL,
+			       "adapter mode must be best, native or generic, got '%s'", mode);
 	if (!ifname[0] || strlen(ifname) >= BDG_NAMSIZ - 1)
-		return fail(err, EINVAL, "interface name '%s' is empty or too long", ifname);
+		return err_set(err, EINVAL, "interface name '%s' is empty or too long", ifname);
 	if (find(a, sw, ifname))
-		return fail(err, EEXIST, "%s is already attached to %s", ifname, sw);
+		return err_set(err, EEXIST, "%s is already attached to %s", ifname, sw);
 	for (e = a->entries; e; e = e->next)
 		if (strcmp(e->port, ifname) == 0 && strcmp(e->type, "tap") != 0)
-			return fail(err, EBUSY, "%s is attached to %s already", ifname, e->sw);
+			return err_set(err, EBUSY, "%s is attached to %s already", ifname, e->sw);
 	b = get_switch(a, sw, &new_sw, err);
 	if (!b)
 		return -EINVAL;
@@ -165,7 +153,7 @@ int att_nic(struct att *a, const char *sw, const char *ifname, const char *mode,
 	e = entry_add(a, sw, ifname, kport_kind(k), k);
 	if (!e) {
 		kport_destroy(k);
-		return fail(err, ENOMEM, "out of memory");
+		return err_set(err, ENOMEM, "out of memory");
 	}
 	snprintf(e->detail, sizeof(e->detail), "%s", reason);
 	if (!host)
@@ -185,7 +173,7 @@ int att_nic(struct att *a, const char *sw, const char *ifname, const char *mode,
 	if (!e->host) {
 		kport_destroy(k);
 		entry_free(a, e);
-		return fail(err, ENOMEM, "out of memory");
+		return err_set(err, ENOMEM, "out of memory");
 	}
 	snprintf(e->host->detail, sizeof(e->host->detail), "tap %s for the host stack of %s",
 		 hostname, ifname);
@@ -197,7 +185,7 @@ int att_detach(struct att *a, const char *sw, const char *ifname, char *err)
 	struct att_entry *e = find(a, sw, ifname);
 
 	if (!e || strcmp(e->type, "tap") == 0 || strcmp(e->type, "host") == 0)
-		return fail(err, ENOENT, "%s is not attached to %s", ifname, sw);
+		return err_set(err, ENOENT, "%s is not attached to %s", ifname, sw);
 	if (e->host)
 		entry_free(a, e->host);
 	entry_free(a, e);
@@ -213,7 +201,7 @@ int att_tap(struct att *a, const char *sw, const char *port, const struct tap_pa
 	bool new_sw;
 
 	if (find(a, sw, port))
-		return fail(err, EEXIST, "%s:%s exists already", sw, port);
+		return err_set(err, EEXIST, "%s:%s exists already", sw, port);
 	b = get_switch(a, sw, &new_sw, err);
 	if (!b)
 		return -EINVAL;
@@ -227,7 +215,7 @@ int att_tap(struct att *a, const char *sw, const char *port, const struct tap_pa
 	e = entry_add(a, sw, port, "tap", k);
 	if (!e) {
 		kport_destroy(k);
-		return fail(err, ENOMEM, "out of memory");
+		return err_set(err, ENOMEM, "out of memory");
 	}
 	snprintf(e->detail, sizeof(e->detail), "tap %s%s%s", p->name ? p->name : "",
 		 p->netns ? " in netns " : "", p->netns ? p->netns : "");
@@ -239,7 +227,7 @@ int att_tap_delete(struct att *a, const char *sw, const char *port, char *err)
 	struct att_entry *e = find(a, sw, port);
 
 	if (!e || strcmp(e->type, "tap") != 0)
-		return fail(err, ENOENT, "%s:%s is not a tap port", sw, port);
+		return err_set(err, ENOENT, "%s:%s is not a tap port", sw, port);
 	entry_free(a, e);
 	return 0;
 }

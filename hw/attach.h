@@ -11,7 +11,7 @@
  * `vale0:eth0^` in listings: the host stack talks to the switch through it
  * (move the NIC's addresses and routes to vh-eth0, see doc/nics.md).
  *
- * Errors are -errno with a sentence in err (256 bytes). Threads: the control
+ * Errors are -errno with a sentence in err (ERR_LEN bytes). Threads: the control
  * thread only.
  */
 #ifndef VALE_HW_ATTACH_H
@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "err.h"
 #include "kport.h"
 #include "nic.h"
 #include "tap.h"

@@ -143,7 +143,7 @@ static struct nicbe *nic_open(const char *ifname, const struct queue_ops *qo,
 	int e;
 
 	if (!b) {
-		snprintf(err, 256, "out of memory");
+		snprintf(err, ERR_LEN, "out of memory");
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -278,18 +278,19 @@ static void *aq_open(const char *ifname, uint32_t q, uint32_t nq, char *err)
 struct kport *nic_attach(struct bdg *sw, const char *ifname, enum nic_admode mode, char *reason,
 			 char *err)
 {
-	char xerr[256] = "";
+	char xerr[ERR_LEN] = "";
 	struct nicbe *b;
 
 	if (mode != NIC_ADMODE_GENERIC) {
 		b = nic_open(ifname, &xsk_queue, xq_open, xerr);
 		if (b) {
-			snprintf(reason, 256, "native AF_XDP %s, %u queue%s", xsk_mode(b->q[0]), b->n,
-				 b->n == 1 ? "" : "s");
+			snprintf(reason, ERR_LEN, "native AF_XDP %s, %u queue%s", xsk_mode(b->q[0]),
+				 b->n, b->n == 1 ? "" : "s");
 			return kport_create(sw, ifname, &nic_ops_native, b, 0, 2048, err);
 		}
 		if (mode == NIC_ADMODE_NATIVE) {
-			snprintf(err, 256, "native adapter (AF_XDP) on %.15s: %.200s", ifname, xerr);
+			snprintf(err, ERR_LEN, "native adapter (AF_XDP) on %.15s: %.200s", ifname,
+				 xerr);
 			return NULL;
 		}
 	}
@@ -297,10 +298,10 @@ struct kport *nic_attach(struct bdg *sw, const char *ifname, enum nic_admode mod
 	if (!b)
 		return NULL;
 	if (mode == NIC_ADMODE_BEST)
-		snprintf(reason, 256, "generic AF_PACKET, %u queue%s (native failed: %.180s)", b->n,
-			 b->n == 1 ? "" : "s", xerr);
+		snprintf(reason, ERR_LEN, "generic AF_PACKET, %u queue%s (native failed: %.180s)",
+			 b->n, b->n == 1 ? "" : "s", xerr);
 	else
-		snprintf(reason, 256, "generic AF_PACKET, %u queue%s (asked for)", b->n,
+		snprintf(reason, ERR_LEN, "generic AF_PACKET, %u queue%s (asked for)", b->n,
 			 b->n == 1 ? "" : "s");
 	/* Frames over a 2048-byte buffer (jumbo, GSO) travel as NS_MOREFRAG chains. */
 	return kport_create(sw, ifname, &nic_ops_generic, b, 12, 2048, err);

@@ -16,6 +16,7 @@
 #ifndef VALE_HW_NIC_H
 #define VALE_HW_NIC_H
 
+#include "err.h"
 #include "kport.h"
 
 enum nic_admode { NIC_ADMODE_BEST, NIC_ADMODE_NATIVE, NIC_ADMODE_GENERIC };
@@ -26,7 +27,7 @@ const char *nic_admode_name(enum nic_admode m);
 
 /*
  * Attach interface ifname (in the daemon's network namespace) to switch sw
- * as port ifname. On success, reason (256 bytes) says which adapter it got
+ * as port ifname. On success, reason (ERR_LEN bytes) says which adapter it got
  * and why ("native AF_XDP copy/drv", "generic AF_PACKET: AF_XDP: ..."). NULL +
  * errno + err otherwise.
  */

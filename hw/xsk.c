@@ -185,12 +185,12 @@ static void fail(char *err, const char *fmt, ...)
 	if (!err)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(err, XSK_ERR_LEN, fmt, ap);
+	vsnprintf(err, ERR_LEN, fmt, ap);
 	va_end(ap);
 	if (lib_msg[0]) {
-		append(err, XSK_ERR_LEN, " (");
-		append(err, XSK_ERR_LEN, lib_msg);
-		append(err, XSK_ERR_LEN, ")");
+		append(err, ERR_LEN, " (");
+		append(err, ERR_LEN, lib_msg);
+		append(err, ERR_LEN, ")");
 	}
 }
 

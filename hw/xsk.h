@@ -84,11 +84,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "err.h"
+
 #define XSK_FRAME_NUM_DEFAULT 4096
 #define XSK_FRAME_SIZE_DEFAULT 2048
 #define XSK_RING_SIZE_DEFAULT 2048
 #define XSK_XDP_HEADROOM 256 /* the kernel's XDP_PACKET_HEADROOM */
-#define XSK_ERR_LEN 256
 /* Descriptors per frame xsk_tx_burst may use: MAX_SKB_FRAGS + 1 with the
  * smallest MAX_SKB_FRAGS a kernel can be built with (17), the copy-mode
  * limit the kernel's AF_XDP documentation gives for portable programs. */
@@ -158,7 +159,7 @@ struct xsk;
 /*
  * Open an AF_XDP socket on p->ifname queue p->queue_id, with its UMEM, and
  * make sure the XSK program steers that queue's frames to it. err (may be
- * NULL, else XSK_ERR_LEN bytes) receives a sentence on failure.
+ * NULL, else ERR_LEN bytes) receives a sentence on failure.
  * Returns NULL and sets errno:
  *   EINVAL      a parameter out of range, or a queue the interface lacks;
  *   ENODEV      no such interface;

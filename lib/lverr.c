@@ -8,19 +8,44 @@
 
 #include <vale/vale.h>
 
-#define LVERR_MAX 512
+#include "err.h"
 
-static __thread char last_error[LVERR_MAX];
+/* A libvale sentence is often a prefix ("cannot open vale0:a: ") before a
+ * module's or the daemon's own ERR_LEN sentence: room for both. */
+static __thread char last_error[2 * ERR_LEN];
+static __thread int last_code; /* valed's JSON-RPC code, 0 for a local failure */
+
+static int vset(int code, int err, const char *fmt, va_list ap)
+{
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	last_code = code;
+	errno = err;
+	return -1;
+}
 
 int lverr_set(int err, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	vset(0, err, fmt, ap);
 	va_end(ap);
-	errno = err;
 	return -1;
+}
+
+int lverr_set_daemon(int code, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vset(code, err, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int vale_last_error_code(void)
+{
+	return last_code;
 }
 
 const char *vale_last_error(void)

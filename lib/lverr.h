@@ -16,4 +16,8 @@
  */
 int lverr_set(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The same for a failure valed reported (its JSON-RPC code, negative, for
+ * vale_last_error_code()); lverr_set() records a local failure (code 0). */
+int lverr_set_daemon(int code, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif /* VALE_LIB_LVERR_H */

@@ -35,6 +35,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "err.h"
+
 #define LVNAME_PART_MAX 16 /* switch and port names, NUL included (BDG_NAMSIZ) */
 #define LVNAME_RING_MAX 65535
 
@@ -50,9 +52,9 @@ struct lvname {
 
 /*
  * Parse name into *ret. Returns 0, or -EINVAL / -ENAMETOOLONG with a
- * sentence in err[0..errsize) (which may be NULL); *ret is written only on
+ * sentence in err (ERR_LEN bytes, or NULL); *ret is written only on
  * success.
  */
-int lvname_parse(const char *name, struct lvname *ret, char *err, size_t errsize);
+int lvname_parse(const char *name, struct lvname *ret, char *err);
 
 #endif /* VALE_LIB_LVNAME_H */

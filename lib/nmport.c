@@ -136,7 +136,7 @@ struct nmport_d *nmport_open(const char *portspec)
 	d->port = vale_open(portspec, NULL);
 	if (!d->port)
 		goto err_open;
-	lvname_parse(portspec, &n, NULL, 0); /* cannot fail: vale_open parsed it */
+	lvname_parse(portspec, &n, NULL); /* cannot fail: vale_open parsed it */
 	fill_desc(d, &n);
 	err = reg_add(d);
 	if (err) {

@@ -194,19 +194,19 @@ static int read_result(struct vale_port *p, const json_t *result, uint64_t *ret_
 static int do_register(struct vale_port *p, const char *name, const struct lvname *n,
 		       const struct vale_open_params *o, json_t **ret_result, struct reg_fds *ret)
 {
-	json_t *params, *result = NULL, *error = NULL;
-	int fds[CTL_MAX_FDS], nfds = 0, rc, err;
-	char text[256];
+	struct ctl_daemon_error error;
+	json_t *params, *result = NULL;
+	int fds[CTL_MAX_FDS], nfds = 0, rc;
+	char text[ERR_LEN];
 
 	params = register_params(n, o);
 	if (!params)
 		return lverr_set(ENOMEM, "out of memory building the port.register request");
 	rc = ctl_client_call(p->ctl, "port.register", params, &result, &error, fds, CTL_MAX_FDS,
 			     &nfds);
-	if (rc == -1) {
-		err = ctl_error_text(error, text, sizeof(text));
-		json_decref(error);
-		return lverr_set(err, "cannot open %s: %s", name, text);
+	if (rc == CTL_DAEMON_ERROR) {
+		ctl_error_text(&error, text, sizeof(text));
+		return lverr_set_daemon(error.code, error.err, "cannot open %s: %s", name, text);
 	}
 	if (rc < 0)
 		return lverr_set(-rc, "cannot open %s: the control connection failed: %s", name,
@@ -233,10 +233,10 @@ struct vale_port *vale_open(const char *name, const struct vale_open_params *par
 	json_t *result = NULL;
 	uint64_t if_offset = 0;
 	const char *sock;
-	char text[256];
+	char text[ERR_LEN];
 	int rc, fl;
 
-	rc = lvname_parse(name, &n, text, sizeof(text));
+	rc = lvname_parse(name, &n, text);
 	if (rc) {
 		lverr_set(-rc, "%s", text);
 		return NULL;

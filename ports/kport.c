@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "csb.h"
+#include "err.h"
 
 #define KPORT_BURST 256
 #define KPORT_SLOTS 1024
@@ -422,7 +423,7 @@ struct kport *kport_create(struct bdg *sw, const char *name, const struct kport_
 
 	if (!k) {
 		ops->close(be);
-		snprintf(err, 256, "out of memory");
+		snprintf(err, ERR_LEN, "out of memory");
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -433,7 +434,7 @@ struct kport *kport_create(struct bdg *sw, const char *name, const struct kport_
 	if (pthread_mutex_init(&k->tx_lock, NULL)) {
 		free(k);
 		ops->close(be);
-		snprintf(err, 256, "out of memory");
+		snprintf(err, ERR_LEN, "out of memory");
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -443,7 +444,7 @@ struct kport *kport_create(struct bdg *sw, const char *name, const struct kport_
 	k->linear = malloc(KPORT_FRAME_MAX * 2);
 	if (!k->v || !k->scratch || !k->linear) {
 		e = errno ? errno : ENOMEM;
-		snprintf(err, 256, "cannot create port %s: %s", name, strerror(e));
+		snprintf(err, ERR_LEN, "cannot create port %s: %s", name, strerror(e));
 		goto err;
 	}
 	k->tx = NETMAP_TXRING(vport_if(k->v), 0);
@@ -452,13 +453,13 @@ struct kport *kport_create(struct bdg *sw, const char *name, const struct kport_
 	bdg_port_set_notify(vport_port(k->v), rx_notify, k);
 	e = -bdg_port_set_vnet_hdr_len(vport_port(k->v), hdr_len);
 	if (e) {
-		snprintf(err, 256, "bad virtio-net header length %u", hdr_len);
+		snprintf(err, ERR_LEN, "bad virtio-net header length %u", hdr_len);
 		goto err;
 	}
 	k->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (k->stop_fd < 0) {
 		e = errno;
-		snprintf(err, 256, "cannot set up the event loop of %s: %s", name, strerror(e));
+		snprintf(err, ERR_LEN, "cannot set up the event loop of %s: %s", name, strerror(e));
 		goto err;
 	}
 	{
@@ -474,14 +475,14 @@ struct kport *kport_create(struct bdg *sw, const char *name, const struct kport_
 	e = bdg_attach(sw, vport_port(k->v));
 	if (e < 0) {
 		e = -e;
-		snprintf(err, 256, "cannot attach %s to %s: %s", name, bdg_name(sw),
+		snprintf(err, ERR_LEN, "cannot attach %s to %s: %s", name, bdg_name(sw),
 			 e == ENOSPC ? "the switch is full" : strerror(e));
 		goto err;
 	}
 	e = pthread_create(&k->thread, NULL, kport_thread, k);
 	if (e) {
 		bdg_detach(vport_port(k->v));
-		snprintf(err, 256, "cannot start the thread of %s: %s", name, strerror(e));
+		snprintf(err, ERR_LEN, "cannot start the thread of %s: %s", name, strerror(e));
 		goto err;
 	}
 	k->started = true;

@@ -3,7 +3,6 @@
 #include "registry.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +29,9 @@ struct reg_port {
 	unsigned mon_flags;	    /* a monitor: BDG_MON_RX, BDG_MON_TX, BDG_MON_ZCOPY */
 	uint32_t monitors;	    /* monitors watching this port */
 	struct zmon_src *zsrc;	    /* a zero-copy monitor: the rings it takes from */
+	uid_t owner;		    /* who created it */
+	struct quota_amount charge; /* what owner was charged for it (a pipe: on end 0) */
+	uid_t poll_uid;		    /* polling mode: who was charged for the poller */
 };
 
 /*
@@ -56,18 +58,6 @@ struct reg {
 	struct reg_port *ports;	   /* in creation order */
 	struct mem_region *shared; /* see reg_shared_mem */
 };
-
-static int fail(char *err, int e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, int e, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, REG_ERRLEN, fmt, ap);
-	va_end(ap);
-	return -e;
-}
 
 /* A TX-only registration sees no RX ring, an RX-only one no TX ring. */
 static void limit_direction(struct reg_handle *h, const struct reg_open *o)
@@ -102,7 +92,7 @@ struct reg *reg_create(const struct reg_params *p, char *err)
 	struct reg *r;
 
 	if (p->workers < 1 || p->workers > 64) {
-		fail(err, EINVAL, "workers must be 1..64, got %u", p->workers);
+		err_set(err, EINVAL, "workers must be 1..64, got %u", p->workers);
 		errno = EINVAL;
 		return NULL;
 	}
@@ -128,7 +118,7 @@ struct reg *reg_create(const struct reg_params *p, char *err)
 	r->shared = mem_create(&sp); /* a memfd: pages come when touched */
 	if (!r->shared) {
 		int e = errno;
-		fail(err, e, "cannot create the shared memory region: %s", strerror(e));
+		err_set(err, e, "cannot create the shared memory region: %s", strerror(e));
 		free(r->workers);
 		free(r);
 		errno = e;
@@ -142,8 +132,8 @@ struct reg *reg_create(const struct reg_params *p, char *err)
 		r->workers[r->n_workers] = worker_create(&wp);
 		if (!r->workers[r->n_workers]) {
 			int e = errno;
-			fail(err, e, "cannot start forwarding thread %u: %s", r->n_workers,
-			     strerror(e));
+			err_set(err, e, "cannot start forwarding thread %u: %s", r->n_workers,
+				strerror(e));
 			reg_destroy(r);
 			errno = e;
 			return NULL;
@@ -153,7 +143,7 @@ struct reg *reg_create(const struct reg_params *p, char *err)
 
 err_alloc:
 	free(r);
-	fail(err, ENOMEM, "out of memory");
+	err_set(err, ENOMEM, "out of memory");
 	errno = ENOMEM;
 	return NULL;
 }
@@ -192,29 +182,30 @@ static int parse_name(const char *name, char base[BDG_FULLNAMSIZ], int *ret_ring
 	int ring = -1;
 
 	if (len >= BDG_FULLNAMSIZ)
-		return fail(err, ENAMETOOLONG, "port name is too long: at most %d characters",
-			    BDG_FULLNAMSIZ - 1);
+		return err_set(err, ENAMETOOLONG, "port name is too long: at most %d characters",
+			       BDG_FULLNAMSIZ - 1);
 	if (len == 0)
-		return fail(err, EINVAL, "port name is empty: expected valeX:Y");
+		return err_set(err, EINVAL, "port name is empty: expected valeX:Y");
 	slash = strchr(name, '/');
 	if (slash && !slash[1])
-		return fail(err, EINVAL, "'%s' ends in '/' with no flag: valid is '/x'", name);
+		return err_set(err, EINVAL, "'%s' ends in '/' with no flag: valid is '/x'", name);
 	if (slash) {
 		for (const char *f = slash + 1; *f; f++) {
 			if (*f == 'x')
 				excl = true;
 			else if (strchr("rtz", *f))
-				return fail(err, EOPNOTSUPP,
-					    "monitors ('/%c' in '%s') are not supported yet", *f,
-					    name);
+				return err_set(err, EOPNOTSUPP,
+					       "monitors ('/%c' in '%s') are not supported yet", *f,
+					       name);
 			else
-				return fail(err, EINVAL,
-					    "unknown flag '/%c' in '%s': valid is '/x'", *f, name);
+				return err_set(err, EINVAL,
+					       "unknown flag '/%c' in '%s': valid is '/x'", *f,
+					       name);
 		}
 		len = (size_t)(slash - name);
 	}
 	if (memchr(name, '*', len) || memchr(name, '^', len))
-		return fail(err, EINVAL, "'%s': VALE ports have no host rings ('*', '^')", name);
+		return err_set(err, EINVAL, "'%s': VALE ports have no host rings ('*', '^')", name);
 	/* A trailing "-N" is a ring number, as in netmap. */
 	dash = memrchr(name, '-', len);
 	if (dash && dash + 1 < name + len &&
@@ -224,8 +215,8 @@ static int parse_name(const char *name, char base[BDG_FULLNAMSIZ], int *ret_ring
 		 * and atoi would overflow on it. */
 		ring = digits <= 2 ? atoi(dash + 1) : BDG_MAXRINGS;
 		if (ring >= BDG_MAXRINGS)
-			return fail(err, EINVAL, "ring '%.*s' in '%s' is out of range 0..%d",
-				    (int)digits, dash + 1, name, BDG_MAXRINGS - 1);
+			return err_set(err, EINVAL, "ring '%.*s' in '%s' is out of range 0..%d",
+				       (int)digits, dash + 1, name, BDG_MAXRINGS - 1);
 		len = (size_t)(dash - name);
 	}
 	memcpy(base, name, len);
@@ -241,15 +232,16 @@ static int split_name(const char *base, char sw[BDG_NAMSIZ], char port[BDG_NAMSI
 	int e = bdg_parse_name(base, sw, port);
 
 	if (e == -ENAMETOOLONG)
-		return fail(
+		return err_set(
 		    err, ENAMETOOLONG,
 		    "'%s' is too long: switch and port names are at most %d characters each", base,
 		    BDG_NAMSIZ - 1);
 	if (e)
-		return fail(err, EINVAL,
-			    "'%s' is not a VALE port name: expected valeX:Y, with X and Y made of "
-			    "letters, digits, '_', '.' or '-'",
-			    base);
+		return err_set(
+		    err, EINVAL,
+		    "'%s' is not a VALE port name: expected valeX:Y, with X and Y made of "
+		    "letters, digits, '_', '.' or '-'",
+		    base);
 	return 0;
 }
 
@@ -269,8 +261,62 @@ struct reg_port *reg_find(struct reg *r, const char *name, int *ret_err, char *e
 	for (struct reg_port *p = r->ports; p; p = p->next)
 		if (strcmp(p->full, name) == 0)
 			return p;
-	*ret_err = fail(err, ENOENT, "no port %s", name);
+	*ret_err = err_set(err, ENOENT, "no port %s", name);
 	return NULL;
+}
+
+/* ---- limits: charges made before allocating (quota.h) ----------------- */
+
+static bool switch_alive(const char *name, void *arg)
+{
+	(void)arg;
+	return bdg_lookup(name) != NULL;
+}
+
+/* Give back the switch charges of switches that are gone (a switch dies
+ * with its last port, here or in hw/attach.c). */
+static void settle_switches(struct reg *r)
+{
+	quota_settle(r->params.quota, REG_SWITCH_KEY, switch_alive, NULL);
+}
+
+int reg_charge_switch(struct reg *r, uid_t owner, const char *sw, char *err)
+{
+	static const struct quota_amount one = {.n[QUOTA_SWITCHES] = 1};
+	char key[sizeof(REG_SWITCH_KEY) + BDG_NAMSIZ];
+
+	if (bdg_lookup(sw))
+		return 0;
+	settle_switches(r); /* a stale charge of an earlier switch of that name */
+	snprintf(key, sizeof(key), REG_SWITCH_KEY "%s", sw);
+	return quota_hold(r->params.quota, owner, key, &one, err);
+}
+
+/* Charge owner a, and a switch when sw (not NULL) does not exist yet. */
+static int charge(struct reg *r, uid_t owner, const char *sw, const struct quota_amount *a,
+		  char *err)
+{
+	int e = quota_charge(r->params.quota, owner, a, err);
+
+	if (e)
+		return e;
+	e = sw ? reg_charge_switch(r, owner, sw, err) : 0;
+	if (e)
+		quota_uncharge(r->params.quota, owner, a);
+	return e;
+}
+
+/* Undo charge() after a failure: the switch is charged while it exists. */
+static void uncharge(struct reg *r, uid_t owner, const struct quota_amount *a)
+{
+	quota_uncharge(r->params.quota, owner, a);
+	settle_switches(r);
+}
+
+static int geometry_fail(char *err, const char *what)
+{
+	return err_set(err, EINVAL, "bad %s geometry: rings 1..%d, slots 2..%d, buf_size %d..%d",
+		       what, BDG_MAXRINGS, VPORT_SLOTS_MAX, MEM_BUF_SIZE_MIN, MEM_BUF_SIZE_MAX);
 }
 
 static uint32_t least_busy_worker(const struct reg *r)
@@ -289,30 +335,38 @@ static uint32_t least_busy_worker(const struct reg *r)
 }
 
 /* Create port `port` on switch `sw` (created too if needed), attach it and
- * give it to a worker. */
-static int port_create(struct reg *r, const char *full, const char *swname, const char *port,
-		       const struct vport_params *vp_in, struct reg_port **ret, char *err)
+ * give it to a worker; owner is charged first. */
+static int port_create(struct reg *r, uid_t owner, const char *full, const char *swname,
+		       const char *port, const struct vport_params *vp_in, struct reg_port **ret,
+		       char *err)
 {
 	struct vport_params vp = *vp_in;
+	struct quota_amount a = {.n = {[QUOTA_PORTS] = 1, [QUOTA_EXTRA_BUFS] = vp_in->extra_bufs}};
 	struct reg_port *p;
 	struct bdg *sw = bdg_lookup(swname);
 	bool new_sw = false;
+	size_t bytes;
 	int e;
 
-	p = calloc(1, sizeof(*p));
-	if (!p)
-		return fail(err, ENOMEM, "out of memory");
 	vp.name = port;
+	if (vport_region_bytes(&vp, &bytes))
+		return geometry_fail(err, "port");
+	a.n[QUOTA_REGION_BYTES] = bytes;
+	e = charge(r, owner, sw ? NULL : swname, &a, err);
+	if (e)
+		return e;
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		e = err_set(err, ENOMEM, "out of memory");
+		goto err_charge;
+	}
 	p->v = vport_create(&vp);
 	if (!p->v) {
 		e = errno;
-		free(p);
-		if (e == EINVAL)
-			return fail(err, EINVAL,
-				    "bad port geometry: rings 1..%d, slots 2..%d, buf_size %d..%d",
-				    BDG_MAXRINGS, VPORT_SLOTS_MAX, MEM_BUF_SIZE_MIN,
-				    MEM_BUF_SIZE_MAX);
-		return fail(err, e, "cannot create the memory of %s: %s", full, strerror(e));
+		e = e == EINVAL
+			? geometry_fail(err, "port")
+			: err_set(err, e, "cannot create the memory of %s: %s", full, strerror(e));
+		goto err_port;
 	}
 	if (!sw) {
 		void *priv = learn_create(r->params.fdb_max, r->params.fdb_age);
@@ -321,37 +375,32 @@ static int port_create(struct reg *r, const char *full, const char *swname, cons
 			e = errno;
 			if (priv)
 				learn_ops.dtor(priv);
-			vport_destroy(p->v);
-			free(p);
-			return fail(err, e, "cannot create switch %s: %s", swname, strerror(e));
+			e = err_set(err, e, "cannot create switch %s: %s", swname, strerror(e));
+			goto err_vport;
 		}
 		new_sw = true;
 	}
 	e = bdg_attach(sw, vport_port(p->v));
 	if (e < 0) {
-		vport_destroy(p->v);
-		free(p);
-		if (new_sw)
-			bdg_destroy(sw);
 		if (e == -ENOSPC)
-			return fail(err, ENOSPC, "switch %s is full: %d ports at most", swname,
+			e = err_set(err, ENOSPC, "switch %s is full: %d ports at most", swname,
 				    BDG_MAXPORTS);
-		return fail(err, -e, "cannot attach %s: %s", full, strerror(-e));
+		else
+			e = err_set(err, -e, "cannot attach %s: %s", full, strerror(-e));
+		goto err_switch;
 	}
 	p->r = r;
 	p->sw = sw;
+	p->owner = owner;
+	p->charge = a;
 	memcpy(p->full, full, strlen(full) + 1);
 	p->worker = least_busy_worker(r);
 	e = worker_add(r->workers[p->worker], vport_port(p->v), 0,
 		       bdg_port_tx_rings(vport_port(p->v)), vport_kick_fd(p->v),
 		       vport_notify_fd(p->v));
 	if (e) {
-		bdg_detach(vport_port(p->v));
-		vport_destroy(p->v);
-		free(p);
-		if (new_sw)
-			bdg_destroy(sw);
-		return fail(err, -e, "cannot schedule %s: %s", full, strerror(-e));
+		e = err_set(err, -e, "cannot schedule %s: %s", full, strerror(-e));
+		goto err_attached;
 	}
 	/* Append: listing follows creation order. */
 	struct reg_port **pp = &r->ports;
@@ -360,6 +409,19 @@ static int port_create(struct reg *r, const char *full, const char *swname, cons
 	*pp = p;
 	*ret = p;
 	return 0;
+
+err_attached:
+	bdg_detach(vport_port(p->v));
+err_switch:
+	if (new_sw)
+		bdg_destroy(sw);
+err_vport:
+	vport_destroy(p->v);
+err_port:
+	free(p);
+err_charge:
+	uncharge(r, owner, &a);
+	return e;
 }
 
 static uint32_t zmon_poll(void *arg, uint32_t i, struct bdg_scratch *scratch)
@@ -458,6 +520,8 @@ static bool zmon_taken(const struct reg_port *t, unsigned flags)
 	return false;
 }
 
+static const struct quota_amount one_poller = {.n[QUOTA_POLLERS] = 1};
+
 static void pipe_free(struct reg_port *p);
 static bool is_pipe_name(const char *base);
 static int check_pipe_name(const char *base, unsigned *ret_end, char *err);
@@ -492,16 +556,20 @@ static void port_free(struct reg_port *p)
 			bdg_monitor_detach(vport_port(p->v));
 		p->monitored->monitors--;
 		vport_destroy(p->v);
+		quota_uncharge(r->params.quota, p->owner, &p->charge);
 		free(p->zsrc);
 		free(p);
 		return;
 	}
 	worker_remove(p->poller ? p->poller : r->workers[p->worker], vport_port(p->v));
+	if (p->poller)
+		quota_uncharge(r->params.quota, p->poll_uid, &one_poller);
 	worker_destroy(p->poller);
 	bdg_detach(vport_port(p->v));
 	vport_destroy(p->v);
 	if (bdg_port_count(p->sw) == 0)
 		bdg_destroy(p->sw);
+	uncharge(r, p->owner, &p->charge);
 	free(p);
 }
 
@@ -538,8 +606,8 @@ static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_hand
 	int e;
 
 	if (len >= BDG_FULLNAMSIZ)
-		return fail(err, ENAMETOOLONG, "port name is too long: at most %d characters",
-			    BDG_FULLNAMSIZ - 1);
+		return err_set(err, ENAMETOOLONG, "port name is too long: at most %d characters",
+			       BDG_FULLNAMSIZ - 1);
 	for (const char *f = slash + 1; *f; f++) {
 		if (*f == 'r')
 			flags |= BDG_MON_RX;
@@ -548,19 +616,21 @@ static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_hand
 		else if (*f == 'z')
 			flags |= BDG_MON_ZCOPY;
 		else if (*f == '/')
-			return fail(err, EINVAL, "'%s': a monitor cannot be monitored", o->name);
+			return err_set(err, EINVAL, "'%s': a monitor cannot be monitored", o->name);
 		else if (*f != 'x') /* "/x": a monitor is private to its client anyway */
-			return fail(err, EINVAL,
-				    "unknown flag '/%c' in '%s': monitors take '/r', '/t', '/rt', "
-				    "'/z', '/zr', '/zt'",
-				    *f, o->name);
+			return err_set(
+			    err, EINVAL,
+			    "unknown flag '/%c' in '%s': monitors take '/r', '/t', '/rt', "
+			    "'/z', '/zr', '/zt'",
+			    *f, o->name);
 	}
 	if (!(flags & (BDG_MON_RX | BDG_MON_TX))) /* "/z": both ways */
 		flags |= BDG_MON_RX | BDG_MON_TX;
 	memcpy(base, o->name, blen);
 	base[blen] = '\0';
 	if (o->one_ring)
-		return fail(err, EINVAL, "'%s': a monitor watches every ring of its port", o->name);
+		return err_set(err, EINVAL, "'%s': a monitor watches every ring of its port",
+			       o->name);
 	if (is_pipe_name(base)) {
 		unsigned end;
 		e = check_pipe_name(base, &end, err);
@@ -577,27 +647,30 @@ static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_hand
 		     : dirs == BDG_MON_TX    ? "t"
 		     : flags & BDG_MON_ZCOPY ? ""
 					     : "rt") >= (int)sizeof(full))
-		return fail(err, ENAMETOOLONG, "'%s' is too long for a monitor name", base);
+		return err_set(err, ENAMETOOLONG, "'%s' is too long for a monitor name", base);
 	for (t = r->ports; t; t = t->next)
 		if (strcmp(t->full, base) == 0)
 			break;
 	if (!t)
-		return fail(err, ENOENT, "no port %s to monitor: open or create it first", base);
+		return err_set(err, ENOENT, "no port %s to monitor: open or create it first", base);
 	tp = t->pipe ? NULL : vport_port(t->v);
 	if (tp && !bdg_port_switch(tp))
-		return fail(err, EOPNOTSUPP, "%s cannot be monitored: it is not on a switch", base);
+		return err_set(err, EOPNOTSUPP, "%s cannot be monitored: it is not on a switch",
+			       base);
 	const struct vport_params *tvp =
 	    t->pipe ? pipe_params(t->pipe, t->end) : vport_params(t->v);
 	if (flags & BDG_MON_ZCOPY && mem_params(reg_port_mem(t))->hugetlb)
-		return fail(err, EOPNOTSUPP,
-			    "%s is on hugepages: a zero-copy monitor needs memory valed can give "
-			    "its client page by page; a copy monitor (/r /t /rt) works",
-			    base);
+		return err_set(
+		    err, EOPNOTSUPP,
+		    "%s is on hugepages: a zero-copy monitor needs memory valed can give "
+		    "its client page by page; a copy monitor (/r /t /rt) works",
+		    base);
 	if (flags & BDG_MON_ZCOPY && zmon_taken(t, flags))
-		return fail(err, EBUSY,
-			    "%s already has a zero-copy monitor of that direction%s: only one can "
-			    "take its buffers; a copy monitor (/r /t /rt) can watch it too",
-			    base, t->pipe ? " (an end's TX ones are its peer's RX ones)" : "");
+		return err_set(
+		    err, EBUSY,
+		    "%s already has a zero-copy monitor of that direction%s: only one can "
+		    "take its buffers; a copy monitor (/r /t /rt) can watch it too",
+		    base, t->pipe ? " (an end's TX ones are its peer's RX ones)" : "");
 	if (flags & BDG_MON_ZCOPY) {
 		vport_zmon_params(tvp, &vp);
 		vp.shared_mem = reg_port_mem(t);
@@ -610,24 +683,33 @@ static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_hand
 			vp.rx_rings = tvp->tx_rings;
 	}
 	vp.name = port;
+	/* A copy monitor's region is new memory; a zero-copy one's is the port's. */
+	struct quota_amount a = {.n[QUOTA_PORTS] = 1};
+	size_t bytes;
+	if (vport_region_bytes(&vp, &bytes))
+		return geometry_fail(err, "monitor");
+	a.n[QUOTA_REGION_BYTES] = bytes;
+	e = quota_charge(r->params.quota, o->owner, &a, err);
+	if (e)
+		return e;
 	m = calloc(1, sizeof(*m));
 	h = calloc(1, sizeof(*h));
 	if (!m || !h || ((flags & BDG_MON_ZCOPY) && !(m->zsrc = calloc(1, sizeof(*m->zsrc))))) {
-		e = fail(err, ENOMEM, "out of memory");
+		e = err_set(err, ENOMEM, "out of memory");
 		goto err_alloc;
 	}
 	m->v = vport_create(&vp);
 	if (!m->v) {
 		int en = errno;
 		if (flags & BDG_MON_ZCOPY)
-			e = fail(err, en == EINVAL ? ENOMEM : en,
-				 "no room for a zero-copy monitor in the memory region of %s: "
-				 "one at a time fits in a port's own region; "
-				 "a copy monitor (/r /t /rt) always works",
-				 base);
+			e = err_set(err, en == EINVAL ? ENOMEM : en,
+				    "no room for a zero-copy monitor in the memory region of %s: "
+				    "one at a time fits in a port's own region; "
+				    "a copy monitor (/r /t /rt) always works",
+				    base);
 		else
-			e = fail(err, en, "cannot create the memory of a monitor of %s: %s", base,
-				 strerror(en));
+			e = err_set(err, en, "cannot create the memory of a monitor of %s: %s",
+				    base, strerror(en));
 		goto err_alloc;
 	}
 	if (t->pipe)
@@ -635,7 +717,7 @@ static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_hand
 	else
 		e = bdg_monitor_attach(tp, vport_port(m->v), flags);
 	if (e) {
-		fail(err, -e, "cannot monitor %s: %s", base, strerror(-e));
+		err_set(err, -e, "cannot monitor %s: %s", base, strerror(-e));
 		goto err_vport;
 	}
 	if (m->zsrc)
@@ -645,10 +727,12 @@ static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_hand
 	m->monitored = t;
 	m->mon_flags = flags;
 	m->users = 1;
+	m->owner = o->owner;
+	m->charge = a;
 	memcpy(m->full, full, sizeof(full));
 	e = zmon_serve(m);
 	if (e) {
-		fail(err, -e, "cannot serve a zero-copy monitor of %s: %s", base, strerror(-e));
+		err_set(err, -e, "cannot serve a zero-copy monitor of %s: %s", base, strerror(-e));
 		goto err_attached;
 	}
 	t->monitors++;
@@ -675,6 +759,7 @@ err_alloc:
 	if (m)
 		free(m->zsrc);
 	free(m);
+	quota_uncharge(r->params.quota, o->owner, &a);
 	return e;
 }
 
@@ -700,12 +785,12 @@ static int check_pipe_name(const char *base, unsigned *ret_end, char *err)
 	char sw[BDG_NAMSIZ], port[BDG_NAMSIZ], x[BDG_FULLNAMSIZ];
 
 	if (xlen == 0 || idlen == 0 || idlen >= BDG_NAMSIZ || strpbrk(brace + 1, "{}"))
-		return fail(err, EINVAL,
-			    "'%s' is not a pipe name: expected X{N or X}N, N 1..%d characters",
-			    base, BDG_NAMSIZ - 1);
+		return err_set(err, EINVAL,
+			       "'%s' is not a pipe name: expected X{N or X}N, N 1..%d characters",
+			       base, BDG_NAMSIZ - 1);
 	for (size_t i = 0; i < xlen + 1 + idlen; i++)
 		if (base + i != brace && !pipe_char_ok(base[i], base + i > brace))
-			return fail(
+			return err_set(
 			    err, EINVAL,
 			    "'%s': character '%c' is not allowed in a pipe name (X: A-Z a-z "
 			    "0-9 _ . - :, N: A-Z a-z 0-9 _ .)",
@@ -746,38 +831,46 @@ static int pipe_schedule(struct reg *r, struct pipe *pp, uint32_t wi)
 }
 
 /* Create pipe `base` (either end's name): both ends, listed end 0 first. */
-static int pipe_new(struct reg *r, const char *base, const struct vport_params *vp,
+static int pipe_new(struct reg *r, uid_t owner, const char *base, const struct vport_params *vp,
 		    struct reg_port **ret_ends, char *err)
 {
+	/* Two ends, each with its extra buffers, in one region. */
+	struct quota_amount a = {
+	    .n = {[QUOTA_PORTS] = 2, [QUOTA_EXTRA_BUFS] = 2 * (uint64_t)vp->extra_bufs}};
 	struct reg_port *end[2];
 	struct pipe *pp;
 	char name0[BDG_FULLNAMSIZ];
+	size_t bytes;
 	int e;
 
 	memcpy(name0, base, strlen(base) + 1);
 	*strpbrk(name0, "{}") = '{';
+	if (pipe_region_bytes(vp, &bytes))
+		return geometry_fail(err, "pipe");
+	a.n[QUOTA_REGION_BYTES] = bytes;
+	e = quota_charge(r->params.quota, owner, &a, err);
+	if (e)
+		return e;
 	end[0] = calloc(1, sizeof(*end[0]));
 	end[1] = calloc(1, sizeof(*end[1]));
 	if (!end[0] || !end[1]) {
-		e = fail(err, ENOMEM, "out of memory");
+		e = err_set(err, ENOMEM, "out of memory");
 		goto err_alloc;
 	}
 	pp = pipe_create(name0, vp);
 	if (!pp) {
 		e = errno;
 		if (e == EINVAL)
-			e = fail(err, EINVAL,
-				 "bad pipe geometry: rings 1..%d, slots 2..%d, buf_size %d..%d",
-				 BDG_MAXRINGS, VPORT_SLOTS_MAX, MEM_BUF_SIZE_MIN, MEM_BUF_SIZE_MAX);
+			e = geometry_fail(err, "pipe");
 		else
-			e = fail(err, e, "cannot create the memory of pipe %s: %s", name0,
-				 strerror(e));
+			e = err_set(err, e, "cannot create the memory of pipe %s: %s", name0,
+				    strerror(e));
 		goto err_alloc;
 	}
 	end[0]->worker = end[1]->worker = least_busy_worker(r);
 	e = pipe_schedule(r, pp, end[0]->worker);
 	if (e) {
-		fail(err, -e, "cannot schedule pipe %s: %s", name0, strerror(-e));
+		err_set(err, -e, "cannot schedule pipe %s: %s", name0, strerror(-e));
 		goto err_pipe;
 	}
 	for (unsigned i = 0; i < 2; i++) {
@@ -785,8 +878,10 @@ static int pipe_new(struct reg *r, const char *base, const struct vport_params *
 		end[i]->pipe = pp;
 		end[i]->end = i;
 		end[i]->peer = end[!i];
+		end[i]->owner = owner;
 		memcpy(end[i]->full, name0, sizeof(name0));
 	}
+	end[0]->charge = a;
 	*strpbrk(end[1]->full, "{") = '}';
 	struct reg_port **pq = &r->ports;
 	while (*pq)
@@ -802,6 +897,7 @@ err_pipe:
 err_alloc:
 	free(end[0]);
 	free(end[1]);
+	quota_uncharge(r->params.quota, owner, &a);
 	return e;
 }
 
@@ -827,6 +923,7 @@ static void pipe_free(struct reg_port *p)
 	/* The worker lets go before the rings go. */
 	worker_remove_src(r->workers[p->worker], p->pipe);
 	pipe_destroy(p->pipe);
+	quota_uncharge(r->params.quota, end[0]->owner, &end[0]->charge);
 	free(end[0]);
 	free(end[1]);
 }
@@ -845,18 +942,18 @@ static int pipe_open(struct reg *r, const struct reg_open *o, const char *base, 
 		return e;
 	if (o->one_ring) {
 		if (ring >= 0 && (uint32_t)ring != o->ring)
-			return fail(err, EINVAL, "'%s' names ring %d but ring %u was asked",
-				    o->name, ring, o->ring);
+			return err_set(err, EINVAL, "'%s' names ring %d but ring %u was asked",
+				       o->name, ring, o->ring);
 		ring = (int)o->ring;
 	}
 	for (p = r->ports; p; p = p->next)
 		if (p->pipe && strcmp(p->full, base) == 0)
 			break;
 	if (p && p->exclusive)
-		return fail(err, EBUSY, "%s is open exclusively by another client", base);
+		return err_set(err, EBUSY, "%s is open exclusively by another client", base);
 	if (p && excl && p->users)
-		return fail(err, EBUSY, "%s is already open: an exclusive open needs it unused",
-			    base);
+		return err_set(err, EBUSY, "%s is already open: an exclusive open needs it unused",
+			       base);
 	if (ring >= 0) {
 		uint32_t tx = p ? pipe_params(p->pipe, end)->tx_rings : o->vp.tx_rings;
 		uint32_t rx = p ? pipe_params(p->pipe, end)->rx_rings : o->vp.rx_rings;
@@ -868,13 +965,13 @@ static int pipe_open(struct reg *r, const struct reg_open *o, const char *base, 
 			rx = t;
 		}
 		if ((uint32_t)ring >= (tx ? tx : 1) || (uint32_t)ring >= (rx ? rx : 1))
-			return fail(err, EINVAL, "%s has no ring %d", base, ring);
+			return err_set(err, EINVAL, "%s has no ring %d", base, ring);
 	}
 	h = calloc(1, sizeof(*h));
 	if (!h)
-		return fail(err, ENOMEM, "out of memory");
+		return err_set(err, ENOMEM, "out of memory");
 	if (!p) {
-		e = pipe_new(r, base, &o->vp, ends, err);
+		e = pipe_new(r, o->owner, base, &o->vp, ends, err);
 		if (e) {
 			free(h);
 			return e;
@@ -911,6 +1008,7 @@ static void pipe_port_info(const struct reg_port *p, struct reg_info *ret)
 	ret->last_rx = ret->vp.rx_rings;
 	ret->lossless = true; /* a full peer holds the sender back: no drops */
 	ret->exclusive = p->exclusive;
+	ret->owner = p->owner;
 	ret->users = p->users;
 	ret->worker = p->worker;
 	ret->pipe = true;
@@ -932,7 +1030,7 @@ struct mem_region *reg_port_mem(const struct reg_port *p)
 int reg_open(struct reg *r, const struct reg_open *o, struct reg_handle **ret_h, char *err)
 {
 	if (o->tx_only && o->rx_only)
-		return fail(err, EINVAL, "TX-only and RX-only exclude each other");
+		return err_set(err, EINVAL, "TX-only and RX-only exclude each other");
 	char base[BDG_FULLNAMSIZ], sw[BDG_NAMSIZ], port[BDG_NAMSIZ];
 	struct reg_port *p = NULL;
 	struct reg_handle *h;
@@ -951,18 +1049,18 @@ int reg_open(struct reg *r, const struct reg_open *o, struct reg_handle **ret_h,
 	excl = excl || o->exclusive;
 	if (o->one_ring) {
 		if (ring >= 0 && (uint32_t)ring != o->ring)
-			return fail(err, EINVAL, "'%s' names ring %d but ring %u was asked",
-				    o->name, ring, o->ring);
+			return err_set(err, EINVAL, "'%s' names ring %d but ring %u was asked",
+				       o->name, ring, o->ring);
 		ring = (int)o->ring;
 	}
 	for (p = r->ports; p; p = p->next)
 		if (strcmp(p->full, base) == 0)
 			break;
 	if (p && p->exclusive)
-		return fail(err, EBUSY, "%s is open exclusively by another client", base);
+		return err_set(err, EBUSY, "%s is open exclusively by another client", base);
 	if (p && excl && p->users)
-		return fail(err, EBUSY, "%s is already open: an exclusive open needs it unused",
-			    base);
+		return err_set(err, EBUSY, "%s is already open: an exclusive open needs it unused",
+			       base);
 	if (ring >= 0) {
 		uint32_t limit = p ? bdg_port_tx_rings(vport_port(p->v)) : o->vp.tx_rings;
 		uint32_t rlimit = p ? bdg_port_rx_rings(vport_port(p->v)) : o->vp.rx_rings;
@@ -971,13 +1069,13 @@ int reg_open(struct reg *r, const struct reg_open *o, struct reg_handle **ret_h,
 		if (rlimit == 0)
 			rlimit = 1;
 		if ((uint32_t)ring >= limit || (uint32_t)ring >= rlimit)
-			return fail(err, EINVAL, "%s has no ring %d", base, ring);
+			return err_set(err, EINVAL, "%s has no ring %d", base, ring);
 	}
 	h = calloc(1, sizeof(*h));
 	if (!h)
-		return fail(err, ENOMEM, "out of memory");
+		return err_set(err, ENOMEM, "out of memory");
 	if (!p) {
-		e = port_create(r, base, sw, port, &o->vp, &p, err);
+		e = port_create(r, o->owner, base, sw, port, &o->vp, &p, err);
 		if (e) {
 			free(h);
 			return e;
@@ -1014,6 +1112,50 @@ void reg_close(struct reg_handle *h)
 	}
 }
 
+uid_t reg_port_owner(const struct reg_port *p)
+{
+	return p->owner;
+}
+
+int reg_open_target(struct reg *r, const char *name, struct reg_target *ret, char *err)
+{
+	char base[BDG_FULLNAMSIZ], sw[BDG_NAMSIZ], port[BDG_NAMSIZ];
+	const char *slash = strchr(name, '/');
+	struct reg_target t = {0};
+	unsigned end;
+	bool excl;
+	int ring, e;
+
+	t.monitor = monitor_suffix(name) != 0;
+	if (t.monitor) {
+		/* monitor_open's base: everything before the first '/'. */
+		size_t blen = (size_t)(slash - name);
+
+		if (strnlen(name, BDG_FULLNAMSIZ) >= BDG_FULLNAMSIZ)
+			return err_set(err, ENAMETOOLONG,
+				       "port name is too long: at most %d characters",
+				       BDG_FULLNAMSIZ - 1);
+		memcpy(base, name, blen);
+		base[blen] = '\0';
+	} else {
+		e = parse_name(name, base, &ring, &excl, err);
+		if (e)
+			return e;
+	}
+	t.pipe = is_pipe_name(base);
+	e = t.pipe ? check_pipe_name(base, &end, err) : split_name(base, sw, port, err);
+	if (e)
+		return e;
+	if (!t.pipe)
+		memcpy(t.sw, sw, sizeof(sw));
+	memcpy(t.base, base, sizeof(base));
+	for (t.port = r->ports; t.port; t.port = t.port->next)
+		if (strcmp(t.port->full, base) == 0)
+			break;
+	*ret = t;
+	return 0;
+}
+
 struct reg_port *reg_handle_port(const struct reg_handle *h)
 {
 	return h->p;
@@ -1045,6 +1187,7 @@ void reg_port_info(const struct reg_port *p, struct reg_info *ret)
 	ret->persistent = p->persistent;
 	ret->lossless = bdg_port_lossless(bp);
 	ret->exclusive = p->exclusive;
+	ret->owner = p->owner;
 	ret->users = p->users;
 	ret->worker = p->worker;
 	ret->vnet_hdr_len = bdg_port_vnet_hdr_len(bp);
@@ -1092,7 +1235,8 @@ int reg_port_notify_fd(const struct reg_port *p)
 	return p->pipe ? pipe_notify_fd(p->pipe, p->end) : vport_notify_fd(p->v);
 }
 
-int reg_newif(struct reg *r, const char *name, const struct vport_params *vp, char *err)
+int reg_newif(struct reg *r, const char *name, const struct vport_params *vp, uid_t owner,
+	      char *err)
 {
 	char sw[BDG_NAMSIZ], port[BDG_NAMSIZ], base[BDG_FULLNAMSIZ];
 	struct reg_port *p;
@@ -1102,18 +1246,18 @@ int reg_newif(struct reg *r, const char *name, const struct vport_params *vp, ch
 	if (e)
 		return e;
 	if (ring >= 0 || excl || strcmp(base, name) != 0)
-		return fail(err, EINVAL,
-			    "'%s' could never be opened: a trailing -N or /flags is read as a "
-			    "ring or an open flag",
-			    name);
+		return err_set(err, EINVAL,
+			       "'%s' could never be opened: a trailing -N or /flags is read as a "
+			       "ring or an open flag",
+			       name);
 	e = split_name(name, sw, port, err);
 
 	if (e)
 		return e;
 	for (p = r->ports; p; p = p->next)
 		if (strcmp(p->full, name) == 0)
-			return fail(err, EEXIST, "%s already exists", name);
-	e = port_create(r, name, sw, port, vp, &p, err);
+			return err_set(err, EEXIST, "%s already exists", name);
+	e = port_create(r, owner, name, sw, port, vp, &p, err);
 	if (e)
 		return e;
 	p->persistent = true;
@@ -1128,14 +1272,14 @@ int reg_delif(struct reg *r, const char *name, char *err)
 	if (!p)
 		return e;
 	if (!p->persistent)
-		return fail(err, EINVAL, "%s is not persistent: it goes away with its last user",
-			    name);
+		return err_set(err, EINVAL, "%s is not persistent: it goes away with its last user",
+			       name);
 	if (p->users)
-		return fail(err, EBUSY, "%s is open by %u client%s: close them first", name,
-			    p->users, p->users == 1 ? "" : "s");
+		return err_set(err, EBUSY, "%s is open by %u client%s: close them first", name,
+			       p->users, p->users == 1 ? "" : "s");
 	if (p->monitors)
-		return fail(err, EBUSY, "%s is watched by %u monitor%s: close them first", name,
-			    p->monitors, p->monitors == 1 ? "" : "s");
+		return err_set(err, EBUSY, "%s is watched by %u monitor%s: close them first", name,
+			       p->monitors, p->monitors == 1 ? "" : "s");
 	port_free(p);
 	return 0;
 }
@@ -1153,13 +1297,13 @@ struct vport *reg_port_vport(const struct reg_port *p)
 int reg_port_set_hdr(struct reg_port *p, uint32_t len, char *err)
 {
 	if (len != 0 && len != 10 && len != 12)
-		return fail(err, EINVAL, "virtio-net header length must be 0, 10 or 12, got %u",
-			    len);
+		return err_set(err, EINVAL, "virtio-net header length must be 0, 10 or 12, got %u",
+			       len);
 	if (p->pipe)
-		return fail(err, EOPNOTSUPP,
-			    "%s is a pipe end: buffers move as they are, no "
-			    "virtio-net header to convert",
-			    p->full);
+		return err_set(err, EOPNOTSUPP,
+			       "%s is a pipe end: buffers move as they are, no "
+			       "virtio-net header to convert",
+			       p->full);
 	return bdg_port_set_vnet_hdr_len(vport_port(p->v), (uint16_t)len);
 }
 
@@ -1200,44 +1344,53 @@ static int serve(struct reg_port *p, struct worker *w)
 			  vport_notify_fd(p->v));
 }
 
-int reg_set_polling(struct reg *r, struct reg_port *p, bool on, int cpu, char *err)
+int reg_set_polling(struct reg *r, struct reg_port *p, bool on, int cpu, uid_t uid, char *err)
 {
 	struct worker *w;
 	int e;
 
 	if (p->pipe || p->monitored)
-		return fail(err, EOPNOTSUPP, "%s: polling applies to VALE and kernel ports",
-			    p->full);
+		return err_set(err, EOPNOTSUPP, "%s: polling applies to VALE and kernel ports",
+			       p->full);
 	if (!on) {
 		if (!p->poller)
-			return fail(err, EINVAL, "%s is not in polling mode", p->full);
+			return err_set(err, EINVAL, "%s is not in polling mode", p->full);
 		each_zmon(p, zmon_unserve);
 		worker_remove(p->poller, vport_port(p->v));
 		worker_destroy(p->poller);
 		p->poller = NULL;
+		quota_uncharge(r->params.quota, p->poll_uid, &one_poller);
 		e = serve(p, r->workers[p->worker]);
 		each_zmon(p, zmon_resume);
-		return e ? fail(err, -e, "cannot reschedule %s: %s", p->full, strerror(-e)) : 0;
+		return e ? err_set(err, -e, "cannot reschedule %s: %s", p->full, strerror(-e)) : 0;
 	}
 	if (p->poller)
-		return fail(err, EALREADY, "%s is in polling mode already", p->full);
+		return err_set(err, EALREADY, "%s is in polling mode already", p->full);
 	struct worker_params wp = {.cpu = cpu, .poll_us = WORKER_POLL_FOREVER, .name = "vale-poll"};
+	e = quota_charge(r->params.quota, uid, &one_poller, err);
+	if (e)
+		return e;
 	w = worker_create(&wp);
-	if (!w)
-		return fail(err, errno, "cannot start a polling thread%s: %s",
-			    cpu >= 0 ? " on that CPU" : "", strerror(errno));
+	if (!w) {
+		e = errno;
+		quota_uncharge(r->params.quota, uid, &one_poller);
+		return err_set(err, e, "cannot start a polling thread%s: %s",
+			       cpu >= 0 ? " on that CPU" : "", strerror(e));
+	}
 	/* Its zero-copy monitors' RX polling goes along (zmon_src). */
 	each_zmon(p, zmon_unserve);
 	worker_remove(r->workers[p->worker], vport_port(p->v));
 	e = serve(p, w);
 	if (e) {
 		worker_destroy(w);
+		quota_uncharge(r->params.quota, uid, &one_poller);
 		serve(p, r->workers[p->worker]);
 		each_zmon(p, zmon_resume);
-		return fail(err, -e, "cannot move %s to its polling thread: %s", p->full,
-			    strerror(-e));
+		return err_set(err, -e, "cannot move %s to its polling thread: %s", p->full,
+			       strerror(-e));
 	}
 	p->poller = w;
+	p->poll_uid = uid;
 	each_zmon(p, zmon_resume);
 	return 0;
 }
@@ -1245,4 +1398,9 @@ int reg_set_polling(struct reg *r, struct reg_port *p, bool on, int cpu, char *e
 bool reg_port_polling(const struct reg_port *p)
 {
 	return p->poller != NULL;
+}
+
+void reg_settle(struct reg *r)
+{
+	settle_switches(r);
 }

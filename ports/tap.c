@@ -10,7 +10,6 @@
 #include <net/if_arp.h>
 #include <pthread.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,19 +59,6 @@ struct build {
 	int ret; /* 0 or -errno */
 };
 
-/* Write a sentence to err and return -e: error paths stay one line. */
-__attribute__((format(printf, 3, 4))) static int fail(char *err, int e, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err) {
-		va_start(ap, fmt);
-		vsnprintf(err, TAP_ERRLEN, fmt, ap);
-		va_end(ap);
-	}
-	return -e;
-}
-
 static void add(_Atomic uint64_t *c, uint64_t n)
 {
 	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
@@ -88,25 +74,26 @@ static void ifr_init(struct ifreq *ifr, const char *name)
 static int check_params(const struct tap_params *p, struct build *b, char *err)
 {
 	if (!p)
-		return fail(err, EINVAL, "no parameters");
+		return err_set(err, EINVAL, "no parameters");
 	if (p->queues > TAP_QUEUES_MAX)
-		return fail(err, EINVAL, "queues must be 1..%d, not %u", TAP_QUEUES_MAX, p->queues);
+		return err_set(err, EINVAL, "queues must be 1..%d, not %u", TAP_QUEUES_MAX,
+			       p->queues);
 	b->mtu = p->mtu ? p->mtu : TAP_MTU_DEFAULT;
 	if (b->mtu < TAP_MTU_MIN || b->mtu > TAP_MTU_MAX)
-		return fail(err, EINVAL, "mtu must be %d..%d, not %u", TAP_MTU_MIN, TAP_MTU_MAX,
-			    p->mtu);
+		return err_set(err, EINVAL, "mtu must be %d..%d, not %u", TAP_MTU_MIN, TAP_MTU_MAX,
+			       p->mtu);
 	b->name = p->name && p->name[0] ? p->name : NAME_PATTERN;
 	if (strlen(b->name) >= IFNAMSIZ)
-		return fail(err, ENAMETOOLONG, "name too long: '%s' (at most %d characters)",
-			    b->name, IFNAMSIZ - 1);
+		return err_set(err, ENAMETOOLONG, "name too long: '%s' (at most %d characters)",
+			       b->name, IFNAMSIZ - 1);
 	if (p->has_mac && ((p->mac[0] & 1) || !memcmp(p->mac, "\0\0\0\0\0\0", 6)))
-		return fail(err, EINVAL, "mac must be a unicast address");
+		return err_set(err, EINVAL, "mac must be a unicast address");
 	if (p->netns && p->netns[0]) {
 		/* A name, not a path: nothing may lead out of /run/netns. */
 		if (strchr(p->netns, '/') || !strcmp(p->netns, ".") || !strcmp(p->netns, ".."))
-			return fail(err, EINVAL, "bad netns name '%s'", p->netns);
+			return err_set(err, EINVAL, "bad netns name '%s'", p->netns);
 		if (strlen(p->netns) > NAME_MAX)
-			return fail(err, ENAMETOOLONG, "netns name too long");
+			return err_set(err, ENAMETOOLONG, "netns name too long");
 	}
 	return 0;
 }
@@ -119,9 +106,9 @@ static int open_netns(const char *ns, int *ret_fd, char *err)
 	snprintf(path, sizeof(path), NETNS_DIR "%s", ns);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT)
-		return fail(err, ENOENT, "netns '%s' does not exist (ip netns add %s)", ns, ns);
+		return err_set(err, ENOENT, "netns '%s' does not exist (ip netns add %s)", ns, ns);
 	if (fd < 0)
-		return fail(err, errno, "cannot open %s: %s", path, strerror(errno));
+		return err_set(err, errno, "cannot open %s: %s", path, strerror(errno));
 	*ret_fd = fd;
 	return 0;
 }
@@ -135,9 +122,9 @@ static int open_queue(struct build *b, uint32_t i)
 
 	fd = open(TUN_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT)
-		return fail(b->err, ENODEV, "no " TUN_PATH " (modprobe tun)");
+		return err_set(b->err, ENODEV, "no " TUN_PATH " (modprobe tun)");
 	if (fd < 0)
-		return fail(b->err, errno, "cannot open " TUN_PATH ": %s", strerror(errno));
+		return err_set(b->err, errno, "cannot open " TUN_PATH ": %s", strerror(errno));
 	t->q[i].fd = fd;
 
 	ifr_init(&ifr, i ? t->name : b->name);
@@ -160,15 +147,15 @@ static int open_queue(struct build *b, uint32_t i)
 	}
 	e = errno;
 	if (i > 0)
-		return fail(b->err, e, "cannot attach queue %u of '%s': %s", i, t->name,
-			    strerror(e));
+		return err_set(b->err, e, "cannot attach queue %u of '%s': %s", i, t->name,
+			       strerror(e));
 	if (e == EBUSY)
-		return fail(b->err, EEXIST, "interface '%s' already exists", b->name);
+		return err_set(b->err, EEXIST, "interface '%s' already exists", b->name);
 	if (e == EPERM)
-		return fail(b->err, EPERM, "creating a tap needs CAP_NET_ADMIN");
+		return err_set(b->err, EPERM, "creating a tap needs CAP_NET_ADMIN");
 	if (e == EINVAL)
-		return fail(b->err, EINVAL, "invalid interface name '%s'", b->name);
-	return fail(b->err, e, "cannot create tap '%s': %s", b->name, strerror(e));
+		return err_set(b->err, EINVAL, "invalid interface name '%s'", b->name);
+	return err_set(b->err, e, "cannot create tap '%s': %s", b->name, strerror(e));
 }
 
 /*
@@ -184,13 +171,13 @@ static int set_vnet(struct build *b)
 
 	if (b->t->hdr_len) {
 		if (ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0)
-			return fail(b->err, errno, "TUNSETVNETHDRSZ: %s", strerror(errno));
+			return err_set(b->err, errno, "TUNSETVNETHDRSZ: %s", strerror(errno));
 		if (ioctl(fd, TUNSETVNETLE, &le) < 0)
-			return fail(b->err, errno, "TUNSETVNETLE: %s", strerror(errno));
+			return err_set(b->err, errno, "TUNSETVNETLE: %s", strerror(errno));
 	}
 	/* Without the header the kernel could not tell us a checksum is partial. */
 	if (ioctl(fd, TUNSETOFFLOAD, offloads) < 0)
-		return fail(b->err, errno, "TUNSETOFFLOAD: %s", strerror(errno));
+		return err_set(b->err, errno, "TUNSETOFFLOAD: %s", strerror(errno));
 	return 0;
 }
 
@@ -203,29 +190,29 @@ static int set_link(struct build *b)
 
 	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
-		return fail(b->err, errno, "socket: %s", strerror(errno));
+		return err_set(b->err, errno, "socket: %s", strerror(errno));
 	if (b->p->has_mac) {
 		ifr_init(&ifr, t->name);
 		ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
 		memcpy(ifr.ifr_hwaddr.sa_data, b->p->mac, 6);
 		if (ioctl(s, SIOCSIFHWADDR, &ifr) < 0) {
-			e = fail(b->err, errno, "cannot set the mac of '%s': %s", t->name,
-				 strerror(errno));
+			e = err_set(b->err, errno, "cannot set the mac of '%s': %s", t->name,
+				    strerror(errno));
 			goto out;
 		}
 	}
 	ifr_init(&ifr, t->name);
 	if (ioctl(s, SIOCGIFHWADDR, &ifr) < 0) {
-		e = fail(b->err, errno, "cannot read the mac of '%s': %s", t->name,
-			 strerror(errno));
+		e = err_set(b->err, errno, "cannot read the mac of '%s': %s", t->name,
+			    strerror(errno));
 		goto out;
 	}
 	memcpy(t->mac, ifr.ifr_hwaddr.sa_data, 6);
 	ifr_init(&ifr, t->name);
 	ifr.ifr_mtu = (int)b->mtu;
 	if (ioctl(s, SIOCSIFMTU, &ifr) < 0) {
-		e = fail(b->err, errno, "cannot set mtu %u on '%s': %s", b->mtu, t->name,
-			 strerror(errno));
+		e = err_set(b->err, errno, "cannot set mtu %u on '%s': %s", b->mtu, t->name,
+			    strerror(errno));
 		goto out;
 	}
 	ifr_init(&ifr, t->name);
@@ -234,7 +221,7 @@ static int set_link(struct build *b)
 		if (ioctl(s, SIOCSIFFLAGS, &ifr) == 0)
 			goto out;
 	}
-	e = fail(b->err, errno, "cannot bring '%s' up: %s", t->name, strerror(errno));
+	e = err_set(b->err, errno, "cannot bring '%s' up: %s", t->name, strerror(errno));
 out:
 	close(s);
 	return e;
@@ -247,12 +234,12 @@ static int build(struct build *b)
 	if (b->netns_fd >= 0 && setns(b->netns_fd, CLONE_NEWNET) < 0) {
 		e = errno;
 		if (e == EINVAL)
-			return fail(b->err, e, "'" NETNS_DIR "%s' is not a network namespace",
-				    b->p->netns);
+			return err_set(b->err, e, "'" NETNS_DIR "%s' is not a network namespace",
+				       b->p->netns);
 		if (e == EPERM)
-			return fail(b->err, e, "entering netns '%s' needs CAP_SYS_ADMIN",
-				    b->p->netns);
-		return fail(b->err, e, "cannot enter netns '%s': %s", b->p->netns, strerror(e));
+			return err_set(b->err, e, "entering netns '%s' needs CAP_SYS_ADMIN",
+				       b->p->netns);
+		return err_set(b->err, e, "cannot enter netns '%s': %s", b->p->netns, strerror(e));
 	}
 	for (uint32_t i = 0; i < b->t->n_queues; i++) {
 		e = open_queue(b, i);
@@ -286,12 +273,12 @@ static int build_in_netns(struct build *b)
 
 	e = pthread_create(&th, NULL, build_thread, b);
 	if (e)
-		return fail(b->err, e, "cannot start a thread: %s", strerror(e));
+		return err_set(b->err, e, "cannot start a thread: %s", strerror(e));
 	pthread_join(th, NULL);
 	return b->ret;
 }
 
-struct tap *tap_create(const struct tap_params *p, char err[TAP_ERRLEN])
+struct tap *tap_create(const struct tap_params *p, char err[ERR_LEN])
 {
 	struct build b = {.p = p, .netns_fd = -1, .err = err};
 	struct tap *t = NULL;
@@ -304,12 +291,12 @@ struct tap *tap_create(const struct tap_params *p, char err[TAP_ERRLEN])
 	n = p->queues ? p->queues : 1;
 	t = calloc(1, sizeof(*t));
 	if (!t) {
-		e = fail(err, ENOMEM, "out of memory");
+		e = err_set(err, ENOMEM, "out of memory");
 		goto err_params;
 	}
 	t->q = aligned_alloc(CACHELINE, n * sizeof(*t->q));
 	if (!t->q) {
-		e = fail(err, ENOMEM, "out of memory");
+		e = err_set(err, ENOMEM, "out of memory");
 		goto err_tap;
 	}
 	memset(t->q, 0, n * sizeof(*t->q));

@@ -51,7 +51,8 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
-#define TAP_ERRLEN 256
+#include "err.h"
+
 #define TAP_VNET_HDR_LEN 12 /* virtio_net_hdr_mrg_rxbuf: the 10-byte header + num_buffers */
 #define TAP_QUEUES_MAX 16
 #define TAP_MTU_MIN 68
@@ -100,7 +101,7 @@ struct tap;
  *   EPERM         no CAP_NET_ADMIN (or CAP_SYS_ADMIN to enter a netns)
  *   ENOMEM, EMFILE, ENODEV (no /dev/net/tun)...
  */
-struct tap *tap_create(const struct tap_params *p, char err[TAP_ERRLEN]);
+struct tap *tap_create(const struct tap_params *p, char err[ERR_LEN]);
 
 /* Close the queues, which removes the interface, and free. Accepts NULL. */
 void tap_destroy(struct tap *t);

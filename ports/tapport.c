@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "err.h"
 #include "flowhash.h"
 
 _Static_assert(TAP_QUEUES_MAX <= KPORT_FDS_MAX, "every tap queue is polled");
@@ -98,7 +99,7 @@ struct kport *tapport_create(struct bdg *sw, const char *name, const struct tap_
 	int e;
 
 	if (!b) {
-		snprintf(err, 256, "out of memory");
+		snprintf(err, ERR_LEN, "out of memory");
 		errno = ENOMEM;
 		return NULL;
 	}

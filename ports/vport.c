@@ -139,13 +139,14 @@ void vport_zmon_room(const struct vport_params *port, struct mem_params *mp)
 	mp->buf_num += z.tx_rings * z.tx_slots + z.rx_rings * z.rx_slots;
 }
 
-/* A region of its own, sized for this port and one zero-copy monitor of it
- * (untouched pages of a memfd cost nothing). */
-static struct mem_region *private_region(const struct vport_params *p)
+/* The pools of a region of its own, sized for this port and one zero-copy
+ * monitor of it (untouched pages of a memfd cost nothing). */
+static void private_params(const struct vport_params *p, struct mem_params *ret)
 {
 	uint32_t nrings = p->tx_rings + p->rx_rings;
 	uint32_t max_slots = p->tx_slots > p->rx_slots ? p->tx_slots : p->rx_slots;
-	struct mem_params mp = {
+
+	*ret = (struct mem_params){
 	    .if_num = 1,
 	    .if_size = (uint32_t)(sizeof(struct netmap_if) + nrings * sizeof(ssize_t)),
 	    .ring_num = nrings,
@@ -155,9 +156,31 @@ static struct mem_region *private_region(const struct vport_params *p)
 	    .buf_size = p->buf_size,
 	    .hugetlb = p->hugetlb,
 	};
+	vport_zmon_room(p, ret);
+}
 
-	vport_zmon_room(p, &mp);
+static struct mem_region *private_region(const struct vport_params *p)
+{
+	struct mem_params mp;
+
+	private_params(p, &mp);
 	return mem_create(&mp);
+}
+
+int vport_region_bytes(const struct vport_params *params, size_t *ret_bytes)
+{
+	struct vport_params p = *params;
+	struct mem_params mp;
+	int err = vport_geometry_defaults(&p);
+
+	if (err)
+		return err;
+	if (p.shared_mem) {
+		*ret_bytes = 0;
+		return 0;
+	}
+	private_params(&p, &mp);
+	return mem_layout_size(&mp, ret_bytes);
 }
 
 /* Can a shared region hold this port's objects? 0 or -EINVAL/-ENOMEM. */

@@ -92,6 +92,14 @@ void vport_zmon_params(const struct vport_params *port, struct vport_params *ret
 size_t vport_zmon_area_size(const struct vport_params *port);
 void vport_zmon_room(const struct vport_params *port, struct mem_params *mp);
 
+/*
+ * The bytes of the region vport_create(p) would make (0 when p names a
+ * shared region: the port makes none), computed without allocating, so that
+ * they can be charged to the client first: 0, or -EINVAL for a geometry
+ * vport_create refuses.
+ */
+int vport_region_bytes(const struct vport_params *p, size_t *ret_bytes);
+
 /* Create a port (detached). NULL + errno: EINVAL, ENAMETOOLONG, ENOMEM... */
 struct vport *vport_create(const struct vport_params *p);
 

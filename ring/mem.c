@@ -250,6 +250,16 @@ static int layout(const struct mem_params *p, uint64_t page, size_t ret_offset[M
 	return 0;
 }
 
+int mem_layout_size(const struct mem_params *p, size_t *ret_size)
+{
+	long page = sysconf(_SC_PAGESIZE); /* as mem_create lays it out */
+	size_t offset[MEM_POOLS], stride[MEM_POOLS];
+
+	if (!params_valid(p))
+		return -EINVAL;
+	return layout(p, page > 0 ? (uint64_t)page : 4096, offset, stride, ret_size);
+}
+
 /* Create the sealed, mapped memfd of m->size bytes. */
 static int region_map(struct mem_region *m)
 {

@@ -86,6 +86,13 @@ struct mem_region;
  */
 struct mem_region *mem_create(const struct mem_params *p);
 
+/*
+ * The size mem_create(p) would map, without creating anything (valed charges
+ * a region's bytes to its client before it makes it): 0, or -EINVAL as
+ * mem_create would fail.
+ */
+int mem_layout_size(const struct mem_params *p, size_t *ret_size);
+
 /* Unmap and close the region. Accepts NULL. */
 void mem_destroy(struct mem_region *m);
 

@@ -100,6 +100,15 @@ int vale_poll(struct vale_port *p, struct pollfd *fds, unsigned int nfds, int ti
 /* The daemon's sentence for this thread's last failure ("" if none). */
 const char *vale_last_error(void);
 
+/*
+ * Who refused this thread's last failure: valed's JSON-RPC error code
+ * (negative: -32602 invalid params, -32000 operation failed, ...) when valed
+ * answered the request with an error, whose errno is then in errno; 0 when
+ * the failure was libvale's own, the connection's or the kernel's. So a
+ * daemon's EPERM is told apart from a local one.
+ */
+int vale_last_error_code(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -119,6 +119,7 @@ static void test_exclusive(void **state)
 	assert_null(y);
 	assert_int_equal(errno, EBUSY);
 	assert_non_null(strstr(vale_last_error(), "exclusive"));
+	assert_int_equal(vale_last_error_code(), -32000); /* valed refused, not libvale */
 	vale_close(x);
 	/* Open shared, then an exclusive open is refused too. */
 	x = open_port("vale3:x", NULL);

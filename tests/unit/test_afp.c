@@ -301,7 +301,7 @@ static uint32_t afp_collect(struct afp **a, int na, struct got *g, int *who, uin
 static struct afp *open_a(const struct afp_params *p0)
 {
 	struct afp_params p = *p0;
-	char err[AFP_ERRLEN] = "";
+	char err[ERR_LEN] = "";
 	struct afp *a;
 
 	p.ifname = if_a;
@@ -639,7 +639,7 @@ static void test_promisc(void **state)
 /* (6) Errors come back as errno with a sentence. */
 static void test_errors(void **state)
 {
-	char err[AFP_ERRLEN];
+	char err[ERR_LEN];
 	struct afp_params p = {.ifname = "nosuch0"};
 	struct afp *a;
 

@@ -65,9 +65,9 @@ static void name_ok(const char *s, const char *base, const char *sw, const char 
 		    bool excl)
 {
 	struct lvname n;
-	char err[256] = "";
+	char err[ERR_LEN] = "";
 
-	assert_int_equal(lvname_parse(s, &n, err, sizeof(err)), 0);
+	assert_int_equal(lvname_parse(s, &n, err), 0);
 	assert_string_equal(n.base, base);
 	assert_string_equal(n.sw, sw);
 	assert_string_equal(n.port, port);
@@ -79,9 +79,9 @@ static void name_ok(const char *s, const char *base, const char *sw, const char 
 static void name_bad(const char *s, int code, const char *what)
 {
 	struct lvname n = {.ring = 42};
-	char err[256] = "";
+	char err[ERR_LEN] = "";
 
-	assert_int_equal(lvname_parse(s, &n, err, sizeof(err)), -code);
+	assert_int_equal(lvname_parse(s, &n, err), -code);
 	assert_int_equal(n.ring, 42); /* untouched */
 	assert_non_null(strstr(err, what));
 }
@@ -100,7 +100,7 @@ static void test_name_valid(void **state)
 	name_ok("vale01234567890:012345678901234", "vale01234567890:012345678901234",
 		"vale01234567890", "012345678901234", -1, false); /* 15 + 15 */
 	/* A NULL error buffer is fine. */
-	assert_int_equal(lvname_parse("nope", &(struct lvname){0}, NULL, 0), -EINVAL);
+	assert_int_equal(lvname_parse("nope", &(struct lvname){0}, NULL), -EINVAL);
 	/* Monitors: the letters normalised; "/z" is zero copy of both ways,
 	 * "/zr" or "/rz" of one, "/zrt" of both again. */
 	static const char *const mons[][2] = {
@@ -108,7 +108,7 @@ static void test_name_valid(void **state)
 	    {"vale0:a/rz", "zr"}, {"vale0:a/zt", "zt"}, {"vale0:a/zrt", "z"}, {"vale0:a/rx", "r"}};
 	for (size_t i = 0; i < sizeof(mons) / sizeof(mons[0]); i++) {
 		struct lvname n;
-		assert_int_equal(lvname_parse(mons[i][0], &n, NULL, 0), 0);
+		assert_int_equal(lvname_parse(mons[i][0], &n, NULL), 0);
 		assert_string_equal(n.base, "vale0:a");
 		assert_string_equal(n.monitor, mons[i][1]);
 	}
@@ -120,26 +120,26 @@ static void test_name_pipes(void **state)
 	struct lvname n;
 	(void)state;
 
-	assert_int_equal(lvname_parse("vale0:a{1", &n, NULL, 0), 0);
+	assert_int_equal(lvname_parse("vale0:a{1", &n, NULL), 0);
 	assert_true(n.pipe);
 	assert_string_equal(n.base, "vale0:a{1");
 	assert_int_equal(n.ring, -1);
 	assert_false(n.exclusive);
-	assert_int_equal(lvname_parse("p}3-0/x", &n, NULL, 0), 0);
+	assert_int_equal(lvname_parse("p}3-0/x", &n, NULL), 0);
 	assert_true(n.pipe);
 	assert_string_equal(n.base, "p}3");
 	assert_int_equal(n.ring, 0);
 	assert_true(n.exclusive);
 	/* Monitors of pipe ends. */
-	assert_int_equal(lvname_parse("vale0:a{1/r", &n, NULL, 0), 0);
+	assert_int_equal(lvname_parse("vale0:a{1/r", &n, NULL), 0);
 	assert_true(n.pipe);
 	assert_string_equal(n.base, "vale0:a{1");
 	assert_string_equal(n.monitor, "r");
-	assert_int_equal(lvname_parse("p}2/t", &n, NULL, 0), 0);
+	assert_int_equal(lvname_parse("p}2/t", &n, NULL), 0);
 	assert_string_equal(n.monitor, "t");
-	assert_int_equal(lvname_parse("p}2/z", &n, NULL, 0), 0);
+	assert_int_equal(lvname_parse("p}2/z", &n, NULL), 0);
 	assert_string_equal(n.monitor, "z");
-	assert_int_equal(lvname_parse("vale0:a-b}x_1.2", &n, NULL, 0), 0);
+	assert_int_equal(lvname_parse("vale0:a-b}x_1.2", &n, NULL), 0);
 	assert_string_equal(n.base, "vale0:a-b}x_1.2");
 }
 
@@ -169,7 +169,7 @@ static void test_name_refused(void **state)
 	name_bad("vale0:a-99999999", EINVAL, "out of range");
 	name_bad("vale0:0123456789abcdef", ENAMETOOLONG, "at most 15");
 	name_bad("vale0123456789ab:a", ENAMETOOLONG, "switch name is 16");
-	assert_int_equal(lvname_parse(NULL, &(struct lvname){0}, NULL, 0), -EINVAL);
+	assert_int_equal(lvname_parse(NULL, &(struct lvname){0}, NULL), -EINVAL);
 }
 
 /* vale_open and nmport_open refuse before connecting, and say why. */
@@ -186,6 +186,7 @@ static void test_open_errors(void **state)
 	errno = 0;
 	assert_null(vale_open("vale0:a", &o));
 	assert_int_equal(errno, ENOENT);
+	assert_int_equal(vale_last_error_code(), 0); /* the connection's, not valed's */
 	assert_non_null(strstr(vale_last_error(), "/nonexistent/vale/valed.sock"));
 	assert_non_null(strstr(vale_last_error(), "is valed running"));
 

@@ -90,7 +90,7 @@ static void traffic(const char *label, bool iperf)
 static void attach_both(enum nic_admode mode, const char *want_kind, bool iperf)
 {
 	struct bdg *sw = bdg_create("vale76", &learn_ops, learn_create(1024, 300));
-	char reason[256], err[256];
+	char reason[ERR_LEN], err[ERR_LEN];
 	struct kport *a, *b;
 
 	assert_non_null(sw);
@@ -120,7 +120,7 @@ static void test_generic(void **state)
 			    ns_a, ns_b),
 			 0);
 	struct bdg *sw = bdg_create("vale75", &learn_ops, learn_create(1024, 300));
-	char reason[256], err[256];
+	char reason[ERR_LEN], err[ERR_LEN];
 	struct kport *a = nic_attach(sw, "a1", NIC_ADMODE_GENERIC, reason, err);
 	struct kport *b = nic_attach(sw, "b1", NIC_ADMODE_GENERIC, reason, err);
 	assert_non_null(a);
@@ -162,7 +162,7 @@ static void test_native(void **state)
 static void test_best_and_errors(void **state)
 {
 	struct bdg *sw;
-	char reason[256], err[256];
+	char reason[ERR_LEN], err[ERR_LEN];
 	struct kport *k;
 	(void)state;
 
@@ -201,7 +201,7 @@ static double cpu_seconds(void)
 static void test_interface_gone(void **state)
 {
 	struct bdg *sw;
-	char reason[256], err[256];
+	char reason[ERR_LEN], err[ERR_LEN];
 	struct kport *k;
 	double t0;
 	(void)state;

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -133,6 +134,16 @@ static int m_fail(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_f
 	return ctl_fail(err, CTL_E_FAILED, ENOENT, "no port %s", "vale0:zz");
 }
 
+/* Fails with the errno given as "errno", its code from valed's mapping. */
+static int m_errno(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
+		   struct ctl_error *err, void *arg)
+{
+	int e = (int)json_integer_value(json_object_get(params, "errno"));
+
+	(void)c, (void)ret, (void)fds, (void)arg;
+	return ctl_fail_errno(err, e, "failed with errno %d", e);
+}
+
 static int m_noresult(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
 		      struct ctl_error *err, void *arg)
 {
@@ -223,6 +234,22 @@ static int m_count(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_
 	return 0;
 }
 
+/* The peer's credentials as the server read them: uid, gid, groups. */
+static int m_who(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
+		 struct ctl_error *err, void *arg)
+{
+	const gid_t *g;
+	size_t n = ctl_conn_peer_groups(c, &g);
+	json_t *groups = json_array();
+
+	(void)params, (void)fds, (void)err, (void)arg;
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(groups, json_integer(g[i]));
+	*ret = json_pack("{s:I, s:I, s:o}", "uid", (json_int_t)ctl_conn_peer_uid(c), "gid",
+			 (json_int_t)ctl_conn_peer_gid(c), "groups", groups);
+	return 0;
+}
+
 /* ---- the server thread ---- */
 
 static void on_cmd(evutil_socket_t fd, short what, void *arg)
@@ -247,11 +274,13 @@ static void *server_main(void *arg)
 	    {"test.efd.read", "read the server's eventfd", m_efd_read, NULL, false},
 	    {"test.efd.write", "write the server's eventfd", m_efd_write, NULL, false},
 	    {"test.fail", "always fails", m_fail, NULL, false},
+	    {"test.errno", "fails with errno {errno}", m_errno, NULL, false},
 	    {"test.noresult", "succeeds without a result", m_noresult, NULL, false},
 	    {"test.big", "a long result", m_big, NULL, false},
 	    {"test.notify", "count a call", m_notify, NULL, false},
 	    {"test.notify.reply", "count a call, never a notification", m_notify, NULL, true},
 	    {"test.count", "connections and peer pid", m_count, f, false},
+	    {"test.who", "the peer's uid, gid and groups", m_who, NULL, false},
 	    {"closer.add", "add a closer", m_closer_add, NULL, false},
 	    {"closer.remove", "remove a closer", m_closer_remove, NULL, false},
 	};
@@ -374,33 +403,34 @@ static bool wait_for(atomic_int *v, int want)
 
 static json_t *call_ok(struct ctl_client *c, const char *method, json_t *params)
 {
-	json_t *result = NULL, *error = NULL;
+	struct ctl_daemon_error error;
+	json_t *result = NULL;
 	int rc = ctl_client_call(c, method, params, &result, &error, NULL, 0, NULL);
 
-	if (rc == -1) {
-		char text[300];
+	if (rc == CTL_DAEMON_ERROR) {
+		char text[2 * ERR_LEN];
 
-		ctl_error_text(error, text, sizeof(text));
+		ctl_error_text(&error, text, sizeof(text));
 		print_error("%s: %s\n", method, text);
-		json_decref(error);
 	}
 	assert_int_equal(rc, 0);
 	assert_non_null(result);
 	return result;
 }
 
-static json_t *call_err(struct ctl_client *c, const char *method, json_t *params, int code,
-			const char *errname)
+/* The call must fail with the daemon's error code and errname. */
+static struct ctl_daemon_error call_err(struct ctl_client *c, const char *method, json_t *params,
+					int code, const char *errname)
 {
-	json_t *result = NULL, *error = NULL;
+	struct ctl_daemon_error error;
+	json_t *result = NULL;
 	int rc = ctl_client_call(c, method, params, &result, &error, NULL, 0, NULL);
 
-	assert_int_equal(rc, -1);
+	assert_int_equal(rc, CTL_DAEMON_ERROR);
 	assert_null(result);
-	assert_non_null(error);
-	assert_int_equal(json_integer_value(json_object_get(error, "code")), code);
-	assert_string_equal(
-	    json_string_value(json_object_get(json_object_get(error, "data"), "errno")), errname);
+	assert_int_equal(error.code, code);
+	assert_string_equal(error.name, errname);
+	assert_int_equal(error.err, err_value(errname));
 	return error;
 }
 
@@ -628,21 +658,219 @@ static void test_fail(void **state)
 {
 	struct srv *f = *state;
 	struct ctl_client *c = ctl_client_connect(f->path);
-	json_t *e;
+	struct ctl_daemon_error e;
 	char text[128];
 
 	assert_non_null(c);
 	e = call_err(c, "test.fail", NULL, CTL_E_FAILED, "ENOENT");
-	assert_string_equal(json_string_value(json_object_get(e, "message")), "operation failed");
-	assert_int_equal(ctl_error_text(e, text, sizeof(text)), ENOENT);
+	assert_int_equal(ctl_error_text(&e, text, sizeof(text)), ENOENT);
 	assert_string_equal(text, "ENOENT: no port vale0:zz");
-	json_decref(e);
 
 	e = call_err(c, "test.noresult", NULL, CTL_E_FAILED, "EIO");
-	assert_contains(detail_of(e), "test.noresult");
-	json_decref(e);
+	assert_contains(e.detail, "test.noresult");
 	json_decref(call_ok(c, "version", NULL));
 	ctl_client_close(c);
+}
+
+/* ---- tests: the error mapping and the client's daemon-error channel ---- */
+
+/* One errno of doc/control-protocol.md with the code the doc gives it. */
+struct doc_errno {
+	int code;
+	char name[ERR_NAME_LEN];
+};
+
+/* An errno name closed by a backtick at p ("EPERM`"): copy it to name; false if none. */
+static bool errno_at(const char *p, char name[ERR_NAME_LEN])
+{
+	size_t n = 0;
+
+	if (p[0] != 'E')
+		return false;
+	while ((p[n] >= 'A' && p[n] <= 'Z') || (p[n] >= '0' && p[n] <= '9'))
+		n++;
+	if (p[n] != '`' || n >= ERR_NAME_LEN)
+		return false;
+	memcpy(name, p, n);
+	name[n] = '\0';
+	return true;
+}
+
+/*
+ * Every (code, errno) pair doc/control-protocol.md gives for a failed request:
+ * the table rows "| -32602 | ... | `EINVAL` | ...", whose errno cell is the
+ * first cell after the code that holds a backticked E-name, and the inline
+ * "`-32000 ENOENT`" of each method's Errors line. The envelope's codes
+ * (-32700, -32600, -32601) are not the mapping's and are skipped.
+ */
+static size_t doc_errnos(struct doc_errno *out, size_t max)
+{
+	FILE *f = fopen(VALE_SOURCE_DIR "/doc/control-protocol.md", "r");
+	char line[4096];
+	size_t n = 0;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		int code;
+		char *p;
+
+		if (sscanf(line, "| %d |", &code) == 1 &&
+		    (code == CTL_E_PARAMS || code == CTL_E_FAILED)) {
+			/* Skip the code cell, then find the first cell with an errno. */
+			char *cell = strchr(line + 1, '|');
+			bool found = false;
+
+			while (cell && !found) {
+				char *end = strchr(cell + 1, '|');
+
+				for (p = cell + 1; end && p < end; p++) {
+					struct doc_errno d = {.code = code};
+
+					if (p[0] == '`' && errno_at(p + 1, d.name)) {
+						assert_true(n < max);
+						out[n++] = d;
+						found = true;
+					}
+				}
+				cell = end;
+			}
+		}
+		/* "`-32000 ENOENT`": a code, one space, a name, a backtick. */
+		for (p = line; (p = strstr(p, "`-32")) != NULL; p++) {
+			struct doc_errno d;
+
+			if (sscanf(p + 1, "%d", &d.code) != 1 ||
+			    (d.code != CTL_E_PARAMS && d.code != CTL_E_FAILED) || p[7] != ' ' ||
+			    !errno_at(p + 8, d.name))
+				continue;
+			assert_true(n < max);
+			out[n++] = d;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+static void test_errno_mapping(void **state)
+{
+	struct srv *f = *state;
+	struct ctl_client *c = ctl_client_connect(f->path);
+	struct doc_errno doc[512];
+	size_t n = doc_errnos(doc, sizeof(doc) / sizeof(doc[0]));
+	bool seen_params = false, seen_failed = false;
+
+	assert_non_null(c);
+	/* The doc's Errors table alone has a dozen rows; the methods add more. */
+	assert_true(n >= 30);
+	for (size_t i = 0; i < n; i++) {
+		struct ctl_daemon_error de;
+		int e = err_value(doc[i].name);
+
+		if (e == 0)
+			fail_msg("the doc names errno %s, which valed's table lacks", doc[i].name);
+		if (ctl_errno_code(e) != doc[i].code)
+			fail_msg("%s: the doc says %d, valed maps it to %d", doc[i].name,
+				 doc[i].code, ctl_errno_code(e));
+		/* And through a real reply: the code and the name on the wire. */
+		de = call_err(c, "test.errno", json_pack("{s:i}", "errno", e), doc[i].code,
+			      doc[i].name);
+		assert_int_equal(de.err, e);
+		seen_params |= doc[i].code == CTL_E_PARAMS;
+		seen_failed |= doc[i].code == CTL_E_FAILED;
+	}
+	assert_true(seen_params && seen_failed);
+	/* The two that are the caller's fault, and a few that are not. */
+	assert_int_equal(ctl_errno_code(EINVAL), CTL_E_PARAMS);
+	assert_int_equal(ctl_errno_code(ENAMETOOLONG), CTL_E_PARAMS);
+	assert_int_equal(ctl_errno_code(EPERM), CTL_E_FAILED);
+	assert_int_equal(ctl_errno_code(EDQUOT), CTL_E_FAILED);
+	assert_int_equal(ctl_errno_code(ENOMEM), CTL_E_FAILED);
+	ctl_client_close(c);
+}
+
+/* A daemon that answers its first request with an EPERM error, then hangs up. */
+static void *refusing_daemon(void *arg)
+{
+	static const char reply[] =
+	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32000,\"message\":"
+	    "\"operation failed\",\"data\":{\"errno\":\"EPERM\",\"detail\":\"not yours\"}}}\n";
+	int lfd = *(int *)arg, fd = accept(lfd, NULL, NULL);
+	char buf[4096];
+	ssize_t got = 0, n;
+
+	if (fd < 0)
+		return NULL;
+	while ((n = read(fd, buf + got, sizeof(buf) - 1 - (size_t)got)) > 0) {
+		got += n;
+		if (memchr(buf, '\n', (size_t)got))
+			break;
+	}
+	if (n > 0 && write(fd, reply, sizeof(reply) - 1) < 0)
+		got = 0;
+	/* Wait for the second request, then hang up without answering it. */
+	n = read(fd, buf, sizeof(buf));
+	(void)n;
+	close(fd);
+	return NULL;
+}
+
+static void test_daemon_error_channel(void **state)
+{
+	struct srv *f = *state;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct ctl_daemon_error de = {.err = -1};
+	struct ctl_client *c;
+	json_t *result = NULL;
+	pthread_t t;
+	int lfd, rc;
+
+	/* valed's EPERM: CTL_DAEMON_ERROR with the errno beside it, never -EPERM. */
+	c = ctl_client_connect(f->path);
+	assert_non_null(c);
+	rc = ctl_client_call(c, "test.errno", json_pack("{s:i}", "errno", EPERM), &result, &de,
+			     NULL, 0, NULL);
+	assert_int_equal(rc, CTL_DAEMON_ERROR);
+	assert_true(rc > 0);
+	assert_int_equal(de.err, EPERM);
+	assert_int_equal(de.code, CTL_E_FAILED);
+	assert_string_equal(de.name, "EPERM");
+	assert_string_equal(de.detail, "failed with errno 1");
+	assert_null(result);
+	/* A daemon's ECONNRESET is still the daemon's, and the connection stays usable. */
+	rc = ctl_client_call(c, "test.errno", json_pack("{s:i}", "errno", ECONNRESET), NULL, &de,
+			     NULL, 0, NULL);
+	assert_int_equal(rc, CTL_DAEMON_ERROR);
+	assert_int_equal(de.err, ECONNRESET);
+	json_decref(call_ok(c, "version", NULL));
+	/* A request the client cannot send (not UTF-8) is its own -EINVAL; de is not touched. */
+	de.err = -1;
+	assert_int_equal(ctl_client_call(c, "\xff", NULL, NULL, &de, NULL, 0, NULL), -EINVAL);
+	assert_int_equal(de.err, -1);
+	ctl_client_close(c);
+
+	/* A daemon that refuses, then goes away: first its EPERM, then the transport's error. */
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/refusing.sock", f->dir);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 1), 0);
+	assert_int_equal(pthread_create(&t, NULL, refusing_daemon, &lfd), 0);
+	c = ctl_client_connect(sa.sun_path);
+	assert_non_null(c);
+	de.err = -1;
+	rc = ctl_client_call(c, "version", NULL, &result, &de, NULL, 0, NULL);
+	assert_int_equal(rc, CTL_DAEMON_ERROR);
+	assert_int_equal(de.err, EPERM);
+	assert_string_equal(de.detail, "not yours");
+	de.err = -1;
+	rc = ctl_client_call(c, "version", NULL, &result, &de, NULL, 0, NULL);
+	assert_true(rc == -ECONNRESET || rc == -EPIPE);
+	assert_int_equal(de.err, -1); /* nothing came from the daemon */
+	assert_null(result);
+	ctl_client_close(c);
+	pthread_join(t, NULL);
+	close(lfd);
+	unlink(sa.sun_path);
 }
 
 static void test_help_version(void **state)
@@ -682,9 +910,9 @@ static void test_help_version(void **state)
 	json_decref(r);
 
 	/* Built-ins take no parameters. */
-	r = call_err(c, "version", json_pack("{s:i}", "x", 1), CTL_E_PARAMS, "EINVAL");
-	assert_contains(detail_of(r), "'x'");
-	json_decref(r);
+	assert_contains(
+	    call_err(c, "version", json_pack("{s:i}", "x", 1), CTL_E_PARAMS, "EINVAL").detail,
+	    "'x'");
 	ctl_client_close(c);
 }
 
@@ -713,21 +941,17 @@ static void test_params_errors(void **state)
 	};
 	struct srv *f = *state;
 	struct ctl_client *c = ctl_client_connect(f->path);
-	json_t *e;
+	struct ctl_daemon_error e;
 
 	assert_non_null(c);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		e = call_err(c, "test.params", json_loads(cases[i].params, 0, NULL), CTL_E_PARAMS,
 			     "EINVAL");
-		assert_string_equal(json_string_value(json_object_get(e, "message")),
-				    "invalid params");
-		assert_string_equal(detail_of(e), cases[i].detail);
-		json_decref(e);
+		assert_string_equal(e.detail, cases[i].detail);
 	}
 	/* No params at all: the handler sees an empty object. */
 	e = call_err(c, "test.params", NULL, CTL_E_PARAMS, "EINVAL");
-	assert_string_equal(detail_of(e), "missing parameter 'name' (a string)");
-	json_decref(e);
+	assert_string_equal(e.detail, "missing parameter 'name' (a string)");
 	ctl_client_close(c);
 }
 
@@ -976,14 +1200,13 @@ static void test_closers_on_disconnect(void **state)
 {
 	struct srv *f = *state;
 	struct ctl_client *c = ctl_client_connect(f->path);
-	json_t *e, *r;
+	json_t *r;
 
 	assert_non_null(c);
 	for (int tag = 1; tag <= 3; tag++)
 		json_decref(call_ok(c, "closer.add", json_pack("{s:i}", "tag", tag)));
 	json_decref(call_ok(c, "closer.remove", json_pack("{s:i}", "tag", 2)));
-	e = call_err(c, "closer.remove", json_pack("{s:i}", "tag", 9), CTL_E_FAILED, "ENOENT");
-	json_decref(e);
+	call_err(c, "closer.remove", json_pack("{s:i}", "tag", 9), CTL_E_FAILED, "ENOENT");
 	assert_int_equal(atomic_load(&closer_n), 0);
 	ctl_client_close(c);
 
@@ -1211,6 +1434,61 @@ static void test_register(void **state)
 	event_base_free(base);
 }
 
+/* Whether test.who on a new connection tells uid, gid and exactly groups[0..n). */
+static bool who_is(const char *path, uid_t uid, gid_t gid, const gid_t *groups, size_t n)
+{
+	struct ctl_client *c = ctl_client_connect(path);
+	json_t *r = NULL, *g;
+	bool same;
+
+	if (!c || ctl_client_call(c, "test.who", NULL, &r, NULL, NULL, 0, NULL) != 0) {
+		ctl_client_close(c);
+		return false;
+	}
+	g = json_object_get(r, "groups");
+	same = json_integer_value(json_object_get(r, "uid")) == (json_int_t)uid &&
+	       json_integer_value(json_object_get(r, "gid")) == (json_int_t)gid &&
+	       json_array_size(g) == n;
+	for (size_t i = 0; same && i < n; i++)
+		same = json_integer_value(json_array_get(g, i)) == (json_int_t)groups[i];
+	json_decref(r);
+	ctl_client_close(c);
+	return same;
+}
+
+/*
+ * Every connection carries the peer's uid, gid and supplementary groups as
+ * the kernel saw them at connect(): ours, and, when we are root, those of a
+ * child that took others (more groups than the server's first buffer holds,
+ * so the ERANGE retry is taken).
+ */
+static void test_peer_credentials(void **state)
+{
+	struct srv *f = *state;
+	gid_t own[256], many[40];
+	int n = getgroups(256, own), status;
+	pid_t pid;
+
+	assert_true(n >= 0);
+	assert_true(who_is(f->path, getuid(), getgid(), own, (size_t)n));
+	if (geteuid() != 0)
+		return;
+	for (size_t i = 0; i < 40; i++)
+		many[i] = (gid_t)(60000 + i);
+	assert_int_equal(chmod(f->dir, 0755), 0);
+	assert_int_equal(chmod(f->path, 0666), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (setgroups(40, many) || setgid(65533) || setuid(65534))
+			_exit(2);
+		_exit(who_is(f->path, 65534, 65533, many, 40) ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* ---- tests: pure functions ---- */
 
 static void test_request_parse(void **state)
@@ -1255,6 +1533,7 @@ static void test_helpers(void **state)
 	const char *s;
 	uint64_t u;
 	bool b;
+	struct ctl_daemon_error de;
 	char text[64], xs[300];
 	json_t *e;
 
@@ -1284,15 +1563,18 @@ static void test_helpers(void **state)
 	/* The client's rendering of errors. */
 	e = json_pack("{s:i, s:s, s:{s:s, s:s}}", "code", -32000, "message", "operation failed",
 		      "data", "errno", "EBUSY", "detail", "port busy");
-	assert_int_equal(ctl_error_text(e, text, sizeof(text)), EBUSY);
+	assert_int_equal(ctl_daemon_error_parse(e, &de), EBUSY);
+	assert_int_equal(ctl_error_text(&de, text, sizeof(text)), EBUSY);
 	assert_string_equal(text, "EBUSY: port busy");
 	json_decref(e);
 	e = json_pack("{s:i, s:s, s:{s:s, s:s}}", "code", -32000, "message", "x", "data", "errno",
 		      "E200", "detail", "odd");
-	assert_int_equal(ctl_error_text(e, text, sizeof(text)), 200);
+	assert_int_equal(ctl_daemon_error_parse(e, &de), 200);
+	assert_int_equal(ctl_error_text(&de, text, sizeof(text)), 200);
 	json_decref(e);
 	e = json_pack("{s:i, s:s}", "code", -32000, "message", "operation failed");
-	assert_int_equal(ctl_error_text(e, text, sizeof(text)), EIO);
+	assert_int_equal(ctl_daemon_error_parse(e, &de), EIO);
+	assert_int_equal(ctl_error_text(&de, text, sizeof(text)), EIO);
 	assert_string_equal(text, "operation failed");
 	json_decref(e);
 
@@ -1309,6 +1591,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_call_ok, setup_server, teardown),
 	    cmocka_unit_test_setup_teardown(test_fds, setup_server, teardown),
 	    cmocka_unit_test_setup_teardown(test_fail, setup_server, teardown),
+	    cmocka_unit_test_setup_teardown(test_errno_mapping, setup_server, teardown),
+	    cmocka_unit_test_setup_teardown(test_daemon_error_channel, setup_server, teardown),
 	    cmocka_unit_test_setup_teardown(test_help_version, setup_server, teardown),
 	    cmocka_unit_test_setup_teardown(test_params_errors, setup_server, teardown),
 	    cmocka_unit_test_setup_teardown(test_raw_parse_error, setup_server, teardown),
@@ -1319,6 +1603,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_pipelined, setup_server, teardown),
 	    cmocka_unit_test_setup_teardown(test_slow_client, setup_server, teardown),
 	    cmocka_unit_test_setup_teardown(test_closers_on_disconnect, setup_server, teardown),
+	    cmocka_unit_test_setup_teardown(test_peer_credentials, setup_server, teardown),
 	    cmocka_unit_test_setup_teardown(test_closers_on_kill, setup_server, teardown),
 	    cmocka_unit_test_setup_teardown(test_destroy_runs_closers, setup_server, teardown),
 	    cmocka_unit_test_setup_teardown(test_socket_path, setup_dir, teardown),

@@ -147,7 +147,7 @@ static int group_teardown(void **state)
 
 static struct tap *make_tap(const char *suffix, struct tap_params *p, char name[16])
 {
-	char err[TAP_ERRLEN] = "";
+	char err[ERR_LEN] = "";
 	struct tap *t;
 
 	ifname(name, suffix);
@@ -640,7 +640,7 @@ static void test_link_settings(void **state)
 {
 	struct tap_params p = {
 	    .mtu = 9000, .has_mac = true, .mac = {0x02, 0x12, 0x34, 0x56, 0x78, 0x9a}};
-	char name[16], line[128], err[TAP_ERRLEN];
+	char name[16], line[128], err[ERR_LEN];
 	uint8_t mac[6];
 	struct tap *t;
 
@@ -676,7 +676,7 @@ static void test_link_settings(void **state)
 /* No netns: the tap lives where the caller is (here, the test's private namespace). */
 static void test_own_namespace(void **state)
 {
-	char name[16], line[256], err[TAP_ERRLEN];
+	char name[16], line[256], err[ERR_LEN];
 	struct tap *t;
 
 	(void)state;
@@ -693,7 +693,7 @@ static void test_own_namespace(void **state)
 
 static void expect_fail(const struct tap_params *p, int e, const char *words)
 {
-	char err[TAP_ERRLEN] = "";
+	char err[ERR_LEN] = "";
 
 	errno = 0;
 	assert_null(tap_create(p, err));
@@ -704,7 +704,7 @@ static void expect_fail(const struct tap_params *p, int e, const char *words)
 
 static void test_errors(void **state)
 {
-	char name[16], bad_ns[64], err[TAP_ERRLEN];
+	char name[16], bad_ns[64], err[ERR_LEN];
 	struct tap_params p = {0};
 	struct tap *t;
 
@@ -743,7 +743,7 @@ static void expect_eperm_without(unsigned cap, const char *words)
 {
 	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct d[2];
-	char err[TAP_ERRLEN] = "", name[16];
+	char err[ERR_LEN] = "", name[16];
 	int status;
 	pid_t pid;
 

@@ -59,7 +59,7 @@ static void test_two_namespaces(void **state)
 	struct tap_params pa = {.name = "vt_a", .netns = ns_a}, pb = {.name = "vt_b", .netns = ns_b};
 	struct kport *a, *b;
 	struct bdg *sw;
-	char err[256];
+	char err[ERR_LEN];
 	(void)state;
 
 	if (geteuid() != 0)

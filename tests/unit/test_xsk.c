@@ -320,7 +320,7 @@ static uint32_t xdp_attach_mode(const char *ifname)
 static struct xsk *open_va(enum xsk_xdp_mode xdp, enum xsk_bind_mode bind)
 {
 	struct xsk_params p = { .ifname = "va", .queue_id = 0, .xdp = xdp, .bind = bind };
-	char err[XSK_ERR_LEN];
+	char err[ERR_LEN];
 	struct xsk *x = xsk_open(&p, err);
 
 	if (!x && (errno == EPERM || errno == EAFNOSUPPORT)) {
@@ -400,7 +400,7 @@ static void test_drv(void **state)
 
 static void expect_fail(const struct xsk_params *p, int want_errno)
 {
-	char err[XSK_ERR_LEN];
+	char err[ERR_LEN];
 	struct xsk *x;
 
 	errno = 0;
@@ -445,7 +445,7 @@ static void test_bad_params(void **state)
 static void test_zerocopy_forced(void **state)
 {
 	struct xsk_params p = { .ifname = "va", .bind = XSK_BIND_ZEROCOPY };
-	char err[XSK_ERR_LEN];
+	char err[ERR_LEN];
 	struct xsk *x;
 
 	(void)state;
@@ -468,7 +468,7 @@ static void test_two_queues(void **state)
 	struct xsk_params p = { .ifname = "wa", .frame_num = 256, .rx_size = 256,
 				.tx_size = 256 };
 	struct xsk *q0, *q1;
-	char err[XSK_ERR_LEN];
+	char err[ERR_LEN];
 
 	(void)state;
 	SKIP_IF_NEEDED();
@@ -490,7 +490,7 @@ static void test_two_queues(void **state)
 
 static struct xsk *open_ok(const struct xsk_params *p)
 {
-	char err[XSK_ERR_LEN];
+	char err[ERR_LEN];
 	struct xsk *x = xsk_open(p, err);
 
 	if (!x)
@@ -709,7 +709,7 @@ static void test_wrap(void **state)
 	struct xsk_frame fr[64];
 	uint8_t f[2048] = { 0 };
 	uint32_t got = 0, sent = 0, arrived = 0, round, i;
-	char err[XSK_ERR_LEN];
+	char err[ERR_LEN];
 	struct xsk_stats st;
 	int64_t end;
 	struct xsk *x;
