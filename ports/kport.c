@@ -122,7 +122,7 @@ static uint32_t from_kernel_into(struct kport *k)
  * frames as NS_MOREFRAG chains) and forward it. Returns frames moved. */
 static uint32_t from_kernel(struct kport *k)
 {
-	struct kport_frame frames[KPORT_BURST];
+	struct kframe frames[KPORT_BURST];
 	struct netmap_ring *r = k->tx;
 	const uint32_t bsz =
 	    r->nr_buf_size < KRING_SLOT_LEN_MAX ? r->nr_buf_size : KRING_SLOT_LEN_MAX;
@@ -179,7 +179,7 @@ static uint32_t from_kernel(struct kport *k)
  * so in *ret_left. Returns frames moved. */
 static uint32_t to_kernel(struct kport *k, bool chains, bool *ret_left)
 {
-	struct kport_frame frames[KPORT_BURST];
+	struct kframe frames[KPORT_BURST];
 	struct netmap_ring *r = k->rx;
 	uint32_t n = 0, total = 0, sent = 0;
 	size_t linear_used = 0;
