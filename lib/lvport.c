@@ -164,8 +164,9 @@ static int kick(struct vale_port *p)
  * Ordering: csb_appl_publish() stores atok.head with release (pairs with the
  * switch's acquire in kring_csb_read). csb_switch_wants_kick() issues a full
  * fence before loading kern_need_kick; it pairs with the worker's fence
- * between arming kern_need_kick and re-checking the rings (csb_switch_arm):
- * either the worker sees our new head, or we see its flag and kick.
+ * between arming kern_need_kick and re-checking the rings
+ * (csb_switch_may_sleep): either the worker sees our new head, or we see
+ * its flag and kick.
  */
 static int sync_rings(struct vale_port *p, const struct lvring *r, uint32_t first, uint32_t last)
 {

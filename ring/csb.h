@@ -25,8 +25,8 @@
  * load.
  *
  *                    sleeper                      waker
- *   switch sleeps    csb_switch_arm()             csb_appl_publish()
- *   (kick fd)        (returns head to re-check)   csb_switch_wants_kick()
+ *   switch sleeps    csb_switch_may_sleep()       csb_appl_publish()
+ *   (kick fd)        (arms and re-checks head)    csb_switch_wants_kick()
  *                    csb_switch_disarm()          csb_wake(kick fd)
  *
  *   application      csb_appl_arm()               kring_sync_finalize() or
@@ -35,11 +35,11 @@
  *
  * Ordering pairs (C11):
  *   - atok.head: release in csb_appl_publish(), acquire in csb_switch_head(),
- *     csb_switch_arm() and kring_csb_read();
+ *     csb_switch_may_sleep() and kring_csb_read();
  *   - ktoa.hwtail: release in kring_sync_finalize(), acquire in
  *     csb_appl_update_tail();
- *   - kern_need_kick: the fence in csb_switch_arm() pairs with the fence in
- *     csb_switch_wants_kick();
+ *   - kern_need_kick: the fence in csb_switch_may_sleep() pairs with the
+ *     fence in csb_switch_wants_kick();
  *   - appl_need_kick: the fence in csb_appl_arm() pairs with the fence in
  *     csb_appl_wants_notify() (and so csb_notify_appl()).
  * The flags themselves are relaxed: the fences order them.
@@ -62,7 +62,7 @@ static inline void csb_appl_publish(struct netmap_ring *ring, struct vale_csb *c
 {
 	__atomic_store_n(&csb->atok.cur, ring->cur, __ATOMIC_RELAXED);
 	/* Release: the slots written before it; pairs with the switch's acquire
-	 * in csb_switch_head(), csb_switch_arm() and kring_csb_read(). */
+	 * in csb_switch_head(), csb_switch_may_sleep() and kring_csb_read(). */
 	__atomic_store_n(&csb->atok.head, ring->head, __ATOMIC_RELEASE);
 }
 
@@ -88,7 +88,7 @@ static inline void csb_appl_update_tail(struct netmap_ring *ring, struct vale_cs
 /*
  * Waker: true when the switch sleeps and needs a kick to see new work. Call
  * after csb_appl_publish(). The full fence orders that head store before
- * this load; it pairs with the fence in csb_switch_arm().
+ * this load; it pairs with the fence in csb_switch_may_sleep().
  */
 static inline bool csb_switch_wants_kick(const struct vale_csb *csb)
 {
@@ -126,18 +126,20 @@ static inline uint32_t csb_switch_head(const struct vale_csb *csb)
 }
 
 /*
- * Sleeper: ask the client for a kick, fence, and re-read head: the value
- * returned is what the switch must compare with the head it last worked on
- * before it may sleep. The fence orders the flag's store before that load;
- * it pairs with the one in csb_switch_wants_kick(). The load is acquire, as
- * in csb_switch_head(). A sleeper watching several rings arms each of them
- * and sleeps only if none has moved; it disarms them all when it wakes.
+ * Sleeper: ask the client for a kick (arm kern_need_kick), fence, and
+ * re-read head. True if head is still seen_head, the head the switch last
+ * worked on: it may sleep, the client kicks it for anything newer. False:
+ * work came in meanwhile; do not sleep, and disarm. The fence orders the
+ * flag's store before the load of head; it pairs with the one in
+ * csb_switch_wants_kick(). The load is acquire, as in csb_switch_head(). A
+ * switch watching several rings asks each of them and sleeps only if all
+ * say yes; it disarms them all afterwards, whatever they said.
  */
-static inline uint32_t csb_switch_arm(struct vale_csb *csb)
+static inline bool csb_switch_may_sleep(struct vale_csb *csb, uint32_t seen_head)
 {
 	__atomic_store_n(&csb->ktoa.kern_need_kick, 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	return __atomic_load_n(&csb->atok.head, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&csb->atok.head, __ATOMIC_ACQUIRE) == seen_head;
 }
 
 /* Sleeper, awake again (or not sleeping after all): clients that still see

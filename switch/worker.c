@@ -201,9 +201,10 @@ static uint64_t forward_all(struct worker *w, bool *ret_stalled)
 
 /*
  * Before sleeping: ask the clients of every served ring (and room ring) for
- * a kick, and re-check each ring after its flag is armed (csb_switch_arm).
- * True if one has work after all: new slots since its last forward(), a
- * batch cut short, or a stalled source whose room ring's head moved.
+ * a kick, and re-check each ring after its flag is armed
+ * (csb_switch_may_sleep). True if one has work after all: new slots since
+ * its last forward(), a batch cut short, or a stalled source whose room
+ * ring's head moved.
  */
 static bool arm_and_recheck(struct worker *w)
 {
@@ -213,10 +214,11 @@ static bool arm_and_recheck(struct worker *w)
 		for (uint32_t i = 0; i < wp->n_rings; i++) {
 			struct wring *r = &wp->ring[i];
 
-			if (csb_switch_arm(r->kr->csb) != r->seen_head || r->more)
+			if (!csb_switch_may_sleep(r->kr->csb, r->seen_head) || r->more)
 				return true;
 			/* A stalled source also waits for its room ring's client. */
-			if (r->room && csb_switch_arm(r->room->csb) != r->seen_room && r->stalled)
+			if (r->room && !csb_switch_may_sleep(r->room->csb, r->seen_room) &&
+			    r->stalled)
 				return true;
 		}
 	}

@@ -8,7 +8,7 @@
  * without system calls, then sleeps in epoll on the ports' kick eventfds.
  * Before sleeping it arms ktoa.kern_need_kick on every ring it serves and
  * re-checks the rings (no lost wakeup: the handshake of ring/csb.h,
- * csb_switch_arm); after waking it clears the flags. A lossless source that
+ * csb_switch_may_sleep); after waking it clears the flags. A lossless source that
  * stalled on a full destination is retried on a timer rather than waiting
  * for a kick (the destination's client may kick another worker):
  * WORKER_STALL_RETRY_US, then
