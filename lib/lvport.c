@@ -266,8 +266,7 @@ static void arm(struct vale_port *p, short events, bool on)
 		set_need_kick(p->tx, p->first_tx, p->last_tx, on);
 }
 
-static void arm_all(struct pollfd *fds, unsigned int nfds, struct vale_port *const *owner,
-		    bool on)
+static void arm_all(struct pollfd *fds, unsigned int nfds, struct vale_port *const *owner, bool on)
 {
 	for (unsigned int i = 0; i < nfds; i++)
 		if (owner[i])

@@ -119,7 +119,8 @@ static void test_kick_exactly_when_asked(void **state)
 		bool arm = (i % 3) == 0;
 
 		if (arm) {
-			assert_true(csb_switch_may_sleep(csb, (i - 1) % NSLOTS)); /* the last head */
+			/* Nothing new since the last head: it may sleep. */
+			assert_true(csb_switch_may_sleep(csb, (i - 1) % NSLOTS));
 			asked++;
 		}
 		f->ring->head = f->ring->cur = i % NSLOTS;
