@@ -563,7 +563,7 @@ static uint8_t *rx_layout(const struct afp *a, struct tpacket3_hdr *h, uint8_t *
 }
 
 /* One packet of the open block into *f; false when it is not handed out. */
-static bool rx_one(struct afp *a, struct tpacket3_hdr *h, struct afp_frame *f)
+static bool rx_one(struct afp *a, struct tpacket3_hdr *h, struct kframe *f)
 {
 	const struct sockaddr_ll *sll =
 	    (const struct sockaddr_ll *)((uint8_t *)h + TPACKET_ALIGN(sizeof(*h)));
@@ -588,15 +588,15 @@ static bool rx_one(struct afp *a, struct tpacket3_hdr *h, struct afp_frame *f)
 	f->len = len + a->vnet_len;
 	f->flags = 0;
 	if (h->tp_status & TP_STATUS_CSUMNOTREADY)
-		f->flags |= AFP_FRAME_CSUM_PARTIAL;
+		f->flags |= KFRAME_CSUM_PARTIAL;
 	if (h->tp_status & TP_STATUS_CSUM_VALID)
-		f->flags |= AFP_FRAME_CSUM_VALID;
+		f->flags |= KFRAME_CSUM_VALID;
 	a->st.rx_packets++;
 	a->st.rx_bytes += len;
 	return true;
 }
 
-uint32_t afp_rx_burst(struct afp *a, struct afp_frame *frames, uint32_t max)
+uint32_t afp_rx_burst(struct afp *a, struct kframe *frames, uint32_t max)
 {
 	uint32_t n = 0;
 
@@ -664,7 +664,7 @@ static uint32_t tx_next(const struct afp *a, uint32_t i)
 }
 
 /* Frames the kernel would refuse (and, with PACKET_LOSS, drop silently). */
-static bool tx_len_ok(const struct afp *a, const struct afp_frame *f)
+static bool tx_len_ok(const struct afp *a, const struct kframe *f)
 {
 	uint32_t l2;
 	const uint8_t *eth;
@@ -722,7 +722,7 @@ static void tx_drop_pending(struct afp *a)
 }
 
 /* Into a slot; the 12-byte header loses num_buffers (the kernel's is 10). */
-static uint32_t tx_copy(const struct afp *a, uint8_t *dst, const struct afp_frame *f)
+static uint32_t tx_copy(const struct afp *a, uint8_t *dst, const struct kframe *f)
 {
 	if (a->vnet_len != VNET_HDR_MRG_LEN) {
 		memcpy(dst, f->data, f->len);
@@ -750,7 +750,7 @@ static void tx_kick(struct afp *a)
  * (kicked first, so the order holds). The 12-byte header loses num_buffers.
  * False when the kernel has no room now (try again later).
  */
-static bool tx_big(struct afp *a, const struct afp_frame *f)
+static bool tx_big(struct afp *a, const struct kframe *f)
 {
 	uint32_t hl = a->vnet_len == VNET_HDR_MRG_LEN ? VNET_HDR_LEN : a->vnet_len;
 	struct iovec iov[2] = {{f->data, hl},
@@ -772,12 +772,12 @@ static bool tx_big(struct afp *a, const struct afp_frame *f)
 	return true;
 }
 
-uint32_t afp_tx_burst(struct afp *a, const struct afp_frame *frames, uint32_t n)
+uint32_t afp_tx_burst(struct afp *a, const struct kframe *frames, uint32_t n)
 {
 	uint32_t i, len, queued = 0;
 
 	for (i = 0; i < n; i++) {
-		const struct afp_frame *f = &frames[i];
+		const struct kframe *f = &frames[i];
 		struct tpacket3_hdr *h;
 
 		if (!tx_len_ok(a, f)) {

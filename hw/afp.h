@@ -40,7 +40,7 @@
  * 64 KiB, from local TCP or GRO) and frames with a partial checksum cross
  * as they are. Without it, such frames still arrive whole: a GSO frame
  * bigger than the MTU, or a frame whose L4 checksum is not filled in
- * (AFP_FRAME_CSUM_PARTIAL); open without vnet_hdr only where the interface
+ * (KFRAME_CSUM_PARTIAL); open without vnet_hdr only where the interface
  * does no GRO and the host sends no offloaded frames through it, or turn
  * those off (ethtool -K).
  *
@@ -65,13 +65,10 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "kframe.h"
 
 #define AFP_FRAME_SIZE_DEFAULT 2048
 #define AFP_RX_TIMEOUT_MS_DEFAULT 1
-
-/* afp_frame.flags, on received frames only (ignored on TX). */
-#define AFP_FRAME_CSUM_PARTIAL 0x1 /* L4 checksum not filled in (host's offload) */
-#define AFP_FRAME_CSUM_VALID 0x2   /* the interface verified the L4 checksum */
 
 struct afp_params {
 	const char *ifname;
@@ -91,16 +88,6 @@ struct afp_params {
 	/* Prefix every frame with a virtio-net header (off by default). */
 	bool vnet_hdr;
 	uint8_t vnet_hdr_len; /* 10 or 12 with vnet_hdr; 0 = 10 */
-};
-
-/*
- * One frame: data points at the first byte (the virtio-net header with
- * vnet_hdr, else the Ethernet header), len counts all of it.
- */
-struct afp_frame {
-	uint8_t *data;
-	uint32_t len;
-	uint32_t flags; /* AFP_FRAME_* */
 };
 
 struct afp_stats {
@@ -144,13 +131,16 @@ void afp_close(struct afp *a);
 int afp_fd(const struct afp *a);
 
 /*
- * Up to max received frames into frames[]; returns how many. The frames
+ * Up to max received frames into frames[] (ports/kframe.h); returns how
+ * many. A frame's data is its first byte (the virtio-net header with
+ * vnet_hdr, else the Ethernet header), len counts all of it, flags has
+ * KFRAME_CSUM_PARTIAL or KFRAME_CSUM_VALID as the kernel said. The frames
  * point into the RX ring and stay valid, and writable, until the next
  * afp_rx_release() (or afp_close()); afp_rx_burst() may be called several
  * times before it. Blocks the kernel delivered stay ours until released, so
  * release promptly: a ring full of held blocks makes the kernel drop.
  */
-uint32_t afp_rx_burst(struct afp *a, struct afp_frame *frames, uint32_t max);
+uint32_t afp_rx_burst(struct afp *a, struct kframe *frames, uint32_t max);
 
 /*
  * Give the ring's blocks back to the kernel. Every frame afp_rx_burst()
@@ -169,7 +159,7 @@ void afp_rx_release(struct afp *a);
  * Frames the kernel could not send right away stay queued in the ring; call
  * afp_tx_burst(a, NULL, 0) on EPOLLOUT to push them again.
  */
-uint32_t afp_tx_burst(struct afp *a, const struct afp_frame *frames, uint32_t n);
+uint32_t afp_tx_burst(struct afp *a, const struct kframe *frames, uint32_t n);
 
 /*
  * Counters since open. Reading the kernel's drop counter resets it, so it

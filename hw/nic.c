@@ -55,12 +55,13 @@ static uint32_t rx_queues(const char *ifname)
 /*
  * A NIC backend: one socket per RX queue, all behind one kport. The queue
  * type (AF_XDP or AF_PACKET) is a small table of ops over one socket; the
- * loops over queues and the teardown are shared.
+ * loops over queues and the teardown are shared. Both socket types take the
+ * kport's frame arrays as they are (struct kframe): nothing is copied.
  */
 struct queue_ops {
-	uint32_t (*rx)(void *q, struct kport_frame *frames, uint32_t max);
+	uint32_t (*rx)(void *q, struct kframe *frames, uint32_t max);
 	void (*release)(void *q, uint32_t n);
-	uint32_t (*tx)(void *q, const struct kport_frame *frames, uint32_t n);
+	uint32_t (*tx)(void *q, const struct kframe *frames, uint32_t n);
 	int (*fd)(const void *q);
 	void (*close)(void *q);
 };
@@ -72,7 +73,7 @@ struct nicbe {
 	uint32_t n;
 };
 
-static uint32_t nic_rx(void *arg, struct kport_frame *frames, uint32_t max)
+static uint32_t nic_rx(void *arg, struct kframe *frames, uint32_t max)
 {
 	struct nicbe *b = arg;
 	uint32_t got = 0;
@@ -97,7 +98,7 @@ static void nic_release(void *arg, uint32_t n)
 }
 
 /* Transmit on queue 0: the kernel spreads a NIC's TX queues itself. */
-static uint32_t nic_tx(void *arg, const struct kport_frame *frames, uint32_t n)
+static uint32_t nic_tx(void *arg, const struct kframe *frames, uint32_t n)
 {
 	struct nicbe *b = arg;
 	return b->qo->tx(b->q[0], frames, n);
@@ -163,14 +164,9 @@ err:
 
 /* ---- native: AF_XDP ------------------------------------------------------ */
 
-static uint32_t xq_rx(void *q, struct kport_frame *frames, uint32_t max)
+static uint32_t xq_rx(void *q, struct kframe *frames, uint32_t max)
 {
-	struct xsk_frame xf[256];
-	uint32_t k = xsk_rx_burst(q, xf, max < 256 ? max : 256);
-
-	for (uint32_t i = 0; i < k; i++)
-		frames[i] = (struct kport_frame){xf[i].data, xf[i].len};
-	return k;
+	return xsk_rx_burst(q, frames, max);
 }
 
 static void xq_release(void *q, uint32_t n)
@@ -178,21 +174,9 @@ static void xq_release(void *q, uint32_t n)
 	xsk_rx_release(q, n);
 }
 
-static uint32_t xq_tx(void *q, const struct kport_frame *frames, uint32_t n)
+static uint32_t xq_tx(void *q, const struct kframe *frames, uint32_t n)
 {
-	struct xsk_frame xf[256];
-	uint32_t sent = 0;
-
-	while (sent < n) {
-		uint32_t k = n - sent < 256 ? n - sent : 256, took;
-		for (uint32_t i = 0; i < k; i++)
-			xf[i] = (struct xsk_frame){frames[sent + i].data, frames[sent + i].len};
-		took = xsk_tx_burst(q, xf, k);
-		sent += took;
-		if (took < k)
-			break;
-	}
-	return sent;
+	return xsk_tx_burst(q, frames, n);
 }
 
 static int xq_fd(const void *q)
@@ -216,14 +200,9 @@ static void *xq_open(const char *ifname, uint32_t q, uint32_t nq, char *err)
 
 /* ---- generic: AF_PACKET, one socket per queue in a fanout group ---------- */
 
-static uint32_t aq_rx(void *q, struct kport_frame *frames, uint32_t max)
+static uint32_t aq_rx(void *q, struct kframe *frames, uint32_t max)
 {
-	struct afp_frame af[256];
-	uint32_t k = afp_rx_burst(q, af, max < 256 ? max : 256);
-
-	for (uint32_t i = 0; i < k; i++)
-		frames[i] = (struct kport_frame){af[i].data, af[i].len};
-	return k;
+	return afp_rx_burst(q, frames, max);
 }
 
 static void aq_release(void *q, uint32_t n)
@@ -232,21 +211,9 @@ static void aq_release(void *q, uint32_t n)
 	afp_rx_release(q);
 }
 
-static uint32_t aq_tx(void *q, const struct kport_frame *frames, uint32_t n)
+static uint32_t aq_tx(void *q, const struct kframe *frames, uint32_t n)
 {
-	struct afp_frame af[256];
-	uint32_t sent = 0;
-
-	while (sent < n) {
-		uint32_t k = n - sent < 256 ? n - sent : 256, took;
-		for (uint32_t i = 0; i < k; i++)
-			af[i] = (struct afp_frame){frames[sent + i].data, frames[sent + i].len, 0};
-		took = afp_tx_burst(q, af, k);
-		sent += took;
-		if (took < k)
-			break;
-	}
-	return sent;
+	return afp_tx_burst(q, frames, n);
 }
 
 static int aq_fd(const void *q)

@@ -966,7 +966,7 @@ static uint8_t *gather(struct xsk *x, uint32_t idx, uint32_t ndesc)
 	return start;
 }
 
-uint32_t xsk_rx_burst(struct xsk *x, struct xsk_frame *frames, uint32_t max)
+uint32_t xsk_rx_burst(struct xsk *x, struct kframe *frames, uint32_t max)
 {
 	uint32_t avail, used = 0, n = 0, idx = 0;
 	uint64_t bytes = 0;
@@ -987,6 +987,7 @@ uint32_t xsk_rx_burst(struct xsk *x, struct xsk_frame *frames, uint32_t max)
 
 		if (!(d->options & XDP_PKT_CONTD)) {
 			frames[n].data = xsk_umem__get_data(x->area, d->addr);
+			frames[n].flags = 0;
 			frames[n++].len = d->len;
 			bytes += d->len;
 			used++;
@@ -1006,6 +1007,7 @@ uint32_t xsk_rx_burst(struct xsk *x, struct xsk_frame *frames, uint32_t max)
 			continue;
 		}
 		frames[n].data = gather(x, idx + used, ndesc);
+		frames[n].flags = 0;
 		frames[n++].len = len;
 		bytes += len;
 		used += ndesc;
@@ -1085,7 +1087,7 @@ static void kick(struct xsk *x)
 }
 
 /* Copy f into free TX frames, described from TX index *idx on. */
-static void put_frame(struct xsk *x, const struct xsk_frame *f, uint32_t *idx)
+static void put_frame(struct xsk *x, const struct kframe *f, uint32_t *idx)
 {
 	uint32_t off = 0;
 
@@ -1109,7 +1111,7 @@ static inline bool tx_len_ok(const struct xsk *x, uint32_t len)
 	return len && len <= x->max_len;
 }
 
-uint32_t xsk_tx_burst(struct xsk *x, const struct xsk_frame *frames, uint32_t n)
+uint32_t xsk_tx_burst(struct xsk *x, const struct kframe *frames, uint32_t n)
 {
 	uint32_t room, descs = 0, valid = 0, bad = 0, used, i, idx = 0;
 	uint64_t bytes = 0;

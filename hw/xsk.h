@@ -85,6 +85,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "kframe.h"
 
 #define XSK_FRAME_NUM_DEFAULT 4096
 #define XSK_FRAME_SIZE_DEFAULT 2048
@@ -126,12 +127,6 @@ struct xsk_params {
 	 */
 	void *umem_area;
 	size_t umem_size;
-};
-
-/* One frame: RX points into the UMEM; TX points at the caller's bytes. */
-struct xsk_frame {
-	void *data;
-	uint32_t len;
 };
 
 /*
@@ -206,13 +201,13 @@ uint32_t xsk_max_len(const struct xsk *x);
 /*
  * Take up to max received frames: frames[i].data points into the UMEM, or
  * into the scratch for a frame of several descriptors (read-write, valid
- * until released), frames[i].len is the whole frame's length. Returns the
- * count, 0 when the RX ring is empty (then wait on xsk_fd) or the scratch
- * is full (release what you hold).
+ * until released), frames[i].len is the whole frame's length, flags 0
+ * (ports/kframe.h). Returns the count, 0 when the RX ring is empty (then
+ * wait on xsk_fd) or the scratch is full (release what you hold).
  * The caller must give the frames back with xsk_rx_release; frames not
  * released starve the fill ring and the kernel drops (rx_fill_empty).
  */
-uint32_t xsk_rx_burst(struct xsk *x, struct xsk_frame *frames, uint32_t max);
+uint32_t xsk_rx_burst(struct xsk *x, struct kframe *frames, uint32_t max);
 
 /*
  * Give back the n oldest frames taken by xsk_rx_burst (n is clamped to the
@@ -232,7 +227,7 @@ void xsk_rx_release(struct xsk *x, uint32_t n);
  * xsk_tx_burst(x, NULL, 0) only reclaims and re-kicks: call it when frames
  * are pending and no more are coming, so copy mode drains its ring.
  */
-uint32_t xsk_tx_burst(struct xsk *x, const struct xsk_frame *frames, uint32_t n);
+uint32_t xsk_tx_burst(struct xsk *x, const struct kframe *frames, uint32_t n);
 
 /*
  * Read the counters (ours plus the kernel's XDP_STATISTICS) into *ret.

@@ -126,15 +126,9 @@ static bool publish(const struct lvring *r, uint32_t first, uint32_t last)
 	bool any = false;
 
 	for (uint32_t i = first; i < last; i++) {
-		const struct netmap_ring *ring = r[i].ring;
-		struct vale_csb *csb = r[i].csb;
-
-		/* Our own fields: only this thread writes them (the switch only on
-		 * a reinit, after which publishing again is right anyway). */
-		if (ring->head == __atomic_load_n(&csb->atok.head, __ATOMIC_RELAXED) &&
-		    ring->cur == __atomic_load_n(&csb->atok.cur, __ATOMIC_RELAXED))
+		if (csb_appl_published(r[i].ring, r[i].csb))
 			continue;
-		csb_appl_publish(r[i].ring, csb);
+		csb_appl_publish(r[i].ring, r[i].csb);
 		any = true;
 	}
 	return any;
@@ -170,8 +164,9 @@ static int kick(struct vale_port *p)
  * Ordering: csb_appl_publish() stores atok.head with release (pairs with the
  * switch's acquire in kring_csb_read). csb_switch_wants_kick() issues a full
  * fence before loading kern_need_kick; it pairs with the worker's fence
- * between setting kern_need_kick and re-checking the rings (switch/worker.h):
- * either the worker sees our new head, or we see its flag and kick.
+ * between arming kern_need_kick and re-checking the rings
+ * (csb_switch_may_sleep): either the worker sees our new head, or we see
+ * its flag and kick.
  */
 static int sync_rings(struct vale_port *p, const struct lvring *r, uint32_t first, uint32_t last)
 {
@@ -252,27 +247,30 @@ static short port_revents(struct vale_port *p, short events, bool sync)
 	return rev;
 }
 
-static void set_need_kick(const struct lvring *r, uint32_t first, uint32_t last, uint32_t v)
+static void set_need_kick(const struct lvring *r, uint32_t first, uint32_t last, bool on)
 {
-	for (uint32_t i = first; i < last; i++)
-		__atomic_store_n(&r[i].csb->atok.appl_need_kick, v, __ATOMIC_RELAXED);
+	for (uint32_t i = first; i < last; i++) {
+		if (on)
+			csb_appl_arm(r[i].csb);
+		else
+			csb_appl_disarm(r[i].csb);
+	}
 }
 
-/* Ask (v = 1) or stop asking (v = 0) the switch to notify the entry's port. */
-static void arm(struct vale_port *p, short events, uint32_t v)
+/* Ask (on) or stop asking (!on) the switch to notify the entry's port. */
+static void arm(struct vale_port *p, short events, bool on)
 {
 	if (events & POLLIN_ANY)
-		set_need_kick(p->rx, p->first_rx, p->last_rx, v);
+		set_need_kick(p->rx, p->first_rx, p->last_rx, on);
 	if (events & POLLOUT_ANY)
-		set_need_kick(p->tx, p->first_tx, p->last_tx, v);
+		set_need_kick(p->tx, p->first_tx, p->last_tx, on);
 }
 
-static void arm_all(struct pollfd *fds, unsigned int nfds, struct vale_port *const *owner,
-		    uint32_t v)
+static void arm_all(struct pollfd *fds, unsigned int nfds, struct vale_port *const *owner, bool on)
 {
 	for (unsigned int i = 0; i < nfds; i++)
 		if (owner[i])
-			arm(owner[i], fds[i].events, v);
+			arm(owner[i], fds[i].events, on);
 }
 
 /* Recompute every port entry's revents; returns how many are ready. */
@@ -405,20 +403,20 @@ int lvport_poll(struct pollfd *fds, unsigned int nfds, struct vale_port *const *
 		}
 		/*
 		 * About to sleep: ask for a notification, then look again (no lost
-		 * wakeup). The fence orders our appl_need_kick stores before the
-		 * hwtail loads of the re-check; it pairs with the switch's barrier
-		 * between publishing hwtail and reading appl_need_kick.
+		 * wakeup, ring/csb.h). csb_appl_arm's fence orders each
+		 * appl_need_kick store before the hwtail loads of the re-check; it
+		 * pairs with the switch's fence between publishing hwtail and
+		 * reading appl_need_kick (csb_notify_appl).
 		 */
-		arm_all(fds, nfds, owner, 1);
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		arm_all(fds, nfds, owner, true);
 		n = check_ports(fds, nfds, owner, false);
 		if (n > 0) {
-			arm_all(fds, nfds, owner, 0);
+			arm_all(fds, nfds, owner, false);
 			n += check_others(fds, nfds, owner, tmp);
 			break;
 		}
 		r = sleep_poll(fds, nfds, owner, tmp, remaining_ms(timeout_ms, deadline));
-		arm_all(fds, nfds, owner, 0);
+		arm_all(fds, nfds, owner, false);
 		if (r < 0) {
 			n = -1;
 			break;

@@ -123,7 +123,7 @@ static uint32_t from_kernel_into(struct kport *k)
  * frames as NS_MOREFRAG chains) and forward it. Returns frames moved. */
 static uint32_t from_kernel(struct kport *k)
 {
-	struct kport_frame frames[KPORT_BURST];
+	struct kframe frames[KPORT_BURST];
 	struct netmap_ring *r = k->tx;
 	const uint32_t bsz =
 	    r->nr_buf_size < KRING_SLOT_LEN_MAX ? r->nr_buf_size : KRING_SLOT_LEN_MAX;
@@ -180,7 +180,7 @@ static uint32_t from_kernel(struct kport *k)
  * so in *ret_left. Returns frames moved. */
 static uint32_t to_kernel(struct kport *k, bool chains, bool *ret_left)
 {
-	struct kport_frame frames[KPORT_BURST];
+	struct kframe frames[KPORT_BURST];
 	struct netmap_ring *r = k->rx;
 	uint32_t n = 0, total = 0, sent = 0;
 	size_t linear_used = 0;
@@ -257,18 +257,14 @@ static uint32_t to_kernel(struct kport *k, bool chains, bool *ret_left)
 
 /*
  * Frames wait in our RX ring for our thread: say so, and wake it if it
- * sleeps. Same pairing as the vport's notify: we store tx_handoff, fence,
- * load appl_need_kick; the thread stores appl_need_kick, fences, then looks
- * at the ring.
+ * sleeps. We store tx_handoff, then csb_notify_appl fences and reads
+ * appl_need_kick; the thread arms appl_need_kick (csb_appl_arm), then looks
+ * at the ring (ring/csb.h).
  */
 static void handoff(struct kport *k)
 {
-	uint64_t one = 1;
-
 	__atomic_store_n(&k->tx_handoff, 1, __ATOMIC_SEQ_CST);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&VALE_CSB(k->rx)->atok.appl_need_kick, __ATOMIC_RELAXED))
-		(void)!write(vport_notify_fd(k->v), &one, sizeof(one));
+	csb_notify_appl(VALE_CSB(k->rx), vport_notify_fd(k->v));
 }
 
 /*
@@ -319,9 +315,7 @@ static void rx_notify(struct bdg_port *port, uint32_t ring, void *arg)
 	(void)ring;
 	/* Only a sleeping thread costs a wakeup; an awake one (busy with the
 	 * other direction, as with TCP's ACKs) takes the frames for free. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (k->ops->tx_direct &&
-	    __atomic_load_n(&VALE_CSB(k->rx)->atok.appl_need_kick, __ATOMIC_RELAXED))
+	if (k->ops->tx_direct && csb_appl_wants_notify(VALE_CSB(k->rx)))
 		tx_drain(k, false);
 	else
 		handoff(k);
@@ -390,17 +384,16 @@ static void *kport_thread(void *arg)
 		}
 		idle_since = 0;
 		/* Idle: ask for a notification, then re-check before sleeping
-		 * (pairs with handoff()'s fence before it reads the flag). The
-		 * ring is looked at under tx_lock, by tx_drain: should another
-		 * thread hold it, that thread drains, or hands off to us. */
-		__atomic_store_n(&rcsb->atok.appl_need_kick, 1, __ATOMIC_RELAXED);
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		 * (csb_appl_arm's fence pairs with handoff()'s). The ring is
+		 * looked at under tx_lock, by tx_drain: should another thread
+		 * hold it, that thread drains, or hands off to us. */
+		csb_appl_arm(rcsb);
 		if (tx_drain(k, true)) {
-			__atomic_store_n(&rcsb->atok.appl_need_kick, 0, __ATOMIC_RELAXED);
+			csb_appl_disarm(rcsb);
 			continue;
 		}
 		nev = poll(k->pfd, k->npfd, -1);
-		__atomic_store_n(&rcsb->atok.appl_need_kick, 0, __ATOMIC_RELAXED);
+		csb_appl_disarm(rcsb);
 		if (nev > 0 && k->pfd[0].revents)
 			return NULL;
 		if (nev > 0 && k->pfd[1].revents) {
@@ -499,9 +492,8 @@ void kport_destroy(struct kport *k)
 	if (!k)
 		return;
 	if (k->started) {
-		uint64_t one = 1;
 		__atomic_store_n(&k->stopping, true, __ATOMIC_RELAXED);
-		(void)!write(k->stop_fd, &one, sizeof(one));
+		csb_wake(k->stop_fd);
 		pthread_join(k->thread, NULL);
 		bdg_detach(vport_port(k->v));
 	}
@@ -533,10 +525,8 @@ int kport_set_polling(struct kport *k, bool on, int cpu)
 	if (e)
 		return -e;
 	__atomic_store_n(&k->polling, on, __ATOMIC_RELAXED);
-	if (!on) { /* wake it, so that it goes back to sleeping in poll() */
-		uint64_t zero_kick = 1;
-		(void)!write(vport_notify_fd(k->v), &zero_kick, sizeof(zero_kick));
-	}
+	if (!on) /* wake it, so that it goes back to sleeping in poll() */
+		csb_wake(vport_notify_fd(k->v));
 	return 0;
 }
 

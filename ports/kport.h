@@ -42,27 +42,23 @@
 #include <sys/uio.h>
 
 #include "bdg.h"
+#include "kframe.h"
 #include "vport.h"
 
 #define KPORT_FDS_MAX 16
-
-struct kport_frame {
-	uint8_t *data;
-	uint32_t len;
-};
 
 struct kport_ops {
 	const char *kind; /* "afxdp", "afpacket", "tap" */
 	/* Frames received from the kernel, valid until rx_release. Either this
 	 * pair (rx_burst, rx_release) or rx_into is set. */
-	uint32_t (*rx_burst)(void *be, struct kport_frame *frames, uint32_t max);
+	uint32_t (*rx_burst)(void *be, struct kframe *frames, uint32_t max);
 	/* Read one frame into the buffers given (scatter): its length, or <= 0
 	 * when there is none. Saves the copy rx_burst's frames need. */
 	int (*rx_into)(void *be, const struct iovec *iov, uint32_t n);
 	/* Give back the frames of the last rx_burst. */
 	void (*rx_release)(void *be, uint32_t n);
 	/* Send frames (copied); returns how many the kernel took. */
-	uint32_t (*tx_burst)(void *be, const struct kport_frame *frames, uint32_t n);
+	uint32_t (*tx_burst)(void *be, const struct kframe *frames, uint32_t n);
 	/* Send one frame given in pieces (a NS_MOREFRAG chain); 1 if the kernel
 	 * took it. Optional: NULL joins the pieces and uses tx_burst. */
 	uint32_t (*tx_chain)(void *be, const struct iovec *iov, uint32_t n);

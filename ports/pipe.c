@@ -10,6 +10,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "csb.h"
+
 struct pipe_end {
 	struct vport_params params; /* defaults applied, name NULL */
 	struct netmap_if *nifp;
@@ -343,25 +345,6 @@ static uint32_t whole_packets(struct kring *tx, uint32_t m, bool peer_empty)
 	return whole || !peer_empty ? whole : m;
 }
 
-/*
- * Wake the client of an RX ring that moved, if it asked. kring_sync_finalize
- * stored hwtail with release; the client stores appl_need_kick, fences and
- * re-reads hwtail. With a SEQ_CST fence on both sides one of the loads sees
- * the other's store (the same pairing as vport.c's rx_notify).
- */
-static void notify_reader(const struct kring *rx, int fd)
-{
-	uint64_t one = 1;
-	ssize_t n;
-
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (!__atomic_load_n(&rx->csb->atok.appl_need_kick, __ATOMIC_RELAXED))
-		return;
-	/* EAGAIN only: the counter is saturated, the fd is readable anyway. */
-	n = write(fd, &one, sizeof(one));
-	(void)n;
-}
-
 static void add(uint64_t *c, uint64_t n)
 {
 	if (n)
@@ -518,7 +501,8 @@ uint32_t pipe_forward(struct pipe *p, uint32_t i)
 		kring_sync_finalize(rx); /* release: the swapped slots before hwtail */
 		add(&rx->stats.packets, pkts);
 		add(&rx->stats.bytes, bytes);
-		notify_reader(rx, p->end[!pipe_src_end(p, i)].notify_fd);
+		/* Wake the reader if it asked (the handshake of ring/csb.h). */
+		csb_notify_appl(rx->csb, p->end[!pipe_src_end(p, i)].notify_fd);
 	}
 	if (bad_rx) {
 		add(&rx->stats.bad_slots, bad_rx);

@@ -35,7 +35,7 @@ static int tap_rx_into(void *arg, const struct iovec *iov, uint32_t n)
 	return 0;
 }
 
-static uint32_t tap_tx_burst(void *arg, const struct kport_frame *frames, uint32_t n)
+static uint32_t tap_tx_burst(void *arg, const struct kframe *frames, uint32_t n)
 {
 	struct tapbe *b = arg;
 	uint32_t nq = tap_queues(b->t), sent = 0;

@@ -8,6 +8,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "csb.h"
+
 struct vport {
 	struct vport_params params;
 	char name[BDG_NAMSIZ];
@@ -212,29 +214,15 @@ static int shared_fits(const struct vport_params *p, const struct mem_region *m)
 
 /*
  * The bdg notify callback: RX ring `ring` got packets. kring_lease_complete()
- * stored ktoa.hwtail with release before this runs. A client about to sleep
- * does the mirror image: it stores atok.appl_need_kick = 1, issues a full
- * barrier and re-reads hwtail. Each side stores, then fences, then loads what
- * the other stored; with a SEQ_CST fence on both sides at least one load sees
- * the other's store: either the client finds the new hwtail and does not
- * sleep, or we find its flag and wake it. Release/acquire alone would not
- * order our store of hwtail before our load of the flag.
+ * stored ktoa.hwtail with release before this runs; the wake-up handshake
+ * (ring/csb.h) writes the notify eventfd if the client asked.
  */
 static void rx_notify(struct bdg_port *port, uint32_t ring, void *arg)
 {
 	const struct vport *v = arg;
-	const struct kring *kr = &v->krings[v->params.tx_rings + ring];
-	uint64_t one = 1;
-	ssize_t n;
 	(void)port;
 
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (!__atomic_load_n(&kr->csb->atok.appl_need_kick, __ATOMIC_RELAXED))
-		return;
-	/* Only EAGAIN can fail here: the counter is saturated, so the fd is
-	 * readable and the client wakes anyway. */
-	n = write(v->notify_fd, &one, sizeof(one));
-	(void)n;
+	csb_notify_appl(v->krings[v->params.tx_rings + ring].csb, v->notify_fd);
 }
 
 struct vport *vport_create(const struct vport_params *params)

@@ -21,7 +21,7 @@
  *     writes it when it reclaimed TX slots of a ring with appl_need_kick set.
  *     The client reads it to re-arm it.
  * Both follow the virtio-style suppression of vale/netmap.h: set the flag,
- * full barrier, re-check the ring, then sleep.
+ * full barrier, re-check the ring, then sleep (the helpers: ring/csb.h).
  *
  * Threads: create and destroy under the daemon's configuration lock; the
  * port must be detached from its switch, and no worker may serve it, before

@@ -31,6 +31,8 @@
  *     kring_csb_read() loads it with acquire;
  *   - kring_sync_finalize() stores ktoa.hwtail/hwcur with release after
  *     writing RX slots; the client loads them with acquire (ring/csb.h).
+ * Waking the client after a publish, and the switch's own sleep, are the
+ * handshake of ring/csb.h (csb_notify_appl, csb_switch_may_sleep).
  *
  * Threads: a TX kring belongs to one forwarding thread. An RX kring may be
  * used by several: kring_lock() protects hwcur, hwlease, hwtail and the

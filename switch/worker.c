@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "csb.h"
+
 #define MAX_EVENTS 64
 #define THREAD_NAMSIZ 16 /* pthread_setname_np's limit, NUL included */
 
@@ -99,17 +101,6 @@ static inline void cpu_relax(void)
 #endif
 }
 
-static void efd_signal(int fd)
-{
-	uint64_t one = 1;
-	ssize_t n;
-
-	/* Only EAGAIN can fail on a non-blocking eventfd: the counter is
-	 * saturated, so the fd is readable and the reader wakes anyway. */
-	n = write(fd, &one, sizeof(one));
-	(void)n;
-}
-
 static void efd_drain(int fd)
 {
 	uint64_t v;
@@ -145,16 +136,15 @@ static uint32_t forward_ring(struct worker *w, struct wport *wp, struct wring *r
 	struct kring *kr = r->kr;
 	uint32_t head, queued, done;
 
-	/* Pairs with the client's release store in csb_appl_publish();
-	 * bdg_forward() reads head again itself (kring_csb_read). */
-	head = __atomic_load_n(&kr->csb->atok.head, __ATOMIC_ACQUIRE);
+	/* bdg_forward() reads head again itself (kring_csb_read). */
+	head = csb_switch_head(kr->csb);
 	if (head == r->seen_head && !r->more && !r->stalled)
 		return 0;
 	/* A head out of range is the client's garbage: forward() reinits. */
 	queued = head < kr->num_slots ? kring_dist(kr, kr->hwcur, head) : 0;
 	r->seen_head = head;
-	if (r->room) /* relaxed: only compared, the source reads it itself */
-		r->seen_room = __atomic_load_n(&r->room->csb->atok.head, __ATOMIC_RELAXED);
+	if (r->room) /* only compared: the source reads it itself */
+		r->seen_room = csb_switch_head(r->room->csb);
 	done = wp->forward(wp->arg, r->idx, w->scratch);
 	r->more = done > 0 && done < queued;
 	r->stalled = done == 0 && queued > 0 && (!wp->lossless || wp->lossless(wp->arg));
@@ -167,24 +157,19 @@ static uint32_t forward_ring(struct worker *w, struct wport *wp, struct wring *r
 /*
  * TX reclaim: bdg_forward() returned slots to the client of wp (kring_
  * txsync_done stored ktoa.hwtail with release). A client waiting for TX
- * space stores atok.appl_need_kick = 1, issues a full barrier and re-reads
- * hwtail; we stored hwtail, issue a full barrier and read its flag. With a
- * SEQ_CST fence on both sides one of the two loads sees the other's store:
- * the client finds the space, or we find the flag and write notify_fd.
+ * space sleeps with appl_need_kick set on that ring: wake it (the handshake
+ * of ring/csb.h, csb_notify_appl).
  */
 static void reclaim_notify(struct wport *wp)
 {
 	int woken = -1; /* rings of one port share their fd: write it once */
 
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	for (uint32_t i = 0; i < wp->n_rings; i++) {
 		struct wring *r = &wp->ring[i];
 
 		if (r->moved && r->notify_fd >= 0 && r->notify_fd != woken &&
-		    __atomic_load_n(&r->kr->csb->atok.appl_need_kick, __ATOMIC_RELAXED)) {
-			efd_signal(r->notify_fd);
+		    csb_notify_appl(r->kr->csb, r->notify_fd))
 			woken = r->notify_fd;
-		}
 		r->moved = false;
 	}
 }
@@ -214,42 +199,45 @@ static uint64_t forward_all(struct worker *w, bool *ret_stalled)
 
 /* ---- sleeping --------------------------------------------------------------- */
 
-static void set_need_kick(struct worker *w, uint32_t on)
+/*
+ * Before sleeping: ask the clients of every served ring (and room ring) for
+ * a kick, and re-check each ring after its flag is armed
+ * (csb_switch_may_sleep). True if one has work after all: new slots since
+ * its last forward(), a batch cut short, or a stalled source whose room
+ * ring's head moved.
+ */
+static bool arm_and_recheck(struct worker *w)
 {
 	for (uint32_t p = 0; p < w->n_ports; p++) {
 		struct wport *wp = w->ports[p];
 
 		for (uint32_t i = 0; i < wp->n_rings; i++) {
-			__atomic_store_n(&wp->ring[i].kr->csb->ktoa.kern_need_kick, on,
-					 __ATOMIC_RELAXED);
-			/* A stalled source also waits for its room ring's client. */
-			if (wp->ring[i].room)
-				__atomic_store_n(&wp->ring[i].room->csb->ktoa.kern_need_kick, on,
-						 __ATOMIC_RELAXED);
-		}
-	}
-}
+			struct wring *r = &wp->ring[i];
 
-/* New slots on a served ring since its last bdg_forward, or a batch cut short. */
-static bool work_pending(const struct worker *w)
-{
-	for (uint32_t p = 0; p < w->n_ports; p++) {
-		const struct wport *wp = w->ports[p];
-
-		for (uint32_t i = 0; i < wp->n_rings; i++) {
-			const struct wring *r = &wp->ring[i];
-			/* Acquire: as in forward_ring(). */
-			uint32_t head = __atomic_load_n(&r->kr->csb->atok.head, __ATOMIC_ACQUIRE);
-
-			if (r->more || head != r->seen_head)
+			if (!csb_switch_may_sleep(r->kr->csb, r->seen_head) || r->more)
 				return true;
-			if (r->stalled && r->room &&
-			    __atomic_load_n(&r->room->csb->atok.head, __ATOMIC_RELAXED) !=
-				r->seen_room)
+			/* A stalled source also waits for its room ring's client. */
+			if (r->room && !csb_switch_may_sleep(r->room->csb, r->seen_room) &&
+			    r->stalled)
 				return true;
 		}
 	}
 	return false;
+}
+
+/* Awake: clear the flags arm_and_recheck set (all of them: it may have
+ * stopped half-way). */
+static void disarm(struct worker *w)
+{
+	for (uint32_t p = 0; p < w->n_ports; p++) {
+		struct wport *wp = w->ports[p];
+
+		for (uint32_t i = 0; i < wp->n_rings; i++) {
+			csb_switch_disarm(wp->ring[i].kr->csb);
+			if (wp->ring[i].room)
+				csb_switch_disarm(wp->ring[i].room->csb);
+		}
+	}
 }
 
 /* epoll_wait with a timeout in microseconds (< 0: forever). */
@@ -270,28 +258,25 @@ static int wait_events(int epfd, struct epoll_event *ev, int max, long timeout_u
 
 /*
  * Sleep until a kick, a command, or (stall_us >= 0: a lossless source is
- * stalled) the retry timer. The virtio-style handshake with the clients: we store
- * kern_need_kick = 1 on every served ring, issue a full barrier and re-read
- * the rings' heads; a client stores head (csb_appl_publish), issues a full
- * barrier and reads kern_need_kick. One of the two loads sees the other's
- * store, so either we find the new head and do not sleep, or the client
- * finds the flag and writes the kick fd.
+ * stalled) the retry timer. The wake-up handshake with the clients
+ * (ring/csb.h): arm every ring's kern_need_kick and re-check it; a client
+ * publishes head and reads the flag, so either we find the new head and do
+ * not sleep, or the client finds the flag and writes the kick fd. A command
+ * needs no fence: send_cmd() sets cmd_ready before it writes cmd_fd, which
+ * epoll sees if the load below missed it.
  */
 static void sleep_once(struct worker *w, long stall_us)
 {
 	struct epoll_event ev[MAX_EVENTS];
 	int n;
 
-	set_need_kick(w, 1);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (work_pending(w) || __atomic_load_n(&w->cmd_ready, __ATOMIC_ACQUIRE)) {
-		set_need_kick(w, 0);
+	if (arm_and_recheck(w) || __atomic_load_n(&w->cmd_ready, __ATOMIC_ACQUIRE)) {
+		disarm(w);
 		return;
 	}
 	count(&w->stats.sleeps, 1);
 	n = wait_events(w->epfd, ev, MAX_EVENTS, stall_us);
-	/* Clients that still see the flag kick needlessly: harmless. */
-	set_need_kick(w, 0);
+	disarm(w);
 	for (int i = 0; i < n; i++) {
 		struct wport *wp = ev[i].data.ptr;
 
@@ -415,7 +400,7 @@ static int send_cmd(struct worker *w, struct cmd *c)
 	__atomic_store_n(&w->cmd_ready, true, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&w->lock);
 	/* Wakes the worker if it sleeps in epoll; a polling worker sees cmd_ready. */
-	efd_signal(w->cmd_fd);
+	csb_wake(w->cmd_fd);
 	pthread_mutex_lock(&w->lock);
 	while (!c->done)
 		pthread_cond_wait(&w->cond, &w->lock);

@@ -6,18 +6,19 @@
  * source's forward function (bdg_forward() for a bdg port, pipe_forward()
  * for a pipe) on each while there is work, busy-polls for poll_us more
  * without system calls, then sleeps in epoll on the ports' kick eventfds.
- * Before sleeping it sets ktoa.kern_need_kick on every ring it serves, issues
- * a full barrier and re-checks the rings (no lost wakeup), as virtio does;
- * after waking it clears the flags. A lossless source that stalled on a full
- * destination is retried on a timer rather than waiting for a kick (the
- * destination's client may kick another worker): WORKER_STALL_RETRY_US, then
+ * Before sleeping it arms ktoa.kern_need_kick on every ring it serves and
+ * re-checks the rings (no lost wakeup: the handshake of ring/csb.h,
+ * csb_switch_may_sleep); after waking it clears the flags. A lossless source that
+ * stalled on a full destination is retried on a timer rather than waiting
+ * for a kick (the destination's client may kick another worker):
+ * WORKER_STALL_RETRY_US, then
  * twice as late after each retry that moved nothing, up to
  * WORKER_STALL_RETRY_MAX_US, so a receiver that never drains costs a few
  * hundred wake-ups a second, and one that drains is seen within 1 ms.
  *
  * After bdg_forward() reclaimed TX slots of a port whose client set
  * atok.appl_need_kick on that ring, the worker writes the port's notify
- * eventfd. (RX-side notification is the port's bdg notify callback.)
+ * eventfd (csb_notify_appl). (RX-side notification is the port's bdg notify callback.)
  *
  * A source other than a bdg port (worker_add_src) describes itself: a
  * forward callback, its TX rings, and per ring an optional "room" ring whose

@@ -278,7 +278,7 @@ static uint32_t afp_collect(struct afp **a, int na, struct got *g, int *who, uin
 			pfd[i] = (struct pollfd){.fd = afp_fd(a[i]), .events = POLLIN};
 		(void)poll(pfd, (nfds_t)na, 10);
 		for (int i = 0; i < na; i++) {
-			struct afp_frame fr[32];
+			struct kframe fr[32];
 			uint32_t k = afp_rx_burst(a[i], fr, 32);
 			uint32_t hl = afp_vnet_hdr_len(a[i]);
 
@@ -362,7 +362,7 @@ static void test_rx(void **state)
 static void test_rx_full(void **state)
 {
 	struct afp_params p = {.rx_block_size = 4096, .rx_blocks = 8};
-	struct afp_frame fr[64];
+	struct kframe fr[64];
 	struct afp_stats st;
 	uint32_t n, total = 0;
 	uint8_t f[60];
@@ -437,7 +437,7 @@ static void test_tx(void **state)
 {
 	static const uint32_t lens[] = {60, 200, 1514, 64};
 	struct afp_params p = {0};
-	struct afp_frame fr[6];
+	struct kframe fr[6];
 	uint8_t f[6][2000];
 	struct afp_stats st;
 	struct afp *a;
@@ -449,10 +449,10 @@ static void test_tx(void **state)
 	a = open_a(&p);
 	peer = peer_open(false);
 	for (uint32_t i = 0; i < 4; i++)
-		fr[i] = (struct afp_frame){.data = f[i],
+		fr[i] = (struct kframe){.data = f[i],
 					   .len = test_frame(f[i], lens[i], ETYPE_TEST, i)};
-	fr[4] = (struct afp_frame){.data = f[4], .len = 10}; /* shorter than Ethernet */
-	fr[5] = (struct afp_frame){.data = f[5], .len = test_frame(f[5], 1515, ETYPE_TEST, 5)};
+	fr[4] = (struct kframe){.data = f[4], .len = 10}; /* shorter than Ethernet */
+	fr[5] = (struct kframe){.data = f[5], .len = test_frame(f[5], 1515, ETYPE_TEST, 5)};
 	assert_int_equal(afp_tx_burst(a, fr, 6), 6);
 
 	assert_int_equal(peer_recv(peer, h, 4, 2000), 4);
@@ -474,7 +474,7 @@ static void test_tx(void **state)
 static void test_tx_ring_full(void **state)
 {
 	struct afp_params p = {.tx_frames = 64};
-	struct afp_frame fr[256];
+	struct kframe fr[256];
 	uint8_t f[128];
 	uint32_t sent = 0, got = 0;
 	struct afp_stats st;
@@ -489,7 +489,7 @@ static void test_tx_ring_full(void **state)
 	peer = peer_open(false);
 	test_frame(f, sizeof(f), ETYPE_TEST, 1);
 	for (int i = 0; i < 256; i++)
-		fr[i] = (struct afp_frame){.data = f, .len = sizeof(f)};
+		fr[i] = (struct kframe){.data = f, .len = sizeof(f)};
 	/* veth frees a frame within the send() that pushed it: the full ring is
 	 * pushed and refilled within the call, 4 times over. */
 	sent = afp_tx_burst(a, fr, 256);
@@ -519,7 +519,7 @@ static void test_jumbo(void **state)
 {
 	static uint8_t f[9100];
 	struct afp_params p = {0};
-	struct afp_frame fr[2];
+	struct kframe fr[2];
 	struct afp_stats st;
 	struct afp *a;
 	int peer;
@@ -539,8 +539,8 @@ static void test_jumbo(void **state)
 	assert_int_equal(g[0].len, 9014);
 	assert_memory_equal(g[0].buf, f, 9014);
 
-	fr[0] = (struct afp_frame){.data = f, .len = test_frame(f, 9014, ETYPE_TEST, 4)};
-	fr[1] = (struct afp_frame){.data = f, .len = 9015}; /* over the MTU, untagged */
+	fr[0] = (struct kframe){.data = f, .len = test_frame(f, 9014, ETYPE_TEST, 4)};
+	fr[1] = (struct kframe){.data = f, .len = 9015}; /* over the MTU, untagged */
 	assert_int_equal(afp_tx_burst(a, fr, 2), 2);
 	assert_int_equal(peer_recv(peer, h, 1, 2000), 1);
 	assert_int_equal(h[0].len, 9014);
@@ -682,7 +682,7 @@ static void vnet_case(uint32_t hl)
 {
 	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(9)};
 	struct afp_params p = {.vnet_hdr = true, .vnet_hdr_len = (uint8_t)hl};
-	struct afp_frame fr[1];
+	struct kframe fr[1];
 	uint8_t f[200];
 	struct afp *a;
 	int s, peer;
@@ -740,7 +740,7 @@ static void vnet_case(uint32_t hl)
 	if (hl == 12)
 		f[10] = 1;
 	test_frame(f + hl, 100, ETYPE_TEST, 8);
-	fr[0] = (struct afp_frame){.data = f, .len = hl + 100};
+	fr[0] = (struct kframe){.data = f, .len = hl + 100};
 	assert_int_equal(afp_tx_burst(a, fr, 1), 1);
 	assert_int_equal(peer_recv(peer, h, 1, 2000), 1);
 	assert_int_equal(h[0].len, 100);
@@ -759,7 +759,7 @@ static void test_vnet_gso(void **state)
 	static uint8_t big[10 + 14 + 20 + 20 + 8000];
 	const uint32_t tcp_len = 20 + 8000, ip_len = 20 + tcp_len;
 	struct afp_params p = {.vnet_hdr = true};
-	struct afp_frame fr[3];
+	struct kframe fr[3];
 	uint8_t small[2][10 + 100], got[3][MAXF];
 	ssize_t len[3];
 	struct afp_stats st;
@@ -787,9 +787,9 @@ static void test_vnet_gso(void **state)
 	e[22] = 64, e[23] = 6;
 	e[26] = 10, e[27] = 77, e[29] = 2, e[30] = 10, e[31] = 77, e[33] = 1;
 	e[35] = 99, e[37] = 9, e[46] = 5 << 4, e[47] = 0x10, e[48] = 0xff;
-	fr[0] = (struct afp_frame){.data = small[0], .len = sizeof(small[0])};
-	fr[1] = (struct afp_frame){.data = big, .len = sizeof(big)};
-	fr[2] = (struct afp_frame){.data = small[1], .len = sizeof(small[1])};
+	fr[0] = (struct kframe){.data = small[0], .len = sizeof(small[0])};
+	fr[1] = (struct kframe){.data = big, .len = sizeof(big)};
+	fr[2] = (struct kframe){.data = small[1], .len = sizeof(small[1])};
 	assert_int_equal(afp_tx_burst(a, fr, 3), 3);
 
 	/* veth hands the GSO frame on whole; the peer sees all three in order. */

@@ -233,7 +233,7 @@ static bool arp_reply_seen(int fd, int ms)
 /* Receive on the xsk until the NFRAMES marked ARP requests are in. */
 static void expect_rx(struct xsk *x, uint8_t first)
 {
-	struct xsk_frame fr[64];
+	struct kframe fr[64];
 	uint8_t want[ARP_LEN];
 	int64_t end = now_ms() + 2000;
 	unsigned seen = 0;
@@ -263,7 +263,7 @@ static void expect_rx(struct xsk *x, uint8_t first)
 static void expect_tx(struct xsk *x, int bfd)
 {
 	static uint8_t buf[NFRAMES][1024];
-	struct xsk_frame fr[NFRAMES + 1];
+	struct kframe fr[NFRAMES + 1];
 	int64_t end;
 	unsigned seen = 0;
 	uint32_t i, sent = 0;
@@ -562,7 +562,7 @@ static void make_frame(uint8_t *f, uint32_t len, const uint8_t *dst, const uint8
 static uint32_t expect_rx_frames(struct xsk *x, const uint32_t *len, uint32_t n, uint8_t first)
 {
 	static uint8_t want[JUMBO];
-	struct xsk_frame fr[64];
+	struct kframe fr[64];
 	int64_t end = now_ms() + 3000;
 	uint32_t next = 0, most = 0;
 
@@ -606,7 +606,7 @@ static void jumbo(enum xsk_xdp_mode xdp, uint32_t want_attach)
 	static uint8_t f[XSK_TX_FRAGS_MAX * 4096 + 1], in[16384];
 	struct xsk_params p = { .ifname = "va", .xdp = xdp };
 	uint32_t many[40], i, sent = 0, seen = 0, most;
-	struct xsk_frame fr[16];
+	struct kframe fr[16];
 	struct xsk_stats st;
 	int64_t end;
 	struct xsk *x;
@@ -706,7 +706,7 @@ static void test_wrap(void **state)
 {
 	struct xsk_params p = { .ifname = "va", .frame_num = 128, .rx_size = 64,
 				.tx_size = 64, .xdp = XSK_XDP_SKB };
-	struct xsk_frame fr[64];
+	struct kframe fr[64];
 	uint8_t f[2048] = { 0 };
 	uint32_t got = 0, sent = 0, arrived = 0, round, i;
 	char err[ERR_LEN];
