@@ -44,6 +44,7 @@ struct fwd_pkt {
 	uint32_t hash;	   /* flow hash, valid when has_hash */
 	uint32_t end_slot; /* source TX slot after its last fragment */
 	uint16_t next;	   /* next packet of the same list (a dr's, or broadcast) */
+	uint16_t unused;   /* keeps the size at 32 bytes (below) */
 	uint8_t dst;	   /* a port, BDG_BROADCAST or BDG_NOPORT */
 	bool has_hash;
 	bool offload;	  /* its virtio-net header asks for checksum or GSO */
@@ -101,6 +102,10 @@ struct bdg_scratch {
 	uint8_t linear[65536 + 64];
 	uint8_t seg[65536 + 64];
 };
+
+/* 32 bytes: an index is a shift, and no packet straddles two cache lines. At
+ * 28 (without the unused field) bench_core's 60-byte rate fell by about 3%. */
+_Static_assert(sizeof(struct fwd_pkt) == 32, "struct fwd_pkt is 32 bytes");
 
 struct bdg_scratch *bdg_scratch_create(void)
 {
