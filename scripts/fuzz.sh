@@ -7,15 +7,15 @@
 #   scripts/fuzz.sh [-n RUNS] [-t SECONDS] [-B BUILD_DIR] [TARGET...]
 #
 # TARGET is a name without its "fuzz_" prefix (rpc_line, port_name, ring);
-# none means all. -n defaults to 1000000; with -t the run stops at whichever
-# limit comes first. New inputs go to BUILD_DIR/tests/fuzz/corpus/<target>,
+# none means all. Without -n: 1000000 executions, or no limit but -t's; with
+# both, whichever limit comes first. New inputs go to BUILD_DIR/tests/fuzz/corpus/<target>,
 # crashing ones to BUILD_DIR/tests/fuzz/crash-<target>-*. Exits 1 if any
 # target crashed.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
-runs=1000000
+runs=
 secs=0
 build=build-fuzz
 while getopts "n:t:B:h" opt; do
@@ -30,6 +30,10 @@ while getopts "n:t:B:h" opt; do
 	esac
 done
 shift $((OPTIND - 1))
+if [ -z "$runs" ]; then
+	runs=1000000
+	((secs == 0)) || runs=-1
+fi
 targets=("$@")
 ((${#targets[@]})) || targets=(rpc_line port_name ring)
 
