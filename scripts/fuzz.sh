@@ -9,7 +9,7 @@
 # TARGET is a name without its "fuzz_" prefix (rpc_line, port_name, ring);
 # none means all. Without -n: 1000000 executions, or no limit but -t's; with
 # both, whichever limit comes first. New inputs go to BUILD_DIR/tests/fuzz/corpus/<target>,
-# crashing ones to BUILD_DIR/tests/fuzz/crash-<target>-*. Exits 1 if any
+# crashing ones to BUILD_DIR/tests/fuzz/<target>-crash-*. Exits 1 if any
 # target crashed.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -50,7 +50,7 @@ for t in "${targets[@]}"; do
 	log=$dir/fuzz_$t.log
 	rc=0
 	"$dir/fuzz_$t" -runs="$runs" -max_total_time="$secs" -print_final_stats=1 \
-		-artifact_prefix="$dir/crash-$t-" "${dict[@]}" "$dir/corpus/$t" "$seeds" \
+		-artifact_prefix="$dir/$t-" "${dict[@]}" "$dir/corpus/$t" "$seeds" \
 		>"$log" 2>&1 || rc=$?
 	# libFuzzer's final stats: "stat::number_of_executed_units: N".
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
