@@ -11,9 +11,12 @@
  *         | one of them sends              m  (4 RX rings, flow hash, 1024 B)
  *         +------------> switch ---------> v  (the victim: shared region, 128 B)
  *
+ *      c  a copy monitor (own region, 2048 B) of v's RX, the sender's TX, or both
+ *      z  a zero-copy monitor (shared region) of v's RX, s1's TX, or both
+ *
  * The input chooses the sender, the virtio-net header lengths of s, l, v and
  * m (p has none, so offloaded frames are cut in software), whether the
- * sender is lossless, then rounds: per round, packets of chosen lengths split
+ * sender is lossless, what the monitors watch, then rounds: per round, packets of chosen lengths split
  * into chosen fragments (NS_MOREFRAG chains) with a chosen frame template
  * (raw bytes, or Ethernet/IPv4/TCP or UDP to a chosen MAC, with a virtio-net
  * header asking for checksum or GSO) and byte patches over it (vnet header,
@@ -27,7 +30,9 @@
  *     slots have len <= buf_size, each frame is at least its header plus an
  *     Ethernet header;
  *   - the victim's slots and buffers outside what the switch published this
- *     time are unchanged (it never writes what the client owns);
+ *     time are unchanged (it never writes what the client owns; with a
+ *     zero-copy monitor on v, which takes the slots v returned, only those
+ *     the client still owns);
  *   - the victim's counters: as many packets as it got chains (fewer only when
  *     frames were cut), bytes as published, no drops for a lossless sender,
  *     no reinit (the victim is an honest client);
@@ -54,12 +59,13 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define ETH_HLEN 14
-#define NPORTS 6
+#define NPORTS 8	 /* the switch's six and the two monitors */
+#define NATTACHED 6 /* on the switch */
 #define MAX_ROUNDS 16
 #define MAX_RINGS 8 /* per port, both directions */
 #define MAXSLOTS 256
 
-enum { S0, S1, L, P, M, V };
+enum { S0, S1, L, P, M, V, C, Z };
 
 /* A port of the fixture and what its rings looked like at creation. */
 struct fport {
@@ -163,12 +169,14 @@ static void fixture_init(void)
 	struct vport_params pm = {
 	    .name = "m", .tx_slots = 2, .rx_rings = 4, .rx_slots = 32, .buf_size = 1024};
 	struct vport_params pv = {.name = "v", .tx_slots = 2, .rx_slots = 64};
-	struct vport_params *all[NPORTS] = {&p0, &p1, &pl, &pp, &pm, &pv};
+	struct vport_params pc = {.name = "c", .tx_slots = 2, .rx_slots = 128, .buf_size = 2048};
+	struct vport_params pz = {.name = "z", .tx_slots = 2, .rx_slots = 64};
+	struct vport_params *all[NPORTS] = {&p0, &p1, &pl, &pp, &pm, &pv, &pc, &pz};
 	struct fport *v = &fx.port[V];
 
 	fx.shared = mem_create(&sp);
 	check(fx.shared != NULL, "mem_create failed");
-	p1.shared_mem = pv.shared_mem = fx.shared;
+	p1.shared_mem = pv.shared_mem = pz.shared_mem = fx.shared;
 	for (int i = 0; i < NPORTS; i++)
 		fport_create(&fx.port[i], all[i]->name, all[i], (uint8_t)(i + 1));
 	fx.s = bdg_scratch_create();
@@ -207,7 +215,7 @@ static void switch_build(void)
 	check(fx.b != NULL, "bdg_create failed");
 	bdg_set_clock(fx.b, fixed_clock);
 	t = learn_fdb(bdg_ops_priv(fx.b));
-	for (int i = 0; i < NPORTS; i++) {
+	for (int i = 0; i < NATTACHED; i++) {
 		struct bdg_port *bp = vport_port(fx.port[i].v);
 		check(bdg_attach(fx.b, bp) >= 0, "bdg_attach failed");
 		bdg_port_set_lossless(bp, false);
@@ -217,9 +225,36 @@ static void switch_build(void)
 	}
 }
 
+/*
+ * What the monitors watch: c (copy) and z (zero-copy), each none, v's RX,
+ * the sender's TX (z: only s1's, in z's region) or v's RX and TX. Returns
+ * whether z watches v's RX (then v's returned slots change hands).
+ */
+static bool monitors_attach(uint8_t mode, struct fport *src)
+{
+	static const unsigned both = BDG_MON_RX | BDG_MON_TX;
+	struct bdg_port *v = vport_port(fx.port[V].v), *sp = vport_port(src->v);
+	struct bdg_port *c = vport_port(fx.port[C].v), *z = vport_port(fx.port[Z].v);
+	uint8_t cm = mode & 3, zm = (mode >> 2) & 3;
+
+	if (cm)
+		check(bdg_monitor_attach(cm == 2 ? sp : v, c,
+					 cm == 1 ? BDG_MON_RX : cm == 2 ? BDG_MON_TX : both) == 0,
+		      "copy monitor attach failed");
+	if (zm == 2 && src != &fx.port[S1])
+		zm = 0; /* s0's buffers are in another region */
+	if (zm)
+		check(bdg_monitor_attach(zm == 2 ? sp : v, z,
+					 BDG_MON_ZCOPY | (zm == 1	? BDG_MON_RX
+							  : zm == 2 ? BDG_MON_TX
+								    : both)) == 0,
+		      "zero-copy monitor attach failed");
+	return zm == 1 || zm == 3;
+}
+
 static void switch_free(void)
 {
-	for (int i = 0; i < NPORTS; i++)
+	for (int i = 0; i < NATTACHED; i++) /* monitors first, then the port */
 		bdg_detach(vport_port(fx.port[i].v));
 	check(bdg_destroy(fx.b) == 0, "bdg_destroy failed");
 }
@@ -377,7 +412,8 @@ static void rx_snapshot(struct fport *f, struct rx_before *b)
  * the ring as its client sees it. Returns the number of chains (frames) and
  * their bytes in *ret_bytes.
  */
-static uint32_t rx_check(struct kring *k, uint32_t from, uint16_t hlen, uint64_t *ret_bytes)
+static uint32_t rx_check(const char *name, struct kring *k, uint32_t from, uint16_t hlen,
+			 bool mon, uint64_t *ret_bytes)
 {
 	const struct netmap_ring *r = k->ring;
 	uint32_t to = __atomic_load_n(&k->csb->ktoa.hwtail, __ATOMIC_ACQUIRE);
@@ -390,20 +426,28 @@ static uint32_t rx_check(struct kring *k, uint32_t from, uint16_t hlen, uint64_t
 	for (uint32_t j = from; j != to; j = kring_next(k, j)) {
 		const struct netmap_slot *slot = &r->slot[j];
 		check(slot->len <= k->buf_size, "published slot longer than its buffer");
-		check((slot->flags & ~NS_MOREFRAG) == 0, "published slot with stray flags");
+		check((slot->flags & ~(NS_MOREFRAG | (mon ? NS_TXMON | NS_BUF_CHANGED : 0))) == 0,
+		      "published slot with stray flags");
 		frame += slot->len;
 		if (!(slot->flags & NS_MOREFRAG)) {
-			if (frame < hlen + ETH_HLEN)
-				fprintf(stderr, "fuzz_ring: ring %u slot %u: %u bytes, header %u\n",
-					k->ringid, j, frame, hlen);
-			check(frame >= hlen + ETH_HLEN, "published frame shorter than its headers");
+			if (!mon && frame < hlen + ETH_HLEN)
+				fprintf(stderr, "fuzz_ring: port %s RX ring %u slot %u: %u bytes, header %u\n",
+					name, k->ringid, j, frame, hlen);
+			check(mon || frame >= hlen + ETH_HLEN,
+			      "published frame shorter than its headers");
 			chains++;
 			bytes += frame;
 			frame = 0;
 		}
 	}
-	check(from == to || !(r->slot[kring_prev(k, to)].flags & NS_MOREFRAG),
-	      "published chain does not end");
+	/* A zero-copy monitor takes what v's client returned, which may end in
+	 * the middle of a chain: the rest comes with the next return. */
+	if (k->ringid == 0 && strcmp(name, "z") == 0)
+		frame = 0;
+	if (frame) /* an unterminated chain: say where, then fail */
+		fprintf(stderr, "fuzz_ring: port %s RX ring %u: [%u, %u) ends in NS_MOREFRAG\n", name,
+			k->ringid, from, to);
+	check(frame == 0, "published chain does not end");
 	*ret_bytes = bytes;
 	return chains;
 }
@@ -418,12 +462,21 @@ static void victim_snapshot(void)
 		       k->buf0 + (size_t)fx.vslot_before[j].buf_idx * k->buf_size, k->buf_size);
 }
 
-/* Slots of the victim outside [from, to) and their buffers are unchanged. */
-static void victim_untouched(uint32_t from)
+/*
+ * Slots of the victim outside [from, to) and their buffers are unchanged;
+ * with swapped returns (a zero-copy monitor), only those its client owns,
+ * [head, from).
+ */
+static void victim_untouched(uint32_t from, bool swapped)
 {
 	struct kring *k = fx.port[V].kr[1];
 	uint32_t to = __atomic_load_n(&k->csb->ktoa.hwtail, __ATOMIC_ACQUIRE);
 	uint32_t n = k->num_slots - kring_dist(k, from, to), j = to;
+
+	if (swapped) {
+		j = k->ring->head;
+		n = kring_dist(k, j, from);
+	}
 
 	for (uint32_t c = 0; c < n; c++, j = kring_next(k, j)) {
 		const struct netmap_slot *now = &k->ring->slot[j], *was = &fx.vslot_before[j];
@@ -438,7 +491,7 @@ static void victim_untouched(uint32_t from)
 
 /* One bdg_forward of the sender's TX ring 0, and every check after it. */
 static void forward_checked(struct fport *src, uint16_t src_hdr, const uint16_t *hdr,
-			    bool lossless)
+			    bool lossless, bool swapped)
 {
 	struct kring *tk = src->kr[0];
 	uint32_t hwcur = tk->hwcur;
@@ -470,14 +523,14 @@ static void forward_checked(struct fport *src, uint16_t src_hdr, const uint16_t 
 					f->name, r - ntx, f->kr[r]->hwlease, f->kr[r]->hwtail);
 			check(f->kr[r]->hwlease == f->kr[r]->hwtail,
 			      "RX slots leased but not written (hwlease != hwtail)");
-			c = rx_check(f->kr[r], before[i].tail[r], hdr[i], &b);
+			c = rx_check(f->name, f->kr[r], before[i].tail[r], hdr[i], i >= C, &b);
 			if (i == V) {
 				chains += c;
 				bytes += b;
 			}
 		}
 	}
-	victim_untouched(before[V].tail[1]);
+	victim_untouched(before[V].tail[1], swapped);
 	bdg_port_get_stats(vport_port(fx.port[V].v), &st);
 	uint64_t pkts = st.rx_packets - before[V].st.rx_packets;
 	uint64_t drops = st.rx_drops - before[V].st.rx_drops;
@@ -498,8 +551,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct in in = {data, size};
 	uint16_t hdr[NPORTS] = {0};
 	struct fport *src;
-	uint8_t cfg;
-	bool lossless;
+	uint8_t cfg, cfg2;
+	bool lossless, swapped;
 
 	if (!fx.s)
 		fixture_init();
@@ -512,20 +565,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	hdr[src == &fx.port[S0] ? S0 : S1] = hdr_lens[(cfg >> 2) & 3];
 	hdr[L] = hdr_lens[(cfg >> 4) & 3];
 	hdr[V] = hdr_lens[(cfg >> 6) & 3];
-	hdr[M] = hdr_lens[u8(&in) & 3];
+	cfg2 = u8(&in);
+	hdr[M] = hdr_lens[cfg2 & 3];
 	for (int i = 0; i < NPORTS; i++)
 		bdg_port_set_vnet_hdr_len(vport_port(fx.port[i].v), hdr[i]);
 	bdg_port_set_lossless(vport_port(src->v), lossless);
+	swapped = monitors_attach(cfg2 >> 2, src);
 	const uint16_t src_hdr = hdr[src == &fx.port[S0] ? S0 : S1];
 
 	for (int round = 0; round < MAX_ROUNDS && in.n; round++) {
 		uint8_t op;
 
 		queue_packets(&in, src, src_hdr);
-		forward_checked(src, src_hdr, hdr, lossless);
+		forward_checked(src, src_hdr, hdr, lossless, swapped);
 		op = u8(&in);
 		if (op & 1) /* lossless: a second call carries on after room is made */
-			forward_checked(src, src_hdr, hdr, lossless);
+			forward_checked(src, src_hdr, hdr, lossless, swapped);
 		/* The receivers take back what they got: all, some or none. */
 		rx_take(fx.port[V].kr[1], u8(&in) % 80);
 		for (int i = 0; i < NPORTS; i++) {
@@ -536,7 +591,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					rx_take(f->kr[r], UINT32_MAX);
 		}
 		if ((op >> 2) & 1)
-			forward_checked(src, src_hdr, hdr, lossless);
+			forward_checked(src, src_hdr, hdr, lossless, swapped);
 	}
 	switch_free();
 	return 0;
