@@ -82,7 +82,9 @@ static int iov_merge(struct iovec *iov, uint32_t n)
 static uint32_t from_kernel_into(struct kport *k)
 {
 	struct netmap_ring *r = k->tx;
-	const uint32_t bsz = r->nr_buf_size;
+	/* A slot's len is 16 bits: 65536-byte buffers carry 65535 each. */
+	const uint32_t bsz =
+	    r->nr_buf_size < KRING_SLOT_LEN_MAX ? r->nr_buf_size : KRING_SLOT_LEN_MAX;
 	const uint32_t max_slots = (KPORT_FRAME_MAX + bsz - 1) / bsz;
 	uint32_t n = 0;
 
@@ -122,6 +124,8 @@ static uint32_t from_kernel(struct kport *k)
 {
 	struct kport_frame frames[KPORT_BURST];
 	struct netmap_ring *r = k->tx;
+	const uint32_t bsz =
+	    r->nr_buf_size < KRING_SLOT_LEN_MAX ? r->nr_buf_size : KRING_SLOT_LEN_MAX;
 	uint32_t n, taken = 0;
 
 	if (k->ops->rx_into)
@@ -131,7 +135,7 @@ static uint32_t from_kernel(struct kport *k)
 		return 0;
 	csb_appl_update_tail(r, VALE_CSB(r));
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t need = (frames[i].len + r->nr_buf_size - 1) / r->nr_buf_size;
+		uint32_t need = (frames[i].len + bsz - 1) / bsz;
 		uint32_t off = 0;
 
 		if (need == 0)
@@ -150,8 +154,8 @@ static uint32_t from_kernel(struct kport *k)
 			struct netmap_slot *slot = &r->slot[r->head];
 			uint32_t chunk = frames[i].len - off;
 
-			if (chunk > r->nr_buf_size)
-				chunk = r->nr_buf_size;
+			if (chunk > bsz)
+				chunk = bsz;
 			memcpy(NETMAP_BUF(r, slot->buf_idx), frames[i].data + off, chunk);
 			slot->len = (uint16_t)chunk;
 			off += chunk;

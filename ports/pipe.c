@@ -300,13 +300,17 @@ static uint32_t take_spare(struct pipe *p)
  * How many of the m slots from tx->hwcur to move so that only whole
  * NS_MOREFRAG chains reach the reader. A chain that could never fit (an
  * empty peer ring cannot hold it) moves in pieces rather than block forever.
+ * Each slot's flags are read here, once, into tx->slot_flags (this thread
+ * forwards tx: the entries are its own), and the move uses that copy.
  */
-static uint32_t whole_packets(const struct kring *tx, uint32_t m, bool peer_empty)
+static uint32_t whole_packets(struct kring *tx, uint32_t m, bool peer_empty)
 {
 	uint32_t k = tx->hwcur, whole = 0;
 
 	for (uint32_t i = 0; i < m; i++) {
-		if (!(tx->ring->slot[k].flags & NS_MOREFRAG))
+		uint16_t fl = tx->ring->slot[k].flags;
+		tx->slot_flags[k] = fl;
+		if (!(fl & NS_MOREFRAG))
 			whole = i + 1;
 		k = kring_next(tx, k);
 	}
@@ -452,7 +456,7 @@ uint32_t pipe_forward(struct pipe *p, uint32_t i)
 		struct netmap_slot *ts = &tx->ring->slot[k], *rs = &rx->ring->slot[j];
 		/* Each field read once: the clients may change them under us. */
 		uint32_t tidx = ts->buf_idx, ridx = rs->buf_idx;
-		uint16_t tlen = ts->len, tflags = ts->flags;
+		uint16_t tlen = ts->len, tflags = tx->slot_flags[k];
 
 		if (!kring_buf_ok(rx, ridx)) {
 			/* The reader wrote into a slot it did not own. */

@@ -16,8 +16,14 @@ int kring_init(struct kring *k, struct netmap_ring *ring, uint16_t dir, uint16_t
 	memset(k, 0, sizeof(*k));
 	/* At most num_slots - 1 leases can be outstanding: each holds a slot. */
 	k->leases = calloc(num_slots, sizeof(*k->leases));
-	if (!k->leases)
+	k->slot_flags = calloc(num_slots, sizeof(*k->slot_flags));
+	if (!k->leases || !k->slot_flags) {
+		free(k->leases);
+		free(k->slot_flags);
+		k->leases = NULL;
+		k->slot_flags = NULL;
 		return -ENOMEM;
+	}
 	pthread_mutexattr_init(&attr);
 	/* Critical sections are a few instructions: spin briefly before sleeping. */
 	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
@@ -29,6 +35,7 @@ int kring_init(struct kring *k, struct netmap_ring *ring, uint16_t dir, uint16_t
 	k->buf0 = buf0;
 	k->num_slots = num_slots;
 	k->buf_size = buf_size;
+	k->slot_max = buf_size < KRING_SLOT_LEN_MAX ? buf_size : KRING_SLOT_LEN_MAX;
 	k->buf_num = buf_num;
 	k->dir = dir;
 	k->ringid = ringid;
@@ -62,7 +69,9 @@ void kring_fini(struct kring *k)
 		return;
 	pthread_mutex_destroy(&k->lock);
 	free(k->leases);
+	free(k->slot_flags);
 	k->leases = NULL;
+	k->slot_flags = NULL;
 }
 
 void kring_csb_read(const struct kring *k, uint32_t *ret_head, uint32_t *ret_cur)
@@ -252,18 +261,31 @@ uint32_t kring_lease(struct kring *k, uint32_t n, uint32_t *ret_start)
 	k->hwlease += n;
 	if (k->hwlease >= k->num_slots)
 		k->hwlease -= k->num_slots;
-	k->leases[id] = KRING_LEASE_BUSY;
+	k->leases[id] = k->hwlease | KRING_LEASE_BUSY;
 	k->lease_next = id + 1 == k->num_slots ? 0 : id + 1;
 	return id;
 }
 
 bool kring_lease_complete(struct kring *k, uint32_t id, uint32_t end)
 {
+	const uint32_t leased = k->leases[id] & ~KRING_LEASE_BUSY;
 	bool moved = false;
 
+	if (end != leased) {
+		if ((id + 1 == k->num_slots ? 0 : id + 1) == k->lease_next) {
+			k->hwlease = end; /* the newest: the slots go back */
+		} else {
+			/* Leases after it start at its end: fill the gap. */
+			for (uint32_t i = end; i != leased; i = kring_next(k, i)) {
+				k->ring->slot[i].len = 0;
+				k->ring->slot[i].flags = 0;
+			}
+			end = leased;
+		}
+	}
 	k->leases[id] = end;
 	/* Publish leases in the order they were taken: stop at a busy one. */
-	while (k->lease_first != k->lease_next && k->leases[k->lease_first] != KRING_LEASE_BUSY) {
+	while (k->lease_first != k->lease_next && !(k->leases[k->lease_first] & KRING_LEASE_BUSY)) {
 		k->hwtail = k->leases[k->lease_first];
 		k->lease_first = k->lease_first + 1 == k->num_slots ? 0 : k->lease_first + 1;
 		moved = true;

@@ -59,6 +59,9 @@ struct kring {
 	char *buf0;		  /* the daemon's address of buffer 0 */
 	uint32_t num_slots;
 	uint32_t buf_size;
+	/* Most bytes the switch puts in one slot: buf_size, but a slot's len
+	 * is 16 bits, so at most KRING_SLOT_LEN_MAX (65536-byte buffers). */
+	uint32_t slot_max;
 	uint32_t buf_num; /* valid buffer indices are below this */
 	uint16_t dir;	  /* NR_TX or NR_RX */
 	uint16_t ringid;
@@ -78,18 +81,31 @@ struct kring {
 	 */
 	void (*on_release)(void *arg, struct kring *k, uint32_t from, uint32_t to);
 	void *release_arg;
+	/*
+	 * Daemon-private copies of the slots' flags, for code that needs a
+	 * slot's flags twice (a first pass to find whole packets, a second to
+	 * move them): it reads the shared flags once into slot_flags[i] and
+	 * uses the copy. Entry i belongs to whoever owns slot i at the moment:
+	 * the thread that forwards a TX ring, the holder of an RX ring's lease
+	 * over the slot, or the holder of the ring lock for the slots a client
+	 * returned; so no two threads use one entry at once.
+	 */
+	uint16_t *slot_flags;
 
 	/* Leases (RX). */
 	pthread_mutex_t lock;
 	uint32_t hwlease;     /* next slot to lease */
-	uint32_t *leases;     /* per outstanding lease: its end, or KRING_LEASE_BUSY */
+	uint32_t *leases;     /* per lease: its end; | KRING_LEASE_BUSY while outstanding */
 	uint32_t lease_first; /* oldest outstanding lease id */
 	uint32_t lease_next;  /* next lease id */
 
 	struct kring_stats stats;
 };
 
-#define KRING_LEASE_BUSY UINT32_MAX
+/* A slot's len is 16 bits: no slot carries more, whatever the buffer size. */
+#define KRING_SLOT_LEN_MAX 65535u
+/* In leases[]: the lease is outstanding; the other bits hold its end. */
+#define KRING_LEASE_BUSY 0x80000000u
 
 /*
  * Set up a kring over ring, which must be mapped in the same region as
@@ -217,7 +233,10 @@ uint32_t kring_lease(struct kring *k, uint32_t n, uint32_t *ret_start);
 /*
  * Complete lease id with its slots written up to end (lock held); advances
  * hwtail over every completed lease in order and publishes it. Returns true
- * if hwtail moved (the client may need a notification).
+ * if hwtail moved (the client may need a notification). end may fall short
+ * of the lease's end (the writer dropped what it could not write): the
+ * newest lease gives the unused slots back (hwlease moves back to end), an
+ * older one publishes them as empty slots (len 0, flags 0), as netmap does.
  */
 bool kring_lease_complete(struct kring *k, uint32_t id, uint32_t end);
 

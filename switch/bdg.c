@@ -453,7 +453,9 @@ void bdg_detach(struct bdg_port *p)
 	b->ports[p->idx] = NULL;
 	if (b->ops.port_detach)
 		b->ops.port_detach(b->priv, p->idx);
-	pthread_rwlock_unlock(&b->lock);
 	p->sw = NULL;
 	p->idx = BDG_NOPORT;
+	/* Every batch that could name p has ended (we waited for the lock
+	 * exclusive) and let go of it (dr_reset); later ones cannot find it. */
+	pthread_rwlock_unlock(&b->lock);
 }

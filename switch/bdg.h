@@ -32,6 +32,26 @@
  * detach) with its own global lock. Each switch has a read/write lock: taken
  * shared by bdg_forward() and exclusive by attach and detach. Each TX kring is
  * used by one forwarding thread at a time; RX krings have their lease lock.
+ *
+ * Lifetime (what lets an adapter free a port and its krings):
+ *   - A batch reaches other ports only through the switch's port table, and
+ *     only with the switch lock held shared. Everything it keeps about them
+ *     (its destination list in the scratch space) is forgotten before it
+ *     lets the lock go; after the unlock it touches only its source port.
+ *   - bdg_detach(p) takes the lock exclusive: it waits for every batch in
+ *     flight, so once it returns no batch names p, and no later one can.
+ *     The same holds for p's monitors (bdg_monitor_detach, and bdg_detach of
+ *     the port they watch), the notify callbacks (called with the lock held)
+ *     and the release hooks of zero-copy monitors (kring_unhook_release waits
+ *     for a hook running under the ring lock).
+ *   - p's own TX rings are forwarded outside that rule (bdg_forward reads
+ *     p->sw and p's TX kring before and after the lock): the one thread that
+ *     forwards p must have stopped (worker_remove, a kport's join) before
+ *     bdg_detach(p).
+ *   - So the order is: stop the thread forwarding p; bdg_detach(p) (after its
+ *     monitors); then bdg_port_destroy(p) and free its krings. An adapter
+ *     calling bdg_monitor_copy or installing release hooks (pipes) keeps the
+ *     monitor alive with its own lock until it has detached it.
  */
 #ifndef VALE_SWITCH_BDG_H
 #define VALE_SWITCH_BDG_H
@@ -177,8 +197,10 @@ int bdg_attach(struct bdg *b, struct bdg_port *p);
 /*
  * Detach p from its switch (exclusive switch lock): no forwarding runs on it
  * afterwards, and the lookup ops forget it (learning table flushed for it).
- * The thread that forwards p's TX rings must have stopped (worker_remove)
- * before: bdg_forward reads p's switch without the lock.
+ * When it returns, no batch of any thread names p or its krings any more
+ * (see Lifetime above): p and its krings may be freed. The thread that
+ * forwards p's TX rings must have stopped (worker_remove) before:
+ * bdg_forward reads p's switch without the lock.
  */
 void bdg_detach(struct bdg_port *p);
 

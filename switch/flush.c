@@ -50,10 +50,27 @@ struct fwd_pkt {
 	uint32_t seg_len; /* with offload: the longest of those frames */
 };
 
-/* A destination ring of this batch. */
+/*
+ * What sizes the segments of an offloaded packet, fetched once from the
+ * sender's buffers by offload_probe() and never again: its virtio-net header
+ * and the first bytes of its frame, which hold every header the segments
+ * are cut by (Ethernet, two VLAN tags, IPv4 with options, TCP with options:
+ * 142 bytes at most). Segmenting uses these copies, so a sender rewriting
+ * its buffer in between changes what the segments carry, never their sizes.
+ */
+#define OFF_HEAD_MAX 160
+struct fwd_off {
+	struct vnet_hdr h;
+	uint32_t head_len;
+	uint8_t head[OFF_HEAD_MAX];
+};
+
+/* A destination ring of this batch. Valid only while the batch holds the
+ * switch lock: dr_reset() forgets it before the lock goes (bdg.h, lifetime). */
 struct fwd_dr {
 	struct bdg_port *port;
 	struct kring *kr;
+	uint16_t key; /* its dr_of[] entry: port index * BDG_MAXRINGS + ring */
 	uint16_t ring;
 	uint16_t uhead, utail; /* its unicast packets */
 	uint32_t npkts;	       /* packets it should get, broadcast included */
@@ -75,7 +92,9 @@ struct bdg_scratch {
 	uint32_t src_buf_size;	      /* the source ring's buffer size */
 	struct fwd_dr *order[DR_MAX]; /* lossless: dr sorted by kring address */
 	uint16_t bhead, btail;	      /* broadcast packets */
-	/* Offloads done in software: the packet made whole, and one segment. */
+	/* Offloads done in software: per offloaded packet what sizes it, the
+	 * packet made whole, and one segment. */
+	struct fwd_off off[BDG_BATCH];
 	uint16_t linear_pkt; /* the packet in linear[], or NIL */
 	uint32_t linear_len;
 	uint8_t linear[65536 + 64];
@@ -99,10 +118,11 @@ void bdg_scratch_destroy(struct bdg_scratch *s)
 	free(s);
 }
 
-/* Slots a packet of len bytes takes in rings with buffers of buf_size. */
-static inline uint32_t pkt_slots(uint32_t len, uint32_t buf_size)
+/* Slots a packet of len bytes takes in a ring whose slots hold slot_max
+ * bytes each (kring.h: the buffer size, at most what a slot's len holds). */
+static inline uint32_t pkt_slots(uint32_t len, uint32_t slot_max)
 {
-	return len <= buf_size ? 1 : (len + buf_size - 1) / buf_size;
+	return len <= slot_max ? 1 : (len + slot_max - 1) / slot_max;
 }
 
 /* Bytes packet k has at a destination whose header length is dst_hdr: the
@@ -119,8 +139,8 @@ static inline uint32_t dr_slots(const struct bdg_scratch *s, const struct fwd_pk
 				const struct fwd_dr *d)
 {
 	if (__builtin_expect(k->offload, 0) && d->port->hdr_len == 0)
-		return k->segs * pkt_slots(k->seg_len, d->kr->buf_size);
-	return pkt_slots(dst_len(s, k, d->port->hdr_len), d->kr->buf_size);
+		return k->segs * pkt_slots(k->seg_len, d->kr->slot_max);
+	return pkt_slots(dst_len(s, k, d->port->hdr_len), d->kr->slot_max);
 }
 
 /* The RX ring of port p that packet k goes to: one flow, one ring. */
@@ -147,16 +167,27 @@ static inline struct fwd_dr *dr_get(struct bdg_scratch *s, struct bdg_port *p, u
 	d = &s->dr[s->n_dr++];
 	d->port = p;
 	d->kr = &p->rx[ring];
+	d->key = (uint16_t)key;
 	d->ring = ring;
 	d->uhead = d->utail = NIL;
 	d->npkts = d->nslots = d->used = d->take = 0;
 	return d;
 }
 
+/*
+ * Forget the batch's destinations; the switch lock must still be held. The
+ * keys are the batch's own: the ports are not read, and no entry naming a
+ * port outlives the batch, so a port detached after the lock goes (and
+ * freed, or replaced at its index) is never reached from the scratch space.
+ */
 static void dr_reset(struct bdg_scratch *s)
 {
-	for (uint32_t i = 0; i < s->n_dr; i++)
-		s->dr_of[(uint32_t)s->dr[i].port->idx * BDG_MAXRINGS + s->dr[i].ring] = NIL;
+	for (uint32_t i = 0; i < s->n_dr; i++) {
+		struct fwd_dr *d = &s->dr[i];
+		s->dr_of[d->key] = NIL;
+		d->port = NULL;
+		d->kr = NULL;
+	}
 	s->n_dr = 0;
 }
 
@@ -224,7 +255,6 @@ static uint32_t preflush(struct kring *kr, uint32_t avail, struct bdg_scratch *s
 		k->first = (uint16_t)nf;
 		k->nfrags = 0;
 		k->len = 0;
-		k->slot_flags = ring->slot[pos].flags;
 		k->has_hash = false;
 		while (open && nf < avail) {
 			/* Read each field of the shared slot once. */
@@ -233,6 +263,8 @@ static uint32_t preflush(struct kring *kr, uint32_t avail, struct bdg_scratch *s
 			uint16_t flags = slot->flags;
 			struct fwd_frag *f = &s->frag[nf];
 
+			if (k->nfrags == 0)
+				k->slot_flags = flags;
 			if (kring_buf_ok(kr, idx) && len <= kr->buf_size) {
 				f->buf = (const uint8_t *)kr->buf0 + (size_t)idx * kr->buf_size;
 				f->len = len;
@@ -479,38 +511,62 @@ static inline void vnet_hdr_plain(uint8_t *h, uint16_t hdr_len)
 		h[10] = 1; /* num_buffers, little endian */
 }
 
-/* Writes one packet into consecutive slots of an RX ring, chaining them
- * with NS_MOREFRAG when the packet is longer than a buffer. */
+/*
+ * Writes one packet into consecutive slots of an RX ring, chaining them
+ * with NS_MOREFRAG when the packet is longer than a slot holds, within the
+ * slots leased for that packet: a packet that would need more is cut there
+ * and marked `over`, and the caller drops it (its slots are reused or given
+ * back), so no write ever lands outside the lease.
+ */
 struct slot_writer {
 	struct kring *kr;
 	uint32_t pos;
+	uint32_t left; /* leased slots after pos */
+	bool over;     /* the packet did not fit its slots */
 	struct netmap_slot *slot;
 	uint8_t *dst;
 	uint32_t filled;
 };
 
-static inline void writer_start(struct slot_writer *w, struct kring *kr, uint32_t pos)
+/* Start at slot pos, with nslots (>= 1) slots leased for the packet. */
+static inline void writer_start(struct slot_writer *w, struct kring *kr, uint32_t pos,
+				uint32_t nslots)
 {
 	w->kr = kr;
 	w->pos = pos;
+	w->left = nslots - 1;
+	w->over = false;
 	w->slot = &kr->ring->slot[pos];
 	w->dst = rx_slot_buf(kr, w->slot);
 	w->filled = 0;
 }
 
+/* Move to the next leased slot; false (and over) when there is none. */
+static bool writer_next(struct slot_writer *w)
+{
+	if (!w->left) {
+		w->over = true;
+		return false;
+	}
+	w->left--;
+	w->pos = kring_next(w->kr, w->pos);
+	w->slot = &w->kr->ring->slot[w->pos];
+	w->dst = rx_slot_buf(w->kr, w->slot);
+	w->filled = 0;
+	return true;
+}
+
 static void writer_put(struct slot_writer *w, const uint8_t *src, uint32_t len)
 {
-	const uint32_t bsz = w->kr->buf_size;
+	const uint32_t bsz = w->kr->slot_max;
 
-	while (len) {
+	while (len && !w->over) {
 		uint32_t n = len;
 		if (w->filled == bsz) {
 			w->slot->len = (uint16_t)w->filled;
 			w->slot->flags = NS_MOREFRAG;
-			w->pos = kring_next(w->kr, w->pos);
-			w->slot = &w->kr->ring->slot[w->pos];
-			w->dst = rx_slot_buf(w->kr, w->slot);
-			w->filled = 0;
+			if (!writer_next(w))
+				return;
 		}
 		if (n > bsz - w->filled)
 			n = bsz - w->filled;
@@ -521,38 +577,50 @@ static void writer_put(struct slot_writer *w, const uint8_t *src, uint32_t len)
 	}
 }
 
-/* Close the packet; returns the slot after it. */
-static inline uint32_t writer_end(struct slot_writer *w)
+/* Close the current frame in its last slot. */
+static inline void writer_close(struct slot_writer *w)
 {
 	w->slot->len = (uint16_t)w->filled;
 	w->slot->flags = 0;
-	return kring_next(w->kr, w->pos);
+}
+
+/* Close the packet: *pos becomes the slot after it; false (and *pos left
+ * alone) if it was over. */
+static inline bool writer_end(struct slot_writer *w, uint32_t *pos)
+{
+	if (w->over)
+		return false;
+	writer_close(w);
+	*pos = kring_next(w->kr, w->pos);
+	return true;
 }
 
 /*
- * Copy packet k into kr's slots from pos; returns the slot after it. Equal
- * header lengths copy the header as data; 10 and 12 bytes convert (the
- * offload fields are the same); a port without header gets none, and one
- * with a header from a port without gets a plain one (no offloads).
+ * Copy packet k into kr's nslots slots from *pos; *pos becomes the slot
+ * after it. False (*pos unchanged) if it did not fit them. Equal header
+ * lengths copy the header as data; 10 and 12 bytes convert (the offload
+ * fields are the same); a port without header gets none, and one with a
+ * header from a port without gets a plain one (no offloads).
  */
-static uint32_t copy_pkt(const struct bdg_scratch *s, const struct fwd_pkt *k, struct kring *kr,
-			 uint16_t dst_hdr, uint32_t pos)
+static bool copy_pkt(const struct bdg_scratch *s, const struct fwd_pkt *k, struct kring *kr,
+		     uint16_t dst_hdr, uint32_t *pos, uint32_t nslots)
 {
-	const uint32_t bsz = kr->buf_size;
+	const uint32_t bsz = kr->slot_max;
 	struct slot_writer w;
 	uint32_t skip = 0;
 
 	if (dst_hdr == s->src_hdr && k->nfrags == 1 && k->len <= bsz) {
 		const struct fwd_frag *f = &s->frag[k->first];
-		struct netmap_slot *slot = &kr->ring->slot[pos];
+		struct netmap_slot *slot = &kr->ring->slot[*pos];
 		copy_frame(rx_slot_buf(kr, slot), f->buf, f->len,
 			   bsz < s->src_buf_size ? bsz : s->src_buf_size);
 		slot->len = (uint16_t)f->len;
 		slot->flags = 0;
-		return kring_next(kr, pos);
+		*pos = kring_next(kr, *pos);
+		return true;
 	}
 	/* Fragments, other buffer sizes or other headers: fill slot by slot. */
-	writer_start(&w, kr, pos);
+	writer_start(&w, kr, *pos, nslots);
 	if (dst_hdr != s->src_hdr) {
 		uint8_t h[12];
 		vnet_hdr_plain(h, dst_hdr);
@@ -566,14 +634,15 @@ static uint32_t copy_pkt(const struct bdg_scratch *s, const struct fwd_pkt *k, s
 		uint32_t off = j == 0 ? skip : 0; /* the source header is in the first */
 		writer_put(&w, f->buf + off, f->len - off);
 	}
-	return writer_end(&w);
+	return writer_end(&w, pos);
 }
 
-/* Packet i (k) made whole in s->linear without its virtio-net header, with
- * its checksum completed when the header asked for it. */
+/* Packet i (k) made whole in s->linear without its virtio-net header, its
+ * headers those offload_probe() fetched (s->off[i]), with its checksum
+ * completed when the header asked for it. */
 static void linearize(struct bdg_scratch *s, const struct fwd_pkt *k, uint16_t i)
 {
-	struct vnet_hdr h;
+	const struct fwd_off *o = &s->off[i];
 	uint32_t n = 0;
 
 	if (s->linear_pkt == i)
@@ -587,68 +656,84 @@ static void linearize(struct bdg_scratch *s, const struct fwd_pkt *k, uint16_t i
 		memcpy(s->linear + n, f->buf + off, len);
 		n += len;
 	}
+	/* The bytes that size the segments: the copies the plan was made of. */
+	memcpy(s->linear, o->head, o->head_len);
 	s->linear_len = n;
 	s->linear_pkt = i;
-	offload_hdr_parse(s->frag[k->first].buf, &h);
-	if ((h.flags & VNET_HDR_F_NEEDS_CSUM) && (h.gso_type & ~VNET_HDR_GSO_ECN) == 0)
-		offload_csum_complete(s->linear, n, h.csum_start, h.csum_offset);
+	if ((o->h.flags & VNET_HDR_F_NEEDS_CSUM) && (o->h.gso_type & ~VNET_HDR_GSO_ECN) == 0)
+		offload_csum_complete(s->linear, n, o->h.csum_start, o->h.csum_offset);
 }
 
 /*
  * Packet k asks for offloads (its virtio-net header says so): note it, and
  * what a port without header will get of it, its segments (GSO) or the frame
- * with its checksum done. The plan is read from the headers in the first
- * fragment: the packet is made whole only for a port that needs the work.
+ * with its checksum done. The header and the first OFF_HEAD_MAX bytes of the
+ * frame are fetched here, once, into s->off[i]; the plan and, later, the
+ * segments are made from those copies alone (see struct fwd_off). The packet
+ * is made whole only for a port that needs the work.
  */
 static void offload_probe(struct bdg_scratch *s, struct fwd_pkt *k, uint16_t i)
 {
-	const struct fwd_frag *f = &s->frag[k->first];
-	struct vnet_hdr h;
+	struct fwd_off *o = &s->off[i];
+	const uint32_t len = k->len - s->src_hdr; /* the frame, without header */
 	uint32_t longest;
 	int n;
 
-	offload_hdr_parse(f->buf, &h);
-	k->offload = offload_needed(&h);
+	offload_hdr_parse(s->frag[k->first].buf, &o->h);
+	k->offload = offload_needed(&o->h);
 	if (!k->offload)
 		return;
-	n = offload_segment_plan(f->buf + s->src_hdr, f->len - s->src_hdr, k->len - s->src_hdr, &h,
-				 &longest);
-	if (n == -EINVAL && k->nfrags > 1) { /* headers beyond a small first buffer */
-		linearize(s, k, i);
-		n = offload_segment_plan(s->linear, s->linear_len, s->linear_len, &h, &longest);
+	o->head_len = 0;
+	for (uint32_t j = 0; j < k->nfrags && o->head_len < OFF_HEAD_MAX; j++) {
+		const struct fwd_frag *f = &s->frag[k->first + j];
+		uint32_t off = j == 0 ? s->src_hdr : 0, take = f->len - off;
+		if (take > OFF_HEAD_MAX - o->head_len)
+			take = OFF_HEAD_MAX - o->head_len;
+		memcpy(o->head + o->head_len, f->buf + off, take);
+		o->head_len += take;
 	}
-	if (n > 0 && n <= BDG_MAXFRAGS * 16 && longest <= sizeof(s->seg)) {
+	n = offload_segment_plan(o->head, o->head_len, len, &o->h, &longest);
+	if (n > 0 && n <= BDG_MAXFRAGS * 16 && longest <= sizeof(s->seg) &&
+	    len <= sizeof(s->linear)) {
 		k->segs = (uint16_t)n;
 		k->seg_len = longest;
 		return;
 	}
-	/* A GSO frame we cannot cut (UDP, unparsable): it goes as it is. */
+	/* A GSO frame we cannot cut (UDP, unparsable, larger than any frame
+	 * can be): it goes as it is. */
 	k->offload = false;
 }
 
-/* Deliver an offloaded packet to a port without header: its segments, or
- * the frame with its checksum done. Returns the slot after the last. */
-static uint32_t copy_pkt_soft(struct bdg_scratch *s, const struct fwd_pkt *k, uint16_t i,
-			      struct kring *kr, uint32_t pos)
+/*
+ * Deliver an offloaded packet to a port without header, in its nslots
+ * slots from *pos: its segments, or the frame with its checksum done; *pos
+ * becomes the slot after the last. False (*pos unchanged) if they did not
+ * fit those slots. The segments are cut from s->linear, whose headers are
+ * offload_probe()'s copies: they are exactly the plan's (k->segs frames of
+ * at most k->seg_len bytes).
+ */
+static bool copy_pkt_soft(struct bdg_scratch *s, const struct fwd_pkt *k, uint16_t i,
+			  struct kring *kr, uint32_t *pos, uint32_t nslots)
 {
+	const struct vnet_hdr *h = &s->off[i].h;
 	struct slot_writer w;
-	struct vnet_hdr h;
 
 	linearize(s, k, i);
-	offload_hdr_parse(s->frag[k->first].buf, &h);
-	if ((h.gso_type & ~VNET_HDR_GSO_ECN) == VNET_HDR_GSO_NONE) {
-		writer_start(&w, kr, pos);
+	writer_start(&w, kr, *pos, nslots);
+	if ((h->gso_type & ~VNET_HDR_GSO_ECN) == VNET_HDR_GSO_NONE) {
 		writer_put(&w, s->linear, s->linear_len);
-		return writer_end(&w);
+		return writer_end(&w, pos);
 	}
 	for (uint32_t seg = 0; seg < k->segs; seg++) {
-		int len =
-		    offload_segment(s->linear, s->linear_len, &h, seg, s->seg, sizeof(s->seg));
-		writer_start(&w, kr, pos);
+		int len = offload_segment(s->linear, s->linear_len, h, seg, s->seg, sizeof(s->seg));
+		if (seg > 0) {
+			writer_close(&w);
+			if (!writer_next(&w))
+				return false;
+		}
 		writer_put(&w, s->seg, len > 0 ? (uint32_t)len : 0);
-		pos = writer_end(&w);
 	}
-	return pos;
+	return writer_end(&w, pos);
 }
 
 /*
@@ -697,8 +782,8 @@ static inline uint32_t mon_slot(struct kring *kr, uint32_t pos, const uint8_t *s
 
 	if (len > src_room)
 		len = src_room;
-	if (len > kr->buf_size)
-		len = kr->buf_size;
+	if (len > kr->slot_max)
+		len = kr->slot_max;
 	copy_frame(rx_slot_buf(kr, slot), src, len,
 		   kr->buf_size < src_room ? kr->buf_size : src_room);
 	slot->len = (uint16_t)len;
@@ -706,13 +791,31 @@ static inline uint32_t mon_slot(struct kring *kr, uint32_t pos, const uint8_t *s
 	return kring_next(kr, pos);
 }
 
-/* The longest run of whole packets among the `space` slots of src from `from`. */
+/*
+ * Read the flags of src's slots [from, to) once, into src->slot_flags (the
+ * caller owns those slots, so their entries: kring.h). Returns how many
+ * packets they end.
+ */
+static uint32_t read_flags(struct kring *src, uint32_t from, uint32_t to)
+{
+	uint32_t pkts = 0;
+
+	for (uint32_t q = from; q != to; q = kring_next(src, q)) {
+		uint16_t fl = src->ring->slot[q].flags;
+		src->slot_flags[q] = fl;
+		pkts += !(fl & NS_MOREFRAG);
+	}
+	return pkts;
+}
+
+/* The longest run of whole packets among the `space` slots of src from
+ * `from`, by the flags read_flags() copied. */
 static uint32_t whole_packets(const struct kring *src, uint32_t from, uint32_t space)
 {
 	uint32_t take = 0;
 
 	for (uint32_t j = 0, q = from; j < space; j++, q = kring_next(src, q))
-		if (!(src->ring->slot[q].flags & NS_MOREFRAG))
+		if (!(src->slot_flags[q] & NS_MOREFRAG))
 			take = j + 1;
 	return take;
 }
@@ -727,6 +830,7 @@ void bdg_monitor_copy(struct bdg_port *m, uint32_t ring, struct kring *src, uint
 
 	if (!n)
 		return;
+	read_flags(src, from, to);
 	kring_lock(kr);
 	space = mon_space(kr, n);
 	if (space < n)
@@ -742,7 +846,7 @@ void bdg_monitor_copy(struct bdg_port *m, uint32_t ring, struct kring *src, uint
 	for (uint32_t j = 0; j < take; j++, p = kring_next(src, p)) {
 		const struct netmap_slot *ss = &src->ring->slot[p];
 		uint32_t len = ss->len;
-		uint16_t fl = ss->flags & NS_MOREFRAG;
+		uint16_t fl = src->slot_flags[p] & NS_MOREFRAG;
 
 		/* We wrote this slot, but it lies in the client's memory: its
 		 * index may have been changed, rx_slot_buf checks it. */
@@ -832,8 +936,7 @@ static void zmon_swap(struct bdg_port *m, struct kring *src, uint32_t from, uint
 
 	if (!n)
 		return;
-	for (uint32_t q = from; q != to; q = kring_next(src, q))
-		npkts += !(src->ring->slot[q].flags & NS_MOREFRAG);
+	npkts = read_flags(src, from, to);
 	kring_lock(kr);
 	space = mon_space(kr, n);
 	if (space < n)
@@ -843,7 +946,7 @@ static void zmon_swap(struct bdg_port *m, struct kring *src, uint32_t from, uint
 		struct netmap_slot *ss = &src->ring->slot[p], *ms = &kr->ring->slot[pos];
 		/* Both clients may write these slots under us: read each once. */
 		uint32_t sidx = ss->buf_idx, midx = ms->buf_idx, len = ss->len;
-		uint16_t fl = ss->flags & NS_MOREFRAG;
+		uint16_t fl = src->slot_flags[p] & NS_MOREFRAG;
 
 		if (!kring_buf_ok(kr, midx)) { /* the monitor spoiled its free slots */
 			__atomic_fetch_add(&kr->stats.bad_slots, 1, __ATOMIC_RELAXED);
@@ -852,10 +955,10 @@ static void zmon_swap(struct bdg_port *m, struct kring *src, uint32_t from, uint
 		if (!kring_buf_ok(src, sidx))
 			continue; /* the port's client's garbage: nothing to show */
 		ms->buf_idx = sidx;
-		ms->len = (uint16_t)(len <= kr->buf_size ? len : kr->buf_size);
+		ms->len = (uint16_t)(len <= kr->slot_max ? len : kr->slot_max);
 		ms->flags = fl | flags | NS_BUF_CHANGED;
 		ss->buf_idx = midx;
-		ss->flags |= NS_BUF_CHANGED;
+		ss->flags = src->slot_flags[p] | NS_BUF_CHANGED;
 		pos = kring_next(kr, pos);
 		bytes += len;
 		pkts += !fl;
@@ -907,7 +1010,7 @@ static void deliver(struct bdg_scratch *s, struct fwd_dr *d, uint32_t cut, bool 
 	struct kring *kr = d->kr;
 	const uint16_t dst_hdr = d->port->hdr_len;
 	uint32_t pos = d->lease_start, left = d->take, dl;
-	uint64_t delivered = 0, bytes = 0;
+	uint64_t delivered = 0, bytes = 0, over = 0;
 	struct dr_iter it;
 	bool moved;
 
@@ -916,6 +1019,7 @@ static void deliver(struct bdg_scratch *s, struct fwd_dr *d, uint32_t cut, bool 
 		uint16_t i = dr_iter_next(s, d, &it);
 		const struct fwd_pkt *k;
 		uint32_t n;
+		bool ok;
 
 		if (i == NIL || i >= cut)
 			break;
@@ -925,14 +1029,20 @@ static void deliver(struct bdg_scratch *s, struct fwd_dr *d, uint32_t cut, bool 
 			n = dr_slots(s, k, d);
 			if (n > left)
 				break;
-			pos = copy_pkt_soft(s, k, i, kr, pos);
+			ok = copy_pkt_soft(s, k, i, kr, &pos, n);
 		} else {
-			n = pkt_slots(dl, kr->buf_size);
+			n = pkt_slots(dl, kr->slot_max);
 			if (n > left)
 				break;
-			pos = copy_pkt(s, k, kr, dst_hdr, pos);
+			ok = copy_pkt(s, k, kr, dst_hdr, &pos, n);
 		}
 		left -= n;
+		if (__builtin_expect(!ok, 0)) {
+			/* More than planned: dropped, its slots go to the next
+			 * packet (the lease completes short, kring.h). */
+			over++;
+			continue;
+		}
 		delivered++;
 		bytes += dl;
 	}
@@ -940,6 +1050,8 @@ static void deliver(struct bdg_scratch *s, struct fwd_dr *d, uint32_t cut, bool 
 	__atomic_fetch_add(&kr->stats.bytes, bytes, __ATOMIC_RELAXED);
 	if (!lossless && d->npkts > delivered)
 		__atomic_fetch_add(&kr->stats.drops, d->npkts - delivered, __ATOMIC_RELAXED);
+	else if (over)
+		__atomic_fetch_add(&kr->stats.drops, over, __ATOMIC_RELAXED);
 	if (!d->take)
 		return;
 	/* Before the port's client may touch the slots: see mon_copy_rx. */
@@ -985,8 +1097,12 @@ uint32_t bdg_forward(struct bdg_port *src, uint32_t ring, struct bdg_scratch *s)
 	/* Last: the copies above read the buffers this gives away. */
 	if (__builtin_expect(src->zmon_tx != NULL, 0))
 		zmon_swap_tx(s, src, ring, cut);
-	pthread_rwlock_unlock(&b->lock);
+	/* Before the lock goes: a detach waiting for it may free the ports
+	 * this batch named as soon as it is released. */
 	dr_reset(s);
+	pthread_rwlock_unlock(&b->lock);
+	/* From here on only src (which bdg_detach cannot take from under the
+	 * thread that forwards it, see bdg.h) and private copies are used. */
 
 	if (cut < np)
 		end = cut == 0 ? kr->hwcur : s->pkt[cut - 1].end_slot;

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -520,6 +522,162 @@ static void test_gso_to_plain(void **state)
 	check_gso_to_plain(64);
 }
 
+/*
+ * Finding 5a of issue 10: a slot's len is 16 bits. A destination with
+ * 65536-byte buffers gets a packet of 65536 bytes as 65535 + 1 bytes, in
+ * two slots, not one slot published with len 0 (65536 cut to 16 bits).
+ */
+static void test_64k_buffers(void **state)
+{
+	struct sw *w = sw_new("vale0");
+	struct vport *a = sw_port_simple(w, "a", 64);
+	struct vport_params pb = {.name = "b", .tx_slots = 8, .rx_slots = 8, .buf_size = 65536};
+	struct vport *b = sw_port(w, &pb);
+	static uint8_t f[65536], got[65536];
+	uint16_t flags;
+	(void)state;
+
+	frame_build(f, 60, MAC_BCAST, 1, 1, 0);
+	for (uint32_t i = 60; i < sizeof(f); i++)
+		f[i] = (uint8_t)(i * 13);
+	for (uint32_t off = 0; off < sizeof(f); off += 2048)
+		assert_true(
+		    client_queue(a, 0, f + off, 2048, off + 2048 < sizeof(f) ? NS_MOREFRAG : 0));
+	client_publish(a, 0);
+	assert_int_equal(fwd(w, a), 32);
+	assert_int_equal(client_rx_pending(b, 0), 2);
+	assert_int_equal(client_recv(b, 0, got, &flags), 65535);
+	assert_int_equal(flags, NS_MOREFRAG);
+	assert_memory_equal(got, f, 65535);
+	assert_int_equal(client_recv(b, 0, got, &flags), 1);
+	assert_int_equal(flags, 0);
+	assert_int_equal(got[0], f[65535]);
+	assert_int_equal(client_port_stats(b).rx_bytes, 65536);
+	sw_free(w);
+}
+
+/* ---- a sender rewriting its headers while the switch forwards them ------ */
+
+enum rewrite { REWRITE_GSO_SIZE, REWRITE_TCP_DOFF, REWRITE_IP_IHL };
+
+static enum rewrite rewrite_what;
+
+/*
+ * A lookup that plays a hostile sender: it runs after offload_probe planned
+ * the packet and before it is delivered, and rewrites, in the sender's
+ * shared buffer, a header field that sizes the segments. Then it floods.
+ */
+static uint8_t rewrite_lookup(void *priv, const struct bdg_pkt *pkt, uint32_t now_s)
+{
+	uint8_t *frame = (uint8_t *)(uintptr_t)pkt->data;
+	(void)priv;
+	(void)now_s;
+
+	switch (rewrite_what) {
+	case REWRITE_GSO_SIZE: /* vnet header gso_size 1994 -> 4000 */
+		frame[-12 + 4] = 4000 & 0xff;
+		frame[-12 + 5] = 4000 >> 8;
+		break;
+	case REWRITE_TCP_DOFF: /* TCP header 20 -> 60 bytes */
+		frame[34 + 12] = 15 << 4;
+		break;
+	case REWRITE_IP_IHL: /* IPv4 header 20 -> 60 bytes */
+		frame[14] = 0x4f;
+		break;
+	}
+	return BDG_BROADCAST;
+}
+
+#define RW_SLOTS 64
+#define RW_CANARY 0xa5
+#define RW_GSO 1994 /* 54 bytes of headers + 1994: one 2048-byte slot per segment */
+
+/*
+ * Finding 2 of issue 10: the header fields that size a GSO frame's segments
+ * are read once, by the probe, into private memory; segmenting uses that
+ * copy. A sender that rewrites gso_size, the TCP data offset or the IPv4
+ * header length after the probe changes nothing at the destination without
+ * header: exactly the leased slots are written (3 segments, one slot each,
+ * cut with the headers as probed), hwtail moves by exactly them, and no
+ * other slot or buffer of the victim's ring is touched.
+ */
+static void check_rewrite(enum rewrite what)
+{
+	static const struct bdg_ops ops = {.lookup = rewrite_lookup};
+	struct sw *w = calloc(1, sizeof(*w));
+	struct vport_params pa = {.name = "a", .tx_slots = RW_SLOTS, .rx_slots = RW_SLOTS};
+	struct vport_params pb = {.name = "b", .tx_slots = RW_SLOTS, .rx_slots = RW_SLOTS};
+	static uint8_t f[12 + 54 + 3 * RW_GSO];
+	struct netmap_ring *rx;
+	struct vport *a, *b;
+	const uint32_t len = sizeof(f);
+
+	assert_non_null(w);
+	w->b = bdg_create("vale0", &ops, NULL);
+	w->s = bdg_scratch_create();
+	assert_non_null(w->b);
+	assert_non_null(w->s);
+	a = sw_port(w, &pa); /* the victim: no header, so it gets segments */
+	b = sw_port(w, &pb);
+	assert_int_equal(bdg_port_set_vnet_hdr_len(vport_port(b), 12), 0);
+	rewrite_what = what;
+
+	rx = NETMAP_RXRING(vport_if(a), 0);
+	for (uint32_t i = 0; i < RW_SLOTS; i++) {
+		rx->slot[i].len = 0x7777;
+		rx->slot[i].flags = 0x7777;
+		memset(NETMAP_BUF(rx, rx->slot[i].buf_idx), RW_CANARY, rx->nr_buf_size);
+	}
+
+	memset(f, 0, sizeof(f));
+	f[1] = 1;				  /* GSO_TCPV4 */
+	f[2] = 54;				  /* hdr_len */
+	f[4] = RW_GSO & 0xff, f[5] = RW_GSO >> 8; /* gso_size */
+	frame_build(f + 12, 54, MAC_BCAST, 2, 1, 0);
+	f[12 + 23] = 6;		  /* TCP */
+	f[12 + 34 + 12] = 5 << 4; /* data offset: 20 bytes */
+	for (uint32_t i = 12 + 54; i < len; i++)
+		f[i] = (uint8_t)(i * 7);
+	f[12 + 74 + 12] = 5 << 4; /* where a 60-byte IP header would put it */
+	for (uint32_t off = 0; off < len; off += 2048) {
+		uint32_t n = len - off < 2048 ? len - off : 2048;
+		assert_true(client_queue(b, 0, f + off, n, off + n < len ? NS_MOREFRAG : 0));
+	}
+	client_publish(b, 0);
+	assert_int_equal(fwd(w, b), 3);
+
+	/* Exactly the lease: 3 slots published, nothing else written. */
+	assert_int_equal(bdg_port_rx_kring(vport_port(a), 0)->hwtail, 3);
+	assert_int_equal(VALE_CSB(rx)->ktoa.hwtail, 3);
+	for (uint32_t i = 3; i < RW_SLOTS; i++) {
+		const uint8_t *buf = (const uint8_t *)NETMAP_BUF(rx, rx->slot[i].buf_idx);
+		assert_int_equal(rx->slot[i].len, 0x7777);
+		assert_int_equal(rx->slot[i].flags, 0x7777);
+		for (uint32_t j = 0; j < rx->nr_buf_size; j++)
+			assert_int_equal(buf[j], RW_CANARY);
+	}
+	/* The segments are the probed packet's: its headers, its payload. */
+	for (uint32_t seg = 0; seg < 3; seg++) {
+		const uint8_t *got = (const uint8_t *)NETMAP_BUF(rx, rx->slot[seg].buf_idx);
+		assert_int_equal(rx->slot[seg].len, 54 + RW_GSO);
+		assert_int_equal(rx->slot[seg].flags, 0);
+		assert_int_equal(got[14], 0x45);
+		assert_int_equal(got[34 + 12], 5 << 4);
+		assert_memory_equal(got + 54, f + 12 + 54 + seg * RW_GSO, RW_GSO);
+	}
+	assert_int_equal(client_port_stats(a).rx_packets, 1);
+	assert_int_equal(client_port_stats(a).rx_drops, 0);
+	sw_free(w);
+}
+
+static void test_gso_header_rewritten(void **state)
+{
+	(void)state;
+	check_rewrite(REWRITE_GSO_SIZE);
+	check_rewrite(REWRITE_TCP_DOFF);
+	check_rewrite(REWRITE_IP_IHL);
+}
+
 /* Bad slots from a client are dropped and counted, its ring is reinitialised,
  * and the other ports go on. Runts are dropped too. */
 static void test_bad_slots(void **state)
@@ -828,6 +986,206 @@ static void test_two_threads_lossy_accounting(void **state)
 	sw_free(w);
 }
 
+/* ---- lifetime: a port comes and goes while another floods ------------- */
+
+/*
+ * A port made the way an adapter makes one: krings over a ring memory of
+ * its own (one TX and one RX ring of CH_SLOTS slots, then CH_BUFS buffers),
+ * all freshly allocated, so that memory freed with the port is memory ASan
+ * watches. The test plays no client: nobody drains its RX ring.
+ */
+#define CH_SLOTS 64
+#define CH_BUFS (2 + CH_SLOTS)
+#define CH_BUF_SIZE 2048
+
+struct chport {
+	struct kring *k; /* [0] TX, [1] RX */
+	char *mem;
+	struct bdg_port *p;
+};
+
+static void chport_new(struct chport *c, const char *name)
+{
+	const size_t rsz = vale_ring_size(CH_SLOTS);
+	char *buf0;
+
+	c->mem = aligned_alloc(64, 2 * rsz + (size_t)CH_BUFS * CH_BUF_SIZE);
+	c->k = calloc(2, sizeof(*c->k));
+	assert_non_null(c->mem);
+	assert_non_null(c->k);
+	buf0 = c->mem + 2 * rsz;
+	for (uint16_t d = 0; d < 2; d++) {
+		struct netmap_ring *r = (struct netmap_ring *)(c->mem + d * rsz);
+		assert_int_equal(kring_init(&c->k[d], r, d ? NR_RX : NR_TX, 0, CH_SLOTS, buf0,
+					    CH_BUF_SIZE, CH_BUFS),
+				 0);
+		for (uint32_t i = 0; i < CH_SLOTS; i++)
+			r->slot[i].buf_idx = 2 + i;
+	}
+	c->p = bdg_port_create(name, &c->k[0], 1, &c->k[1], 1);
+	assert_non_null(c->p);
+}
+
+static void chport_free(struct chport *c)
+{
+	bdg_port_destroy(c->p);
+	kring_fini(&c->k[0]);
+	kring_fini(&c->k[1]);
+	free(c->k);
+	free(c->mem);
+}
+
+struct flood {
+	struct vport *s, *r;
+	struct bdg_scratch *sc; /* the flooder's, kept for the check after it */
+	int stop;
+	int pause;  /* the churning thread wants a batch held in its lookup */
+	int caught; /* the flooder's batch is held there */
+	uint64_t batches;
+};
+
+static struct flood *flood_of_lookup;
+
+/* The learning bridge's lookup, which holds its batch (switch lock taken)
+ * while the churning thread asks for it. */
+static uint8_t flood_lookup(void *priv, const struct bdg_pkt *pkt, uint32_t now_s)
+{
+	struct flood *fl = flood_of_lookup;
+
+	if (__atomic_load_n(&fl->pause, __ATOMIC_ACQUIRE)) {
+		__atomic_store_n(&fl->caught, 1, __ATOMIC_RELEASE);
+		while (__atomic_load_n(&fl->pause, __ATOMIC_ACQUIRE))
+			sched_yield();
+	}
+	return learn_ops.lookup(priv, pkt, now_s);
+}
+
+/* Broadcast from s as fast as the switch takes it; r's client drains. */
+static void *flood_main(void *arg)
+{
+	struct flood *fl = arg;
+	uint8_t f[128];
+	uint32_t seq = 0;
+
+	while (!__atomic_load_n(&fl->stop, __ATOMIC_ACQUIRE)) {
+		for (int i = 0; i < 16; i++) {
+			frame_build(f, 60, MAC_BCAST, 1, 1, seq++);
+			if (!client_queue(fl->s, 0, f, 60, 0))
+				break;
+		}
+		client_publish(fl->s, 0);
+		bdg_forward(vport_port(fl->s), 0, fl->sc);
+		client_drain(fl->r, 0);
+		__atomic_store_n(&fl->batches, fl->batches + 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static void sleep_us(long us)
+{
+	struct timespec ts = {.tv_nsec = us * 1000};
+
+	if (us)
+		nanosleep(&ts, NULL);
+}
+
+/* Pin t to CPU 0 (on) or let it run anywhere (off). */
+static void pin_cpu0(pthread_t t, bool on)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	for (int i = 0; i < (on ? 1 : CPU_SETSIZE); i++)
+		CPU_SET(i, &set);
+	assert_int_equal(pthread_setaffinity_np(t, sizeof(set), &set), 0);
+}
+
+/*
+ * Finding 1 of issue 10: a port detached and freed while another floods
+ * broadcast. bdg_detach waits for every batch in flight (it takes the switch
+ * lock exclusive) and no batch keeps anything naming the port after it lets
+ * the lock go, so (under ASan) nothing reads the freed port or its rings,
+ * and (in any build) no stale per-batch entry survives: a port x attached
+ * afterwards at the index the churned ports had gets exactly what is sent
+ * to it, and the stable port r no more than that.
+ *
+ * Half the cycles detach v at a random moment (0-300 us after attaching it,
+ * as the issue's client loop). The other half detach it while a batch that
+ * names v is in flight, the window of the bug: the flooder's lookup holds
+ * its batch until the churning thread waits for the switch lock, and the
+ * churning thread runs on the flooder's CPU at a real-time priority (when
+ * allowed, as root), so the flooder's unlock hands it the CPU there and then:
+ * v is detached and freed before the flooder takes another step.
+ */
+#define CHURN_CYCLES 3000
+
+static void test_port_churn_under_flood(void **state)
+{
+	struct sched_param rt = {.sched_priority = 1}, normal = {.sched_priority = 0};
+	struct bdg_ops ops = learn_ops;
+	struct sw *w = sw_new("vale0");
+	struct flood fl = {.sc = bdg_scratch_create()};
+	struct chport v, x;
+	uint8_t f[128];
+	pthread_t t;
+	(void)state;
+
+	/* sw_new's switch, with the lookup that can hold a batch. */
+	ops.lookup = flood_lookup;
+	bdg_destroy(w->b);
+	w->b = bdg_create("vale0", &ops, learn_create(1024, 300));
+	assert_non_null(w->b);
+	flood_of_lookup = &fl;
+	fl.s = sw_port_simple(w, "s", 256);
+	fl.r = sw_port_simple(w, "r", 256);
+	assert_non_null(fl.sc);
+
+	pin_cpu0(pthread_self(), true);
+	assert_int_equal(pthread_create(&t, NULL, flood_main, &fl), 0);
+	(void)pthread_setschedparam(pthread_self(), SCHED_FIFO, &rt); /* EPERM: by chance */
+	srand(10);
+	for (int i = 0; i < CHURN_CYCLES; i++) {
+		chport_new(&v, "v");
+		assert_int_equal(bdg_attach(w->b, v.p), 2);
+		if (i % 2) {
+			sleep_us(rand() % 300);
+		} else {
+			__atomic_store_n(&fl.pause, 1, __ATOMIC_RELEASE);
+			while (!__atomic_load_n(&fl.caught, __ATOMIC_ACQUIRE))
+				sleep_us(10);
+			__atomic_store_n(&fl.caught, 0, __ATOMIC_RELAXED);
+			__atomic_store_n(&fl.pause, 0, __ATOMIC_RELEASE);
+		}
+		bdg_detach(v.p);
+		chport_free(&v);
+		sleep_us(rand() % 100); /* batches after it went, before reuse */
+	}
+	assert_int_equal(pthread_setschedparam(pthread_self(), SCHED_OTHER, &normal), 0);
+	__atomic_store_n(&fl.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	pin_cpu0(pthread_self(), false);
+
+	/* x takes the churned ports' index: it gets what s sends now, once,
+	 * through the flooder's scratch space. */
+	client_drain(fl.r, 0);
+	chport_new(&x, "x");
+	assert_int_equal(bdg_attach(w->b, x.p), 2);
+	for (uint32_t i = 0; i < 10; i++) {
+		frame_build(f, 60, MAC_BCAST, 1, 1, i);
+		assert_true(client_queue(fl.s, 0, f, 60, 0));
+	}
+	client_publish(fl.s, 0);
+	assert_int_equal(bdg_forward(vport_port(fl.s), 0, fl.sc), 10);
+	assert_int_equal(x.k[1].hwtail, 10);
+	assert_int_equal(x.k[1].stats.packets, 10);
+	assert_int_equal(client_rx_pending(fl.r, 0), 10);
+	assert_int_equal(client_port_stats(fl.r).rx_drops, 0);
+	bdg_detach(x.p);
+	chport_free(&x);
+	bdg_scratch_destroy(fl.sc);
+	sw_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -841,12 +1199,15 @@ int main(void)
 		cmocka_unit_test(test_fragments),
 		cmocka_unit_test(test_vnet_hdr),
 		cmocka_unit_test(test_gso_to_plain),
+		cmocka_unit_test(test_gso_header_rewritten),
+		cmocka_unit_test(test_64k_buffers),
 		cmocka_unit_test(test_bad_slots),
 		cmocka_unit_test(test_full_destination_drops),
 		cmocka_unit_test(test_lossless_backpressure),
 		cmocka_unit_test(test_flow_hash_rings),
 		cmocka_unit_test(test_two_threads_one_ring),
 		cmocka_unit_test(test_two_threads_lossy_accounting),
+		cmocka_unit_test(test_port_churn_under_flood),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -402,6 +402,64 @@ static void test_hook_release_rules(void **state)
 	assert_null(k->release_arg);
 }
 
+/* A lease completed short of its end: the newest gives its unused slots
+ * back; an older one publishes them as empty slots, so the leases after it
+ * (which start at its end) still publish in order and nothing unwritten is
+ * shown to the client. */
+static void test_lease_short(void **state)
+{
+	struct fixture *f = *state;
+	struct kring *k = &f->k;
+	struct netmap_ring *r = f->ring;
+	uint32_t start1, start2, id1, id2;
+
+	for (uint32_t i = 0; i < NSLOTS; i++) {
+		r->slot[i].len = 0xbeef;
+		r->slot[i].flags = 0xcafe;
+	}
+	kring_lock(k);
+	/* Newest and only: 5 leased, 3 used; the other 2 go back. */
+	id1 = kring_lease(k, 5, &start1);
+	assert_true(kring_lease_complete(k, id1, 3));
+	assert_int_equal(k->hwtail, 3);
+	assert_int_equal(k->hwlease, 3);
+	assert_int_equal(kring_rx_space(k), NSLOTS - 1 - 3);
+	assert_int_equal(r->slot[3].len, 0xbeef); /* not touched */
+	/* Older: [3, 7) and [7, 9); the first uses 1 slot of its 4. */
+	id1 = kring_lease(k, 4, &start1);
+	id2 = kring_lease(k, 2, &start2);
+	assert_int_equal(start2, 7);
+	assert_false(kring_lease_complete(k, id2, 9));
+	assert_true(kring_lease_complete(k, id1, 4));
+	assert_int_equal(k->hwtail, 9);
+	assert_int_equal(k->hwlease, 9);
+	for (uint32_t i = 4; i < 7; i++) {
+		assert_int_equal(r->slot[i].len, 0);
+		assert_int_equal(r->slot[i].flags, 0);
+	}
+	assert_int_equal(r->slot[3].len, 0xbeef); /* the one it used */
+	assert_int_equal(r->slot[7].len, 0xbeef); /* the next lease's */
+	assert_int_equal(r->slot[9].len, 0xbeef); /* beyond every lease */
+	kring_unlock(k);
+}
+
+/* A slot's len is 16 bits: with 65536-byte buffers the switch fills at most
+ * 65535 bytes of each; smaller buffers are filled whole. */
+static void test_slot_max(void **state)
+{
+	struct fixture *f = *state;
+	struct kring k;
+
+	assert_int_equal(f->k.slot_max, BUF_SIZE);
+	assert_int_equal(kring_init(&k, f->ring, NR_RX, 0, NSLOTS, f->bufs, 65536, BUF_NUM), 0);
+	assert_int_equal(k.slot_max, KRING_SLOT_LEN_MAX);
+	assert_int_equal(k.buf_size, 65536);
+	kring_fini(&k);
+	assert_int_equal(kring_init(&k, f->ring, NR_RX, 0, NSLOTS, f->bufs, 65535, BUF_NUM), 0);
+	assert_int_equal(k.slot_max, 65535);
+	kring_fini(&k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -416,6 +474,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_txsync_through_csb, setup_tx, teardown),
 	    cmocka_unit_test_setup_teardown(test_rxsync_and_leases, setup_rx, teardown),
 	    cmocka_unit_test_setup_teardown(test_lease_wrap, setup_rx, teardown),
+	    cmocka_unit_test_setup_teardown(test_lease_short, setup_rx, teardown),
+	    cmocka_unit_test_setup_teardown(test_slot_max, setup_rx, teardown),
 	    cmocka_unit_test_setup_teardown(test_rxsync_release_hook, setup_rx, teardown),
 	    cmocka_unit_test_setup_teardown(test_hook_release_rules, setup_rx, teardown),
 	};
