@@ -139,8 +139,8 @@ static struct reg *registry(void)
 	char err[REG_ERRLEN];
 
 	if (!r) {
-		struct reg_params p = {.workers = 1, .poll_us = 0, .fdb_max = 64, .fdb_age = 300,
-				       .shared_bufs = 64};
+		struct reg_params p = {
+		    .workers = 1, .poll_us = 0, .fdb_max = 64, .fdb_age = 300, .shared_bufs = 64};
 		struct vport_params vp = {.tx_slots = 4, .rx_slots = 4, .buf_size = 64};
 
 		r = reg_create(&p, err);

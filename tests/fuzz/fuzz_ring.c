@@ -16,13 +16,14 @@
  *
  * The input chooses the sender, the virtio-net header lengths of s, l, v and
  * m (p has none, so offloaded frames are cut in software), whether the
- * sender is lossless, what the monitors watch, then rounds: per round, packets of chosen lengths split
- * into chosen fragments (NS_MOREFRAG chains) with a chosen frame template
- * (raw bytes, or Ethernet/IPv4/TCP or UDP to a chosen MAC, with a virtio-net
- * header asking for checksum or GSO) and byte patches over it (vnet header,
- * IP and TCP lengths), then slot patches (buf_idx, len, flags: s1 may name
- * any buffer of the shared region, the victim's included), head and cur as
- * queued or scribbled, and what each receiving client takes back.
+ * sender is lossless, what the monitors watch, then rounds: per round,
+ * packets of chosen lengths split into chosen fragments (NS_MOREFRAG chains)
+ * with a chosen frame template (raw bytes, or Ethernet/IPv4/TCP or UDP to a
+ * chosen MAC, with a virtio-net header asking for checksum or GSO) and byte
+ * patches over it (vnet header, IP and TCP lengths), then slot patches
+ * (buf_idx, len, flags: s1 may name any buffer of the shared region, the
+ * victim's included), head and cur as queued or scribbled, and what each
+ * receiving client takes back.
  *
  * After every bdg_forward the rings are checked, as a client would see them:
  *   - every port's RX tail stays in the ring and moves forward by at most the
@@ -59,7 +60,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define ETH_HLEN 14
-#define NPORTS 8	 /* the switch's six and the two monitors */
+#define NPORTS 8    /* the switch's six and the two monitors */
 #define NATTACHED 6 /* on the switch */
 #define MAX_ROUNDS 16
 #define MAX_RINGS 8 /* per port, both directions */
@@ -197,7 +198,8 @@ static void rings_reset(void)
 			check(kring_init(k, saved.ring, saved.dir, saved.ringid, saved.num_slots,
 					 saved.buf0, saved.buf_size, saved.buf_num) == 0,
 			      "kring_init failed");
-			memcpy(k->ring->slot, f->init[r], k->num_slots * sizeof(struct netmap_slot));
+			memcpy(k->ring->slot, f->init[r],
+			       k->num_slots * sizeof(struct netmap_slot));
 		}
 	}
 	struct kring *vk = fx.port[V].kr[1];
@@ -232,22 +234,18 @@ static void switch_build(void)
  */
 static bool monitors_attach(uint8_t mode, struct fport *src)
 {
-	static const unsigned both = BDG_MON_RX | BDG_MON_TX;
+	static const unsigned dirs[4] = {0, BDG_MON_RX, BDG_MON_TX, BDG_MON_RX | BDG_MON_TX};
 	struct bdg_port *v = vport_port(fx.port[V].v), *sp = vport_port(src->v);
 	struct bdg_port *c = vport_port(fx.port[C].v), *z = vport_port(fx.port[Z].v);
 	uint8_t cm = mode & 3, zm = (mode >> 2) & 3;
 
 	if (cm)
-		check(bdg_monitor_attach(cm == 2 ? sp : v, c,
-					 cm == 1 ? BDG_MON_RX : cm == 2 ? BDG_MON_TX : both) == 0,
+		check(bdg_monitor_attach(cm == 2 ? sp : v, c, dirs[cm]) == 0,
 		      "copy monitor attach failed");
 	if (zm == 2 && src != &fx.port[S1])
 		zm = 0; /* s0's buffers are in another region */
 	if (zm)
-		check(bdg_monitor_attach(zm == 2 ? sp : v, z,
-					 BDG_MON_ZCOPY | (zm == 1	? BDG_MON_RX
-							  : zm == 2 ? BDG_MON_TX
-								    : both)) == 0,
+		check(bdg_monitor_attach(zm == 2 ? sp : v, z, BDG_MON_ZCOPY | dirs[zm]) == 0,
 		      "zero-copy monitor attach failed");
 	return zm == 1 || zm == 3;
 }
@@ -276,16 +274,19 @@ static void frame_template(struct in *in, uint8_t *f, uint32_t len, uint16_t hle
 			f[i] = u8(in);
 		return;
 	}
-	if (hlen) { /* virtio-net header: checksum, or TCP GSO */
-		f[0] = 0x01;			  /* NEEDS_CSUM */
-		f[1] = t % 4 == 3 ? 1 : 0;	  /* GSO_TCPV4 */
-		f[2] = 54;			  /* hdr_len */
-		f[4] = (uint8_t)gso_size;	  /* gso_size */
-		f[5] = (uint8_t)(gso_size >> 8);  /* */
-		f[6] = 34;			  /* csum_start */
-		f[8] = t % 4 == 2 ? 6 : 16;	  /* csum_offset: UDP or TCP */
+	/* A virtio-net header asking for the checksum (UDP or TCP at 34), and
+	 * for TCPv4 GSO of gso_size with 54 bytes of headers for t % 4 == 3.
+	 * Written even past len: pkt has room, only len bytes are sent. */
+	if (hlen) {
+		f[0] = 0x01;
+		f[1] = t % 4 == 3 ? 1 : 0;
+		f[2] = 54;
+		f[4] = (uint8_t)gso_size;
+		f[5] = (uint8_t)(gso_size >> 8);
+		f[6] = 34;
+		f[8] = t % 4 == 2 ? 6 : 16;
 		if (hlen == 12)
-			f[10] = 1;
+			f[10] = 1; /* num_buffers */
 	}
 	if (len < hlen + ETH_HLEN)
 		return;
@@ -412,8 +413,8 @@ static void rx_snapshot(struct fport *f, struct rx_before *b)
  * the ring as its client sees it. Returns the number of chains (frames) and
  * their bytes in *ret_bytes.
  */
-static uint32_t rx_check(const char *name, struct kring *k, uint32_t from, uint16_t hlen,
-			 bool mon, uint64_t *ret_bytes)
+static uint32_t rx_check(const char *name, struct kring *k, uint32_t from, uint16_t hlen, bool mon,
+			 uint64_t *ret_bytes)
 {
 	const struct netmap_ring *r = k->ring;
 	uint32_t to = __atomic_load_n(&k->csb->ktoa.hwtail, __ATOMIC_ACQUIRE);
@@ -431,8 +432,10 @@ static uint32_t rx_check(const char *name, struct kring *k, uint32_t from, uint1
 		frame += slot->len;
 		if (!(slot->flags & NS_MOREFRAG)) {
 			if (!mon && frame < hlen + ETH_HLEN)
-				fprintf(stderr, "fuzz_ring: port %s RX ring %u slot %u: %u bytes, header %u\n",
-					name, k->ringid, j, frame, hlen);
+				fprintf(
+				    stderr,
+				    "fuzz_ring: port %s RX ring %u slot %u: %u bytes, header %u\n",
+				    name, k->ringid, j, frame, hlen);
 			check(mon || frame >= hlen + ETH_HLEN,
 			      "published frame shorter than its headers");
 			chains++;
@@ -445,8 +448,8 @@ static uint32_t rx_check(const char *name, struct kring *k, uint32_t from, uint1
 	if (k->ringid == 0 && strcmp(name, "z") == 0)
 		frame = 0;
 	if (frame) /* an unterminated chain: say where, then fail */
-		fprintf(stderr, "fuzz_ring: port %s RX ring %u: [%u, %u) ends in NS_MOREFRAG\n", name,
-			k->ringid, from, to);
+		fprintf(stderr, "fuzz_ring: port %s RX ring %u: [%u, %u) ends in NS_MOREFRAG\n",
+			name, k->ringid, from, to);
 	check(frame == 0, "published chain does not end");
 	*ret_bytes = bytes;
 	return chains;
@@ -490,8 +493,8 @@ static void victim_untouched(uint32_t from, bool swapped)
 }
 
 /* One bdg_forward of the sender's TX ring 0, and every check after it. */
-static void forward_checked(struct fport *src, uint16_t src_hdr, const uint16_t *hdr,
-			    bool lossless, bool swapped)
+static void forward_checked(struct fport *src, uint16_t src_hdr, const uint16_t *hdr, bool lossless,
+			    bool swapped)
 {
 	struct kring *tk = src->kr[0];
 	uint32_t hwcur = tk->hwcur;
@@ -519,7 +522,8 @@ static void forward_checked(struct fport *src, uint16_t src_hdr, const uint16_t 
 			/* One thread: every lease is complete, and covers what was
 			 * written, else the next lease publishes slots never written. */
 			if (f->kr[r]->hwlease != f->kr[r]->hwtail)
-				fprintf(stderr, "fuzz_ring: port %s RX ring %u: hwlease %u, hwtail %u\n",
+				fprintf(stderr,
+					"fuzz_ring: port %s RX ring %u: hwlease %u, hwtail %u\n",
 					f->name, r - ntx, f->kr[r]->hwlease, f->kr[r]->hwtail);
 			check(f->kr[r]->hwlease == f->kr[r]->hwtail,
 			      "RX slots leased but not written (hwlease != hwtail)");
