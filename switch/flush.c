@@ -33,6 +33,7 @@
 struct fwd_frag {
 	const uint8_t *buf;
 	uint32_t len;
+	uint16_t flags; /* the slot's, as preflush read them */
 };
 
 struct fwd_pkt {
@@ -42,8 +43,7 @@ struct fwd_pkt {
 	uint32_t hash;	   /* flow hash, valid when has_hash */
 	uint32_t end_slot; /* source TX slot after its last fragment */
 	uint16_t next;	   /* next packet of the same list (a dr's, or broadcast) */
-	uint16_t slot_flags;
-	uint8_t dst; /* a port, BDG_BROADCAST or BDG_NOPORT */
+	uint8_t dst;	   /* a port, BDG_BROADCAST or BDG_NOPORT */
 	bool has_hash;
 	bool offload;	  /* its virtio-net header asks for checksum or GSO */
 	uint16_t segs;	  /* with offload: frames a port without header gets */
@@ -263,8 +263,7 @@ static uint32_t preflush(struct kring *kr, uint32_t avail, struct bdg_scratch *s
 			uint16_t flags = slot->flags;
 			struct fwd_frag *f = &s->frag[nf];
 
-			if (k->nfrags == 0)
-				k->slot_flags = flags;
+			f->flags = flags;
 			if (kring_buf_ok(kr, idx) && len <= kr->buf_size) {
 				f->buf = (const uint8_t *)kr->buf0 + (size_t)idx * kr->buf_size;
 				f->len = len;
@@ -325,7 +324,7 @@ static void lookup(struct bdg *b, struct bdg_port *src, struct bdg_scratch *s, u
 		pk.data = f->buf + s->src_hdr;
 		pk.len = f->len - s->src_hdr;
 		pk.total_len = k->len - s->src_hdr;
-		pk.slot_flags = k->slot_flags;
+		pk.slot_flags = f->flags;
 		pk.src_port = src->idx;
 		dst = b->ops.lookup(b->priv, &pk, now);
 		if (dst == BDG_BROADCAST) {
@@ -605,11 +604,12 @@ static inline bool writer_end(struct slot_writer *w, uint32_t *pos)
 static bool copy_pkt(const struct bdg_scratch *s, const struct fwd_pkt *k, struct kring *kr,
 		     uint16_t dst_hdr, uint32_t *pos, uint32_t nslots)
 {
-	const uint32_t bsz = kr->slot_max;
+	const uint32_t bsz = kr->buf_size;
 	struct slot_writer w;
 	uint32_t skip = 0;
 
-	if (dst_hdr == s->src_hdr && k->nfrags == 1 && k->len <= bsz) {
+	/* One slot (nslots counts what fits in a slot's len) for one. */
+	if (dst_hdr == s->src_hdr && k->nfrags == 1 && nslots == 1) {
 		const struct fwd_frag *f = &s->frag[k->first];
 		struct netmap_slot *slot = &kr->ring->slot[*pos];
 		copy_frame(rx_slot_buf(kr, slot), f->buf, f->len,
@@ -924,9 +924,11 @@ static void mon_copy_tx(struct bdg_scratch *s, struct bdg_port *src, uint32_t ri
  * buffers. Only swaps fill a zero-copy monitor's rings, always under the
  * ring's lock, so no lease is outstanding there: the free slots start at
  * hwtail, and a swap (a few stores per slot) is done without leasing.
+ * frag: NULL, or the slots [from, to) of src as bdg_forward's preflush read
+ * them (TX), so that a slot read once for forwarding is not read again.
  */
 static void zmon_swap(struct bdg_port *m, struct kring *src, uint32_t from, uint32_t to,
-		      uint16_t flags)
+		      uint16_t flags, const struct fwd_frag *frag)
 {
 	const uint32_t n = kring_dist(src, from, to), ring = src->ringid % m->n_rx;
 	struct kring *kr = &m->rx[ring];
@@ -936,7 +938,14 @@ static void zmon_swap(struct bdg_port *m, struct kring *src, uint32_t from, uint
 
 	if (!n)
 		return;
-	npkts = read_flags(src, from, to);
+	if (frag) {
+		for (uint32_t j = 0, q = from; j < n; j++, q = kring_next(src, q)) {
+			src->slot_flags[q] = frag[j].flags;
+			npkts += !(frag[j].flags & NS_MOREFRAG);
+		}
+	} else {
+		npkts = read_flags(src, from, to);
+	}
 	kring_lock(kr);
 	space = mon_space(kr, n);
 	if (space < n)
@@ -945,8 +954,17 @@ static void zmon_swap(struct bdg_port *m, struct kring *src, uint32_t from, uint
 	for (uint32_t j = 0; j < take; j++, p = kring_next(src, p)) {
 		struct netmap_slot *ss = &src->ring->slot[p], *ms = &kr->ring->slot[pos];
 		/* Both clients may write these slots under us: read each once. */
-		uint32_t sidx = ss->buf_idx, midx = ms->buf_idx, len = ss->len;
+		uint32_t midx = ms->buf_idx, sidx, len;
 		uint16_t fl = src->slot_flags[p] & NS_MOREFRAG;
+
+		if (frag) {
+			sidx =
+			    (uint32_t)((frag[j].buf - (const uint8_t *)src->buf0) / src->buf_size);
+			len = frag[j].len;
+		} else {
+			sidx = ss->buf_idx;
+			len = ss->len;
+		}
 
 		if (!kring_buf_ok(kr, midx)) { /* the monitor spoiled its free slots */
 			__atomic_fetch_add(&kr->stats.bad_slots, 1, __ATOMIC_RELAXED);
@@ -979,12 +997,12 @@ static void zmon_swap(struct bdg_port *m, struct kring *src, uint32_t from, uint
 
 void bdg_zmon_release_rx(void *mon, struct kring *k, uint32_t from, uint32_t to)
 {
-	zmon_swap(mon, k, from, to, 0);
+	zmon_swap(mon, k, from, to, 0, NULL);
 }
 
 void bdg_zmon_release_tx(void *mon, struct kring *k, uint32_t from, uint32_t to)
 {
-	zmon_swap(mon, k, from, to, NS_TXMON);
+	zmon_swap(mon, k, from, to, NS_TXMON, NULL);
 }
 
 /* TX: packets [0, cut) of TX ring `ring` of src go to its zero-copy
@@ -994,14 +1012,16 @@ static void zmon_swap_tx(struct bdg_scratch *s, struct bdg_port *src, uint32_t r
 	struct kring *kr = &src->tx[ring];
 	uint32_t run = kr->hwcur, pos = kr->hwcur;
 
+	/* frag[j] is the batch's slot hwcur + j: each run's fragments. */
 	for (uint32_t i = 0; i < cut; i++) {
 		if (s->pkt[i].nfrags == 0) {
-			zmon_swap(src->zmon_tx, kr, run, pos, NS_TXMON);
+			zmon_swap(src->zmon_tx, kr, run, pos, NS_TXMON,
+				  &s->frag[kring_dist(kr, kr->hwcur, run)]);
 			run = s->pkt[i].end_slot;
 		}
 		pos = s->pkt[i].end_slot;
 	}
-	zmon_swap(src->zmon_tx, kr, run, pos, NS_TXMON);
+	zmon_swap(src->zmon_tx, kr, run, pos, NS_TXMON, &s->frag[kring_dist(kr, kr->hwcur, run)]);
 }
 
 /* Step 4: copy d's packets below cut into its lease, publish, notify. */
@@ -1009,6 +1029,7 @@ static void deliver(struct bdg_scratch *s, struct fwd_dr *d, uint32_t cut, bool 
 {
 	struct kring *kr = d->kr;
 	const uint16_t dst_hdr = d->port->hdr_len;
+	const uint32_t slot_max = kr->slot_max;
 	uint32_t pos = d->lease_start, left = d->take, dl;
 	uint64_t delivered = 0, bytes = 0, over = 0;
 	struct dr_iter it;
@@ -1031,7 +1052,7 @@ static void deliver(struct bdg_scratch *s, struct fwd_dr *d, uint32_t cut, bool 
 				break;
 			ok = copy_pkt_soft(s, k, i, kr, &pos, n);
 		} else {
-			n = pkt_slots(dl, kr->slot_max);
+			n = pkt_slots(dl, slot_max);
 			if (n > left)
 				break;
 			ok = copy_pkt(s, k, kr, dst_hdr, &pos, n);
