@@ -68,6 +68,10 @@ static void monitor_json(json_t *o, const struct reg_info *in)
 	json_object_set_new(o, "monitor_rx", json_boolean(in->mon_rx));
 	json_object_set_new(o, "monitor_tx", json_boolean(in->mon_tx));
 	json_object_set_new(o, "zero_copy", json_boolean(in->mon_zcopy));
+	if (in->area_size) { /* where the "area" fd of port.register maps */
+		json_object_set_new(o, "area_offset", json_integer((json_int_t)in->area_offset));
+		json_object_set_new(o, "area_size", json_integer((json_int_t)in->area_size));
+	}
 }
 
 /* A pipe end's extra keys: "type" and the other end's name. */
@@ -111,11 +115,73 @@ static json_t *info_json(const struct reg_info *in)
 	    in->vnet_hdr_len, "persistent", in->persistent, "lossless", in->lossless, "exclusive",
 	    in->exclusive, "users", in->users, "worker", in->worker, "api", NETMAP_API);
 
+	if (o)
+		json_object_set_new(o, "owner", json_integer(in->owner));
 	if (o && in->monitor)
 		monitor_json(o, in);
 	if (o && in->pipe)
 		pipe_json(o, in);
 	return o;
+}
+
+void methods_who(const struct ctl_conn *c, struct authz_who *ret_who)
+{
+	ret_who->uid = ctl_conn_peer_uid(c);
+	ret_who->gid = ctl_conn_peer_gid(c);
+	ret_who->n_groups = ctl_conn_peer_groups(c, &ret_who->groups);
+}
+
+/* The owner of a port in the shared region that is not uid's, or (uid_t)-1. */
+static uid_t shared_mem_other(struct methods_ctx *ctx, uid_t uid)
+{
+	struct mem_region *shared = reg_shared_mem(ctx->reg);
+
+	for (struct reg_port *p = reg_port_first(ctx->reg); p; p = reg_port_next(ctx->reg, p))
+		if (reg_port_mem(p) == shared && reg_port_owner(p) != uid)
+			return reg_port_owner(p);
+	return (uid_t)-1;
+}
+
+/* May w own a new port on switch sw (NULL: on none) with geometry vp? */
+static int may_create(struct methods_ctx *ctx, const struct authz_who *w, const char *sw,
+		      const struct vport_params *vp, struct ctl_error *e)
+{
+	if (sw && authz_switch(ctx->authz, w, sw, e) < 0)
+		return -1;
+	if (vp->shared_mem && authz_shared_mem(ctx->authz, w, shared_mem_other(ctx, w->uid), e) < 0)
+		return -1;
+	return 0;
+}
+
+/* May w do what reg_open(o) would (open, create or monitor a port)? */
+static int may_open(struct methods_ctx *ctx, const struct authz_who *w, const struct reg_open *o,
+		    struct ctl_error *e)
+{
+	struct reg_target t;
+	struct reg_info in;
+	char err[REG_ERRLEN];
+	int rc = reg_open_target(ctx->reg, o->name, &t, err);
+
+	if (rc)
+		return reg_fail(e, rc, err);
+	if (!t.port)
+		/* A monitor of nothing fails with ENOENT in reg_open. */
+		return t.monitor ? 0 : may_create(ctx, w, t.sw[0] ? t.sw : NULL, &o->vp, e);
+	reg_port_info(t.port, &in);
+	if (t.monitor)
+		rc = authz_monitor(ctx->authz, w, t.base, in.owner, in.exclusive, e);
+	else
+		rc = authz_port(ctx->authz, w, t.base, in.owner, "open", e);
+	if (rc < 0 || (t.sw[0] && authz_switch(ctx->authz, w, t.sw, e) < 0))
+		return -1;
+	return 0;
+}
+
+/* May w do `verb` to port p (named name)? */
+static int may_change(struct methods_ctx *ctx, const struct authz_who *w, struct reg_port *p,
+		      const char *name, const char *verb, struct ctl_error *e)
+{
+	return authz_port(ctx->authz, w, name, reg_port_owner(p), verb, e) < 0 ? -1 : 0;
 }
 
 /* The port named by params.name, or an error. */
@@ -174,6 +240,7 @@ static int m_port_register(struct ctl_conn *c, json_t *params, json_t **ret, str
 	    "buf_size", "extra_bufs", "exclusive", "lossless", "rings",	   "mem_id",   NULL};
 	struct methods_ctx *ctx = arg;
 	struct reg_open o = {0};
+	struct authz_who w;
 	const char *rings;
 	struct reg_handle *h;
 	struct reg_info info;
@@ -210,6 +277,10 @@ static int m_port_register(struct ctl_conn *c, json_t *params, json_t **ret, str
 		return ctl_fail(e, CTL_E_PARAMS, EINVAL,
 				"parameter 'ring' needs \"mode\": \"one\"");
 	o.ring = (uint32_t)ring;
+	methods_who(c, &w);
+	if (may_open(ctx, &w, &o, e))
+		return -1;
+	o.owner = w.uid;
 
 	rc = reg_open(ctx->reg, &o, &h, err);
 	if (rc)
@@ -223,7 +294,10 @@ static int m_port_register(struct ctl_conn *c, json_t *params, json_t **ret, str
 	int fd_mem = dup(reg_port_mem_fd(reg_handle_port(h)));
 	int fd_kick = dup(reg_port_kick_fd(reg_handle_port(h)));
 	int fd_notify = dup(reg_port_notify_fd(reg_handle_port(h)));
-	if (!*ret || fd_mem < 0 || fd_kick < 0 || fd_notify < 0) {
+	/* A zero-copy monitor's: the only part of its region it may write. */
+	int area = reg_port_area_fd(reg_handle_port(h));
+	int fd_area = area >= 0 ? dup(area) : -1;
+	if (!*ret || fd_mem < 0 || fd_kick < 0 || fd_notify < 0 || (area >= 0 && fd_area < 0)) {
 		int err_no = errno;
 		json_decref(*ret);
 		*ret = NULL;
@@ -233,6 +307,8 @@ static int m_port_register(struct ctl_conn *c, json_t *params, json_t **ret, str
 			close(fd_kick);
 		if (fd_notify >= 0)
 			close(fd_notify);
+		if (fd_area >= 0)
+			close(fd_area);
 		ctl_conn_remove_closer(c, unregister_on_close, h);
 		reg_close(h);
 		return ctl_fail(e, CTL_E_FAILED, err_no ? err_no : ENOMEM,
@@ -242,6 +318,8 @@ static int m_port_register(struct ctl_conn *c, json_t *params, json_t **ret, str
 	fds->fd[1] = fd_kick, fds->name[1] = "kick";
 	fds->fd[2] = fd_notify, fds->name[2] = "notify";
 	fds->n = 3;
+	if (fd_area >= 0)
+		fds->fd[3] = fd_area, fds->name[3] = "area", fds->n = 4;
 	return 0;
 }
 
@@ -302,6 +380,8 @@ static json_t *pipes_json(struct reg *r)
 				       "type", "pipe", "peer", in.peer, "users", in.users, "mem_id",
 				       in.mem_id, "tx_rings", in.vp.tx_rings, "rx_rings",
 				       in.vp.rx_rings, "exclusive", in.exclusive);
+		if (po)
+			json_object_set_new(po, "owner", json_integer(in.owner));
 		if (po && in.monitor)
 			monitor_json(po, &in); /* "type": "monitor" */
 		json_array_append_new(a, po);
@@ -366,6 +446,8 @@ static int m_vale_list(struct ctl_conn *c, json_t *params, json_t **ret, struct 
 			    "port", in.port, "index", in.index, "type", "vale", "persistent",
 			    in.persistent, "lossless", in.lossless, "users", in.users, "tx_rings",
 			    in.vp.tx_rings, "rx_rings", in.vp.rx_rings);
+			if (po)
+				json_object_set_new(po, "owner", json_integer(in.owner));
 			if (po && in.monitor)
 				monitor_json(po, &in);
 			json_array_append_new(ports, po);
@@ -389,18 +471,24 @@ static int m_vale_newif(struct ctl_conn *c, json_t *params, json_t **ret, struct
 					    "tx_slots",	  "rx_slots", "buf_size",
 					    "extra_bufs", "mem_id",   NULL};
 	struct methods_ctx *ctx = arg;
+	char sw[BDG_NAMSIZ], port[BDG_NAMSIZ];
 	struct vport_params vp;
 	struct reg_info info;
+	struct authz_who w;
 	char err[REG_ERRLEN];
 	const char *name;
 	int rc;
 
-	(void)c, (void)fds;
+	(void)fds;
 	if (ctl_params_only(params, known, e) ||
 	    ctl_param_string(params, "name", true, NULL, &name, e) ||
 	    geometry_params(params, &vp, e) || mem_id_param(ctx, params, &vp, e))
 		return -1;
-	rc = reg_newif(ctx->reg, name, &vp, err);
+	methods_who(c, &w);
+	/* A name that does not parse makes reg_newif fail before it changes anything. */
+	if (may_create(ctx, &w, bdg_parse_name(name, sw, port) == 0 ? sw : NULL, &vp, e))
+		return -1;
+	rc = reg_newif(ctx->reg, name, &vp, w.uid, err);
 	if (rc)
 		return reg_fail(e, rc, err);
 	reg_port_info(reg_find(ctx->reg, name, &rc, err), &info);
@@ -413,13 +501,20 @@ static int m_vale_delif(struct ctl_conn *c, json_t *params, json_t **ret, struct
 {
 	static const char *const known[] = {"name", NULL};
 	struct methods_ctx *ctx = arg;
+	struct reg_port *p;
+	struct authz_who w;
 	char err[REG_ERRLEN];
 	const char *name;
 	int rc;
 
-	(void)c, (void)fds;
+	(void)fds;
 	if (ctl_params_only(params, known, e) ||
 	    ctl_param_string(params, "name", true, NULL, &name, e))
+		return -1;
+	methods_who(c, &w);
+	/* A port that is not found makes reg_delif fail with its reason. */
+	p = reg_find(ctx->reg, name, &rc, err);
+	if (p && may_change(ctx, &w, p, name, "delete", e))
 		return -1;
 	rc = reg_delif(ctx->reg, name, err);
 	if (rc)
@@ -435,13 +530,18 @@ static int m_port_hdr_set(struct ctl_conn *c, json_t *params, json_t **ret, stru
 {
 	static const char *const known[] = {"name", "len", NULL};
 	struct reg_port *p;
+	struct authz_who w;
 	char err[REG_ERRLEN];
 	uint64_t len;
 	int rc;
 
-	(void)c, (void)fds;
+	(void)fds;
 	if (ctl_params_only(params, known, e) || !(p = port_param(arg, params, e)) ||
 	    ctl_param_uint(params, "len", true, 0, 12, 0, &len, e))
+		return -1;
+	methods_who(c, &w);
+	if (may_change(arg, &w, p, json_string_value(json_object_get(params, "name")),
+		       "set the virtio-net header of", e))
 		return -1;
 	rc = reg_port_set_hdr(p, (uint32_t)len, err);
 	if (rc)
@@ -477,6 +577,8 @@ static int m_switch_fdb(struct ctl_conn *c, json_t *params, json_t **ret, struct
 			struct ctl_error *e, void *arg)
 {
 	static const char *const known[] = {"switch", NULL};
+	struct methods_ctx *ctx = arg;
+	struct authz_who w;
 	struct bdg *b;
 	struct fdb *t;
 	struct fdb_entry *ents;
@@ -484,8 +586,12 @@ static int m_switch_fdb(struct ctl_conn *c, json_t *params, json_t **ret, struct
 	size_t n;
 	json_t *arr;
 
-	(void)c, (void)fds, (void)arg;
+	(void)fds;
 	if (ctl_params_only(params, known, e) || !(b = switch_param(params, e)))
+		return -1;
+	/* Who talks to whom on a switch is for those allowed on it. */
+	methods_who(c, &w);
+	if (authz_switch(ctx->authz, &w, bdg_name(b), e) < 0)
 		return -1;
 	if (bdg_ops(b)->lookup != learn_ops.lookup)
 		return ctl_fail(e, CTL_E_FAILED, EOPNOTSUPP,
@@ -514,16 +620,42 @@ static int m_switch_fdb(struct ctl_conn *c, json_t *params, json_t **ret, struct
 	return 0;
 }
 
+/*
+ * May w forget learned MACs of switch b: of one of w's ports (port), or,
+ * for root and the admin group, of a kernel port or of the whole switch
+ * (which moves everyone's traffic to flooding until it is learned again).
+ */
+static int may_flush(struct methods_ctx *ctx, const struct authz_who *w, struct bdg *b,
+		     const char *port, struct ctl_error *e)
+{
+	static const char whole[] =
+	    "forget every MAC of a switch (name one of your ports with 'port')";
+	char full[BDG_FULLNAMSIZ], err[REG_ERRLEN];
+	struct reg_port *rp;
+	int rc;
+
+	if (!port)
+		return authz_admin(ctx->authz, w, whole, e) < 0 ? -1 : 0;
+	snprintf(full, sizeof(full), "%s:%s", bdg_name(b), port);
+	rp = reg_find(ctx->reg, full, &rc, err);
+	if (!rp)
+		return authz_admin(ctx->authz, w, "forget the MACs of a kernel port", e) < 0 ? -1
+											     : 0;
+	return may_change(ctx, w, rp, full, "flush the MACs of", e);
+}
+
 static int m_switch_flush(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
 			  struct ctl_error *e, void *arg)
 {
 	static const char *const known[] = {"switch", "port", NULL};
-	struct bdg *b;
+	struct methods_ctx *ctx = arg;
 	struct bdg_port *p = NULL;
+	struct authz_who w;
+	struct bdg *b;
 	const char *port;
 	uint32_t n;
 
-	(void)c, (void)fds, (void)arg;
+	(void)fds;
 	if (ctl_params_only(params, known, e) || !(b = switch_param(params, e)) ||
 	    ctl_param_string(params, "port", false, NULL, &port, e))
 		return -1;
@@ -533,6 +665,9 @@ static int m_switch_flush(struct ctl_conn *c, json_t *params, json_t **ret, stru
 	if (port && !(p = bdg_find_port(b, port)))
 		return ctl_fail(e, CTL_E_FAILED, ENOENT, "switch %s has no port %s", bdg_name(b),
 				port);
+	methods_who(c, &w);
+	if (may_flush(ctx, &w, b, port, e))
+		return -1;
 	n = p ? fdb_flush_port(learn_fdb(bdg_ops_priv(b)), bdg_port_index(p))
 	      : fdb_flush(learn_fdb(bdg_ops_priv(b)));
 	*ret = json_pack("{s:s, s:i}", "switch", bdg_name(b), "flushed", n);
@@ -672,6 +807,42 @@ static int m_stats_get(struct ctl_conn *c, json_t *params, json_t **ret, struct 
 	return 0;
 }
 
+/* Limits or usage by resource name; an unlimited limit is null. With only,
+ * just the resources whose only[r] is set. */
+static json_t *amount_json(const struct quota_amount *a, const bool *only)
+{
+	json_t *o = json_object();
+
+	for (int r = 0; r < QUOTA_NRES; r++)
+		if (!only || only[r])
+			json_object_set_new(o, quota_res_name((enum quota_res)r),
+					    a->n[r] == QUOTA_UNLIMITED
+						? json_null()
+						: json_integer((json_int_t)a->n[r]));
+	return o;
+}
+
+/* daemon.status's limits: the caller's, its usage, and the host-wide caps. */
+static void limits_json(json_t *o, struct methods_ctx *ctx, uid_t uid)
+{
+	static const bool host_only[QUOTA_NRES] = {
+	    [QUOTA_CONNS] = true, [QUOTA_REGION_BYTES] = true};
+	struct quota_amount lim, used, host = {{0}}, host_used;
+
+	if (!ctx->quota)
+		return;
+	quota_limits(ctx->quota, uid, &lim);
+	quota_usage(ctx->quota, uid, &used);
+	quota_host_usage(ctx->quota, &host_used);
+	host.n[QUOTA_CONNS] = quota_params(ctx->quota)->host_conns;
+	host.n[QUOTA_REGION_BYTES] = quota_params(ctx->quota)->host_region_bytes;
+	json_object_set_new(o, "uid", json_integer((json_int_t)uid));
+	json_object_set_new(o, "limits", amount_json(&lim, NULL));
+	json_object_set_new(o, "usage", amount_json(&used, NULL));
+	json_object_set_new(o, "host_limits", amount_json(&host, host_only));
+	json_object_set_new(o, "host_usage", amount_json(&host_used, host_only));
+}
+
 static int m_daemon_status(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
 			   struct ctl_error *e, void *arg)
 {
@@ -680,7 +851,7 @@ static int m_daemon_status(struct ctl_conn *c, json_t *params, json_t **ret, str
 	json_t *workers = json_array();
 	uint32_t nports = 0, nswitches = 0;
 
-	(void)c, (void)fds;
+	(void)fds;
 	if (ctl_params_only(params, known, e)) {
 		json_decref(workers);
 		return -1;
@@ -705,6 +876,8 @@ static int m_daemon_status(struct ctl_conn *c, json_t *params, json_t **ret, str
 			 ctx->socket_path, "switches", nswitches, "ports", nports, "clients",
 			 (int)ctl_server_conn_count(ctx->server), "shared_mem_id",
 			 mem_id(reg_shared_mem(ctx->reg)), "workers", workers);
+	if (*ret)
+		limits_json(*ret, ctx, ctl_conn_peer_uid(c));
 	return 0;
 }
 
@@ -725,7 +898,8 @@ int methods_register(struct ctl_server *s, struct methods_ctx *ctx)
 	    {"switch.flush", "forget learned MACs of a switch or of one port", m_switch_flush, ctx,
 	     false},
 	    {"stats.get", "counters of one port or of all", m_stats_get, ctx, false},
-	    {"daemon.status", "version, uptime, workers, ports", m_daemon_status, ctx, false},
+	    {"daemon.status", "version, uptime, workers, ports, the caller's limits and usage",
+	     m_daemon_status, ctx, false},
 	};
 
 	ctx->server = s;

@@ -13,15 +13,18 @@
 #include <stdint.h>
 
 #include "attach.h"
+#include "authz.h"
 #include "registry.h"
 #include "rpc.h"
 
 struct methods_ctx {
 	struct reg *reg;
 	struct att *att; /* kernel interfaces: NICs, host ports, taps */
+	const struct authz *authz; /* who may do what (every method asks it first) */
 	const char *socket_path;
 	uint64_t started_ns; /* CLOCK_MONOTONIC at start, for uptime */
 	struct ctl_server *server; /* set by methods_register */
+	struct quota *quota;	   /* the limits (also the registry's); NULL: none */
 };
 
 /* Register every method on s; ctx must outlive s. 0 or -errno. */
@@ -41,6 +44,8 @@ int methods_nic_register(struct ctl_server *s, struct methods_ctx *ctx);
  * would call the name malformed); false for any other name.
  */
 struct att_entry *methods_kport_find(const struct att *att, const char *name);
+/* The caller of a method, for authz. */
+void methods_who(const struct ctl_conn *c, struct authz_who *ret_who);
 bool methods_host_port_missing(const char *name, struct ctl_error *e);
 void methods_kport_describe(json_t *o, const struct att_entry *a);
 void methods_kport_counters(json_t *o, const struct att_entry *a);

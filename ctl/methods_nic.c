@@ -13,6 +13,68 @@ static int att_err(struct ctl_error *e, int neg, const char *detail)
 	return ctl_fail(e, neg == -EINVAL ? CTL_E_PARAMS : CTL_E_FAILED, -neg, "%s", detail);
 }
 
+/* Kernel-side work (interfaces, taps, polling threads) is for root and the admin group. */
+static int need_admin(struct ctl_conn *c, struct methods_ctx *ctx, const char *action,
+		      struct ctl_error *e)
+{
+	struct authz_who w;
+
+	methods_who(c, &w);
+	return authz_admin(ctx->authz, &w, action, e) < 0 ? -1 : 0;
+}
+
+/*
+ * Limits of kernel ports (ports/quota.h). hw/attach.c keeps no owner, so
+ * their charges are holds: "kport:SW:PORT" (one port, two with a host port)
+ * while the entry exists, "kpoll:SW:PORT" (a polling thread) while it polls,
+ * and the switch an attach creates (registry.h). settle() gives back those
+ * whose object is gone; it runs after every call that may remove one.
+ */
+#define KPORT_KEY "kport:"
+#define KPOLL_KEY "kpoll:"
+
+static bool kport_alive(const char *name, void *arg)
+{
+	return methods_kport_find(arg, name) != NULL;
+}
+
+static bool kpoll_alive(const char *name, void *arg)
+{
+	struct att_entry *a = methods_kport_find(arg, name);
+
+	return a && kport_polling(att_entry_kport(a));
+}
+
+static void settle(struct methods_ctx *ctx)
+{
+	quota_settle(ctx->quota, KPOLL_KEY, kpoll_alive, ctx->att);
+	quota_settle(ctx->quota, KPORT_KEY, kport_alive, ctx->att);
+	reg_settle(ctx->reg);
+}
+
+/* Charge uid for kernel port sw:port (ports of them) and the switch it may
+ * create, before hw/attach.c makes anything. */
+static int charge_kport(struct methods_ctx *ctx, uid_t uid, const char *sw, const char *port,
+			uint64_t ports, struct ctl_error *e)
+{
+	const struct quota_amount a = {.n[QUOTA_PORTS] = ports};
+	char key[sizeof(KPORT_KEY) + 2 * BDG_NAMSIZ + 1], err[QUOTA_ERRLEN];
+	int rc;
+
+	settle(ctx); /* a charge of an earlier port of that name */
+	snprintf(key, sizeof(key), KPORT_KEY "%s:%s", sw, port);
+	if (quota_held(ctx->quota, key))
+		return 0; /* it exists: hw/attach.c refuses with EEXIST */
+	rc = reg_charge_switch(ctx->reg, uid, sw, err);
+	if (!rc)
+		rc = quota_hold(ctx->quota, uid, key, &a, err);
+	if (rc) {
+		settle(ctx);
+		return att_err(e, rc, err);
+	}
+	return 0;
+}
+
 static int m_vale_attach(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
 			 struct ctl_error *e, void *arg)
 {
@@ -23,14 +85,22 @@ static int m_vale_attach(struct ctl_conn *c, json_t *params, json_t **ret, struc
 	bool host;
 	int rc;
 
-	(void)c, (void)fds;
-	if (ctl_params_only(params, known, e) ||
+	(void)fds;
+	if (need_admin(c, ctx, "attach kernel interfaces", e) ||
+	    ctl_params_only(params, known, e) ||
 	    ctl_param_string(params, "switch", true, NULL, &sw, e) ||
 	    ctl_param_string(params, "ifname", true, NULL, &ifname, e) ||
 	    ctl_param_string(params, "mode", false, NULL, &mode, e) ||
 	    ctl_param_bool(params, "host", false, &host, e))
 		return -1;
+	if (strlen(sw) >= BDG_NAMSIZ || strlen(ifname) >= BDG_NAMSIZ)
+		return ctl_fail(e, CTL_E_PARAMS, ENAMETOOLONG,
+				"switch and interface names are at most %d characters",
+				BDG_NAMSIZ - 1);
+	if (charge_kport(ctx, ctl_conn_peer_uid(c), sw, ifname, host ? 2 : 1, e))
+		return -1;
 	rc = att_nic(ctx->att, sw, ifname, mode, host, err);
+	settle(ctx);
 	if (rc)
 		return att_err(e, rc, err);
 	for (struct att_entry *a = att_first(ctx->att); a; a = att_next(a)) {
@@ -54,12 +124,14 @@ static int m_vale_detach(struct ctl_conn *c, json_t *params, json_t **ret, struc
 	char err[256];
 	int rc;
 
-	(void)c, (void)fds;
-	if (ctl_params_only(params, known, e) ||
+	(void)fds;
+	if (need_admin(c, ctx, "detach kernel interfaces", e) ||
+	    ctl_params_only(params, known, e) ||
 	    ctl_param_string(params, "switch", true, NULL, &sw, e) ||
 	    ctl_param_string(params, "ifname", true, NULL, &ifname, e))
 		return -1;
 	rc = att_detach(ctx->att, sw, ifname, err);
+	settle(ctx);
 	if (rc)
 		return att_err(e, rc, err);
 	*ret = json_pack("{s:s, s:s, s:b}", "switch", sw, "ifname", ifname, "detached", 1);
@@ -93,8 +165,8 @@ static int m_vale_tap_create(struct ctl_conn *c, json_t *params, json_t **ret, s
 	uint64_t mtu, queues;
 	int rc;
 
-	(void)c, (void)fds;
-	if (ctl_params_only(params, known, e) ||
+	(void)fds;
+	if (need_admin(c, ctx, "create taps", e) || ctl_params_only(params, known, e) ||
 	    ctl_param_string(params, "name", true, NULL, &name, e) ||
 	    ctl_param_string(params, "tap", false, NULL, &tp.name, e) ||
 	    ctl_param_string(params, "netns", false, NULL, &tp.netns, e) ||
@@ -118,7 +190,10 @@ static int m_vale_tap_create(struct ctl_conn *c, json_t *params, json_t **ret, s
 	}
 	tp.mtu = (uint32_t)mtu;
 	tp.queues = (uint32_t)queues;
+	if (charge_kport(ctx, ctl_conn_peer_uid(c), sw, port, 1, e))
+		return -1;
 	rc = att_tap(ctx->att, sw, port, &tp, err);
+	settle(ctx);
 	if (rc)
 		return att_err(e, rc, err);
 	*ret = json_pack("{s:s, s:s, s:s?, s:i, s:i}", "name", name, "type", "tap", "netns",
@@ -135,13 +210,14 @@ static int m_vale_tap_delete(struct ctl_conn *c, json_t *params, json_t **ret, s
 	const char *name;
 	int rc;
 
-	(void)c, (void)fds;
-	if (ctl_params_only(params, known, e) ||
+	(void)fds;
+	if (need_admin(c, ctx, "delete taps", e) || ctl_params_only(params, known, e) ||
 	    ctl_param_string(params, "name", true, NULL, &name, e))
 		return -1;
 	if (bdg_parse_name(name, sw, port))
 		return ctl_fail(e, CTL_E_PARAMS, EINVAL, "'%s' is not a port name valeX:Y", name);
 	rc = att_tap_delete(ctx->att, sw, port, err);
+	settle(ctx);
 	if (rc)
 		return att_err(e, rc, err);
 	*ret = json_pack("{s:s, s:b}", "name", name, "deleted", 1);
@@ -217,7 +293,7 @@ static int m_vale_interfaces(struct ctl_conn *c, json_t *params, json_t **ret, s
 }
 
 /* vale.polling.enable / vale.polling.disable on a VALE port or a kernel port. */
-static int set_polling(struct methods_ctx *ctx, json_t *params, bool on, json_t **ret,
+static int set_polling(struct methods_ctx *ctx, uid_t uid, json_t *params, bool on, json_t **ret,
 		       struct ctl_error *e)
 {
 	static const char *const known_on[] = {"name", "cpu", NULL}, *const known_off[] = {"name",
@@ -247,7 +323,16 @@ static int set_polling(struct methods_ctx *ctx, json_t *params, bool on, json_t 
 					on ? "%s is in polling mode already"
 					   : "%s is not in polling mode",
 					name);
+		static const struct quota_amount one = {.n[QUOTA_POLLERS] = 1};
+		char key[sizeof(KPOLL_KEY) + 2 * BDG_NAMSIZ + 1];
+
+		snprintf(key, sizeof(key), KPOLL_KEY "%s:%s", att_entry_switch(a),
+			 att_entry_port(a));
+		settle(ctx);
+		if (on && (rc = quota_hold(ctx->quota, uid, key, &one, err)))
+			return att_err(e, rc, err);
 		rc = kport_set_polling(att_entry_kport(a), on, (int)cpu);
+		settle(ctx);
 		if (rc)
 			return ctl_fail(e, CTL_E_FAILED, -rc, "cannot set polling on %s: %s", name,
 					strerror(-rc));
@@ -255,7 +340,7 @@ static int set_polling(struct methods_ctx *ctx, json_t *params, bool on, json_t 
 		p = reg_find(ctx->reg, name, &rc, err);
 		if (!p)
 			return att_err(e, rc, err);
-		rc = reg_set_polling(ctx->reg, p, on, (int)cpu, err);
+		rc = reg_set_polling(ctx->reg, p, on, (int)cpu, uid, err);
 		if (rc)
 			return att_err(e, rc, err);
 	}
@@ -266,15 +351,19 @@ static int set_polling(struct methods_ctx *ctx, json_t *params, bool on, json_t 
 static int m_polling_enable(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
 			    struct ctl_error *e, void *arg)
 {
-	(void)c, (void)fds;
-	return set_polling(arg, params, true, ret, e);
+	(void)fds;
+	if (need_admin(c, arg, "start polling threads", e))
+		return -1;
+	return set_polling(arg, ctl_conn_peer_uid(c), params, true, ret, e);
 }
 
 static int m_polling_disable(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
 			     struct ctl_error *e, void *arg)
 {
-	(void)c, (void)fds;
-	return set_polling(arg, params, false, ret, e);
+	(void)fds;
+	if (need_admin(c, arg, "stop polling threads", e))
+		return -1;
+	return set_polling(arg, ctl_conn_peer_uid(c), params, false, ret, e);
 }
 
 int methods_nic_register(struct ctl_server *s, struct methods_ctx *ctx)

@@ -51,7 +51,16 @@ struct ctl_conn {
 	struct ctl_server *s;
 	struct ctl_conn *prev, *next;
 	int fd;
+	/* The peer's credentials when it connected (SO_PEERCRED, SO_PEERGROUPS):
+	 * the kernel recorded them at connect(), so a peer cannot change them
+	 * later. Unreadable ones leave the uid and gid at (uid_t)-1, which no
+	 * rule grants anything, and no supplementary groups. */
 	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;
+	size_t n_groups;
+	bool charged; /* one QUOTA_CONNS of uid is ours to give back */
 	struct event *rev, *wev;
 	bool reading, writing; /* rev / wev added */
 
@@ -82,6 +91,7 @@ struct ctl_server {
 
 	struct ctl_conn *conns;
 	uint32_t n_conns;
+	struct quota *quota; /* NULL: connections are not limited */
 };
 
 /* ---- errors ---- */
@@ -113,6 +123,7 @@ static const struct {
 	{ENFILE, "ENFILE"},
 	{EMFILE, "EMFILE"},
 	{ENOSPC, "ENOSPC"},
+	{EDQUOT, "EDQUOT"},
 	{EROFS, "EROFS"},
 	{EPIPE, "EPIPE"},
 	{ERANGE, "ERANGE"},
@@ -719,6 +730,8 @@ out:
 
 /* ---- connections ---- */
 
+static const struct quota_amount one_conn = {.n[QUOTA_CONNS] = 1};
+
 static void conn_close(struct ctl_conn *c)
 {
 	struct ctl_server *s = c->s;
@@ -742,6 +755,9 @@ static void conn_close(struct ctl_conn *c)
 	}
 	free(c->in);
 	free(c->closers);
+	free(c->groups);
+	if (c->charged)
+		quota_uncharge(s->quota, c->uid, &one_conn);
 
 	if (c->prev)
 		c->prev->next = c->next;
@@ -963,6 +979,56 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 	conn_pump(arg);
 }
 
+/*
+ * The peer's supplementary groups. The kernel answers ERANGE with the size
+ * it needs when the buffer is short, so a second try always fits (the list
+ * was fixed at connect()). A kernel without SO_PEERGROUPS (before 4.13)
+ * leaves the peer with its primary group only.
+ */
+static int read_peer_groups(struct ctl_conn *c)
+{
+	socklen_t len = 16 * sizeof(gid_t);
+
+	for (int tries = 0; tries < 2; tries++) {
+		gid_t *g = malloc(len);
+		socklen_t got = len;
+
+		if (!g)
+			return -ENOMEM;
+		if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, g, &got) == 0) {
+			c->groups = g;
+			c->n_groups = got / sizeof(gid_t);
+			return 0;
+		}
+		free(g);
+		if (errno != ERANGE || got <= len)
+			return 0;
+		len = got;
+	}
+	return 0;
+}
+
+/*
+ * Charge a new connection to its uid. Over the limit, the peer gets one
+ * error line saying which limit, and the connection closes once it is sent:
+ * it reads nothing more, so it can never run a method. May free c.
+ */
+static void refuse_over_limit(struct ctl_conn *c)
+{
+	struct ctl_error err = {0};
+	char detail[QUOTA_ERRLEN];
+	int e = quota_charge(c->s->quota, c->uid, &one_conn, detail);
+
+	if (e == 0) {
+		c->charged = true;
+		return;
+	}
+	ctl_fail(&err, CTL_E_FAILED, -e, "connection refused: %s", detail);
+	queue_error(c, json_null(), &err);
+	c->closing = true;
+	conn_pump(c);
+}
+
 static int conn_create(struct ctl_server *s, int fd)
 {
 	struct ctl_conn *c = calloc(1, sizeof(*c));
@@ -974,8 +1040,17 @@ static int conn_create(struct ctl_server *s, int fd)
 	c->s = s;
 	c->fd = fd;
 	c->out_tail = &c->out_head;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+	c->uid = (uid_t)-1;
+	c->gid = (gid_t)-1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
 		c->pid = cred.pid;
+		c->uid = cred.uid;
+		c->gid = cred.gid;
+	}
+	if (read_peer_groups(c) < 0) {
+		free(c);
+		return -ENOMEM;
+	}
 	c->rev = event_new(s->base, fd, EV_READ | EV_PERSIST, on_read, c);
 	c->wev = event_new(s->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
 	if (!c->rev || !c->wev || event_add(c->rev, NULL) < 0)
@@ -987,6 +1062,7 @@ static int conn_create(struct ctl_server *s, int fd)
 		s->conns->prev = c;
 	s->conns = c;
 	s->n_conns++;
+	refuse_over_limit(c);
 	return 0;
 
 err_events:
@@ -994,6 +1070,7 @@ err_events:
 		event_free(c->rev);
 	if (c->wev)
 		event_free(c->wev);
+	free(c->groups);
 	free(c);
 	return -ENOMEM;
 }
@@ -1365,4 +1442,25 @@ int ctl_conn_remove_closer(struct ctl_conn *c, void (*fn)(struct ctl_conn *c, vo
 pid_t ctl_conn_peer_pid(const struct ctl_conn *c)
 {
 	return c->pid;
+}
+
+uid_t ctl_conn_peer_uid(const struct ctl_conn *c)
+{
+	return c->uid;
+}
+
+gid_t ctl_conn_peer_gid(const struct ctl_conn *c)
+{
+	return c->gid;
+}
+
+size_t ctl_conn_peer_groups(const struct ctl_conn *c, const gid_t **ret_groups)
+{
+	*ret_groups = c->groups;
+	return c->n_groups;
+}
+
+void ctl_server_set_quota(struct ctl_server *s, struct quota *q)
+{
+	s->quota = q;
 }

@@ -26,6 +26,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "quota.h"
 #include "wire.h" /* CTL_LINE_MAX, CTL_MAX_FDS */
 
 #define CTL_E_PARSE -32700
@@ -95,6 +96,14 @@ int ctl_method_register(struct ctl_server *s, const struct ctl_method *m);
 /* Connections now open. */
 uint32_t ctl_server_conn_count(const struct ctl_server *s);
 
+/*
+ * Charge every new connection to its peer's uid in q (one QUOTA_CONNS, given
+ * back when it closes). A connection over the limit gets one error line
+ * (id null, EDQUOT, or ENOSPC for the host-wide cap, with a sentence) and is
+ * closed; nothing of it is run. NULL (the default): no limit.
+ */
+void ctl_server_set_quota(struct ctl_server *s, struct quota *q);
+
 /* Run fn(c, arg) when c closes, after closers added later. 0 or -ENOMEM. */
 int ctl_conn_add_closer(struct ctl_conn *c, void (*fn)(struct ctl_conn *c, void *arg), void *arg);
 /* Forget a closer added with the same fn and arg (e.g. the port was closed
@@ -104,6 +113,17 @@ int ctl_conn_remove_closer(struct ctl_conn *c, void (*fn)(struct ctl_conn *c, vo
 
 /* The peer's pid from SO_PEERCRED, for logs. */
 pid_t ctl_conn_peer_pid(const struct ctl_conn *c);
+/*
+ * Who the peer is, as the kernel recorded it when the peer connected
+ * (SO_PEERCRED, SO_PEERGROUPS): what authorization decides on. When the
+ * kernel could not tell, uid and gid are (uid_t)-1 and (gid_t)-1, which no
+ * rule grants anything. ctl_conn_peer_groups sets *ret_groups to the
+ * supplementary groups (owned by c, valid while it is open) and returns how
+ * many there are (0 on a kernel without SO_PEERGROUPS).
+ */
+uid_t ctl_conn_peer_uid(const struct ctl_conn *c);
+gid_t ctl_conn_peer_gid(const struct ctl_conn *c);
+size_t ctl_conn_peer_groups(const struct ctl_conn *c, const gid_t **ret_groups);
 
 /*
  * Parameter helpers: each fills err (CTL_E_PARAMS, EINVAL, naming the key and

@@ -160,14 +160,38 @@ static void print_stats(json_t *r)
 	}
 }
 
+/* "used/limit" of each resource in limits (null: unlimited). */
+static void print_usage(const char *title, json_t *used, json_t *limits)
+{
+	const char *k;
+	json_t *lim;
+
+	printf("%s:", title);
+	json_object_foreach(limits, k, lim) {
+		if (json_is_null(lim))
+			printf(" %s %ld/unlimited", k, jint(used, k));
+		else
+			printf(" %s %ld/%ld", k, jint(used, k), (long)json_integer_value(lim));
+	}
+	printf("\n");
+}
+
 static void print_status(json_t *r)
 {
+	char title[64];
+
 	printf("valed %s (api %ld) pid %ld up %ld s on %s: %ld switches, %ld ports, %ld clients, "
 	       "%zu workers, shared mem_id %ld\n",
 	       jstr(r, "version"), jint(r, "api"), jint(r, "pid"),
 	       jint(r, "uptime_s"), jstr(r, "socket"),
 	       jint(r, "switches"), jint(r, "ports"), jint(r, "clients"),
 	       json_array_size(json_object_get(r, "workers")), jint(r, "shared_mem_id"));
+	if (!json_object_get(r, "limits"))
+		return;
+	snprintf(title, sizeof(title), "limits of uid %ld (used/limit)", jint(r, "uid"));
+	print_usage(title, json_object_get(r, "usage"), json_object_get(r, "limits"));
+	print_usage("host-wide (used/limit)", json_object_get(r, "host_usage"),
+		    json_object_get(r, "host_limits"));
 }
 
 static void print_done(json_t *r)
@@ -216,7 +240,8 @@ static const struct cmd cmds[] = {
 	{"fdb", "switch.fdb", "switch", true, print_fdb, "fdb SWITCH: the MAC table"},
 	{"flush", "switch.flush", "switch", true, print_flush, "flush SWITCH: forget learned MACs"},
 	{"stats", "stats.get", "name", false, print_stats, "stats [PORT]: counters"},
-	{"status", "daemon.status", NULL, false, print_status, "status: the daemon"},
+	{"status", "daemon.status", NULL, false, print_status,
+	 "status: the daemon, your limits and usage"},
 	{"attach", "vale.attach", "switch", true, print_attach,
 	 "attach SWITCH IFNAME [--mode best|native|generic] [--host]: a NIC as a port"},
 	{"detach", "vale.detach", "switch", true, print_done, "detach SWITCH IFNAME: give it back"},

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -21,8 +22,10 @@
 #include <jansson.h>
 #include <systemd/sd-daemon.h>
 
+#include "authz.h"
 #include "fdb.h"
 #include "methods.h"
+#include "quota.h"
 #include "registry.h"
 #include "rpc.h"
 #include "worker.h"
@@ -177,14 +180,17 @@ static int config_settings(json_t *cfg, struct reg_params *rp)
 	json_object_foreach(cfg, key, v) {
 		size_t i;
 
-		if (strcmp(key, "ports") == 0 || strcmp(key, "admode") == 0)
+		if (strcmp(key, "ports") == 0 || strcmp(key, "admode") == 0 ||
+		    strcmp(key, "admin_group") == 0 || strcmp(key, "switch_access") == 0 ||
+		    strcmp(key, "limits") == 0)
 			continue;
 		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 			if (strcmp(key, keys[i].key) == 0)
 				break;
 		if (i == sizeof(keys) / sizeof(keys[0])) {
-			logmsg(LOG_ERR, "config: unknown key '%s' (known: workers, poll_us, fdb_max, "
-					"fdb_age, admode, ports)",
+			logmsg(LOG_ERR,
+			       "config: unknown key '%s' (known: workers, poll_us, fdb_max, "
+			       "fdb_age, admode, admin_group, switch_access, limits, ports)",
 			       key);
 			return -1;
 		}
@@ -195,6 +201,154 @@ static int config_settings(json_t *cfg, struct reg_params *rp)
 			return -1;
 		}
 		*(uint32_t *)((char *)rp + keys[i].offset) = (uint32_t)json_integer_value(v);
+	}
+	return 0;
+}
+
+/* A port's "owner": a user name or a uid; root's when absent. */
+static int config_owner(json_t *v, size_t i, uid_t *ret)
+{
+	const struct passwd *pw;
+
+	*ret = 0;
+	if (!v)
+		return 0;
+	if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+	    json_integer_value(v) < (json_int_t)UINT32_MAX) {
+		*ret = (uid_t)json_integer_value(v);
+		return 0;
+	}
+	pw = json_is_string(v) ? getpwnam(json_string_value(v)) : NULL;
+	if (!pw) {
+		logmsg(LOG_ERR, "config: ports[%zu].owner must be a user of this host or a uid", i);
+		return -1;
+	}
+	*ret = pw->pw_uid;
+	return 0;
+}
+
+/* One limit: a non-negative integer or "unlimited". */
+static int limit_value(const char *where, const char *key, json_t *v, uint64_t *ret)
+{
+	if (json_is_string(v) && strcmp(json_string_value(v), "unlimited") == 0) {
+		*ret = QUOTA_UNLIMITED;
+		return 0;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < 0) {
+		logmsg(LOG_ERR, "config: limits.%s.%s must be an integer >= 0 or \"unlimited\"",
+		       where, key);
+		return -1;
+	}
+	*ret = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+/* A set of per-uid limits ({"ports": 16, ...}) over *lim; absent keys stay. */
+static int limit_set(const char *where, json_t *o, struct quota_amount *lim)
+{
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(o)) {
+		logmsg(LOG_ERR, "config: limits.%s must be an object", where);
+		return -1;
+	}
+	json_object_foreach(o, key, v) {
+		int r;
+
+		for (r = 0; r < QUOTA_NRES && strcmp(key, quota_res_name((enum quota_res)r)); r++)
+			;
+		if (r == QUOTA_NRES) {
+			logmsg(LOG_ERR,
+			       "config: limits.%s: unknown key '%s' (known: connections, ports, "
+			       "switches, region_bytes, extra_bufs, polling_threads)",
+			       where, key);
+			return -1;
+		}
+		if (limit_value(where, key, v, &lim->n[r]))
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The "limits" object: {"default": {...}, "host": {"connections": N,
+ * "region_bytes": N}, "uids": {"1000": {...}}} (doc/valed.md). Fills qp;
+ * the per-uid overrides are applied to q by config_uid_limits once q exists.
+ */
+static int config_limits(json_t *cfg, struct quota_params *qp)
+{
+	json_t *l = json_object_get(cfg, "limits"), *v;
+	const char *key;
+
+	if (!l)
+		return 0;
+	if (!json_is_object(l)) {
+		logmsg(LOG_ERR, "config: 'limits' must be an object");
+		return -1;
+	}
+	json_object_foreach(l, key, v) {
+		if (strcmp(key, "default") == 0) {
+			if (limit_set("default", v, &qp->defaults))
+				return -1;
+		} else if (strcmp(key, "host") == 0) {
+			const char *hk;
+			json_t *hv;
+
+			if (!json_is_object(v)) {
+				logmsg(LOG_ERR, "config: limits.host must be an object");
+				return -1;
+			}
+			json_object_foreach(v, hk, hv) {
+				uint64_t *dst = strcmp(hk, "connections") == 0 ? &qp->host_conns
+						: strcmp(hk, "region_bytes") == 0 ? &qp->host_region_bytes
+										  : NULL;
+				if (!dst) {
+					logmsg(LOG_ERR,
+					       "config: limits.host: unknown key '%s' (known: "
+					       "connections, region_bytes)",
+					       hk);
+					return -1;
+				}
+				if (limit_value("host", hk, hv, dst))
+					return -1;
+			}
+		} else if (strcmp(key, "uids") == 0) {
+			if (!json_is_object(v)) {
+				logmsg(LOG_ERR, "config: limits.uids must be an object");
+				return -1;
+			}
+		} else {
+			logmsg(LOG_ERR,
+			       "config: limits: unknown key '%s' (known: default, host, uids)", key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* limits.uids: {"1000": {"ports": 16}}; what a uid does not set is the default. */
+static int config_uid_limits(json_t *cfg, struct quota *q)
+{
+	json_t *uids = json_object_get(json_object_get(cfg, "limits"), "uids"), *v;
+	const char *key;
+
+	json_object_foreach(uids, key, v) {
+		struct quota_amount lim = quota_params(q)->defaults;
+		char where[64];
+		uint32_t uid;
+
+		snprintf(where, sizeof(where), "uids.%s", key);
+		if (parse_uint(key, 0, UINT32_MAX - 1, &uid)) {
+			logmsg(LOG_ERR, "config: limits.uids: '%s' is not a numeric uid", key);
+			return -1;
+		}
+		if (limit_set(where, v, &lim))
+			return -1;
+		if (quota_set_limits(q, (uid_t)uid, &lim)) {
+			logmsg(LOG_ERR, "out of memory");
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -220,29 +374,33 @@ static int config_ports(json_t *cfg, struct reg *reg)
 		char err[REG_ERRLEN];
 		const char *name = json_string_value(json_object_get(p, "name"));
 		const char *key;
+		uid_t owner;
 		json_t *v;
 
 		if (!json_is_object(p) || !name) {
 			logmsg(LOG_ERR, "config: ports[%zu] needs a \"name\"", i);
 			return -1;
 		}
+		if (config_owner(json_object_get(p, "owner"), i, &owner))
+			return -1;
 		json_object_foreach(p, key, v) {
 			size_t k;
-			if (strcmp(key, "name") == 0)
+			if (strcmp(key, "name") == 0 || strcmp(key, "owner") == 0)
 				continue;
 			for (k = 0; k < 5 && strcmp(key, geometry[k]) != 0; k++)
 				;
 			if (k == 5 || !json_is_integer(v) || json_integer_value(v) < 1 ||
 			    json_integer_value(v) > 65536) {
-				logmsg(LOG_ERR,
-				       "config: ports[%zu].%s: expected one of tx_rings, rx_rings, "
-				       "tx_slots, rx_slots, buf_size with an integer value",
-				       i, key);
+				logmsg(
+				    LOG_ERR,
+				    "config: ports[%zu].%s: expected owner, or one of tx_rings, "
+				    "rx_rings, tx_slots, rx_slots, buf_size with an integer value",
+				    i, key);
 				return -1;
 			}
 			*field[k] = (uint32_t)json_integer_value(v);
 		}
-		if (reg_newif(reg, name, &vp, err)) {
+		if (reg_newif(reg, name, &vp, owner, err)) {
 			logmsg(LOG_ERR, "config: port %s: %s", name, err);
 			return -1;
 		}
@@ -303,6 +461,9 @@ int main(int argc, char **argv)
 	struct ctl_server *srv;
 	struct reg *reg;
 	struct att *att;
+	struct authz *authz;
+	struct quota_params qp;
+	struct quota *quota;
 	enum nic_admode admode = NIC_ADMODE_BEST;
 	json_t *cfg = NULL;
 	char err[REG_ERRLEN];
@@ -314,6 +475,7 @@ int main(int argc, char **argv)
 	if (n)
 		return n == 1 ? 0 : 2;
 	signal(SIGPIPE, SIG_IGN);
+	quota_default_params(&qp);
 	if (o.config) {
 		json_error_t jerr;
 		cfg = json_load_file(o.config, JSON_REJECT_DUPLICATES, &jerr);
@@ -326,7 +488,7 @@ int main(int argc, char **argv)
 				       cfg ? "must be a JSON object" : jerr.text);
 			return 1;
 		}
-		if (config_settings(cfg, &o.reg))
+		if (config_settings(cfg, &o.reg) || config_limits(cfg, &qp))
 			goto err_cfg;
 	}
 	if (o.set_workers)
@@ -340,10 +502,28 @@ int main(int argc, char **argv)
 		goto err_cfg;
 	}
 
+	authz = authz_create(cfg ? json_object_get(cfg, "admin_group") : NULL,
+			     cfg ? json_object_get(cfg, "switch_access") : NULL, err, sizeof(err));
+	if (!authz) {
+		logmsg(LOG_ERR, "config: %s", err);
+		goto err_cfg;
+	}
+	if (authz_admin_group(authz))
+		logmsg(LOG_INFO, "admin group: %s", authz_admin_group(authz));
+	else
+		logmsg(LOG_INFO, "no admin group: only root may administer valed");
+
+	quota = quota_create(&qp);
+	if (!quota || (cfg && config_uid_limits(cfg, quota))) {
+		if (!quota)
+			logmsg(LOG_ERR, "out of memory");
+		goto err_quota;
+	}
+	o.reg.quota = quota;
 	reg = reg_create(&o.reg, err);
 	if (!reg) {
 		logmsg(LOG_ERR, "%s", err);
-		goto err_cfg;
+		goto err_quota;
 	}
 	att = att_create(o.reg.fdb_max, o.reg.fdb_age, admode);
 	if (!att) {
@@ -373,8 +553,11 @@ int main(int argc, char **argv)
 		goto err_base;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ctl_server_set_quota(srv, quota);
 	ctx.reg = reg;
 	ctx.att = att;
+	ctx.authz = authz;
+	ctx.quota = quota;
 	ctx.socket_path = o.socket;
 	ctx.started_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	if (methods_register(srv, &ctx) || methods_nic_register(srv, &ctx)) {
@@ -424,7 +607,10 @@ err_base:
 err_att:
 	att_destroy(att); /* kernel interfaces go back first */
 err_reg:
-	reg_destroy(reg);
+	reg_destroy(reg); /* gives its charges back: the quota goes after it */
+err_quota:
+	quota_destroy(quota);
+	authz_destroy(authz);
 err_cfg:
 	json_decref(cfg);
 	return rc;

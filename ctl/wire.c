@@ -62,6 +62,7 @@ static const struct {
 	{"ENFILE", ENFILE},
 	{"EMFILE", EMFILE},
 	{"ENOSPC", ENOSPC},
+	{"EDQUOT", EDQUOT},
 	{"EROFS", EROFS},
 	{"EPIPE", EPIPE},
 	{"ERANGE", ERANGE},

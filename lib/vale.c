@@ -21,6 +21,7 @@ struct reg_fds {
 	int mem;
 	int kick;
 	int notify;
+	int area; /* a zero-copy monitor's: what it may write of its region; else -1 */
 };
 
 /* The port.register params: only what the caller set, as the daemon
@@ -89,7 +90,7 @@ static int get_uint(const json_t *result, const char *key, uint64_t max, uint64_
 static int take_fds(const json_t *result, int *fds, int nfds, struct reg_fds *ret)
 {
 	const json_t *names = json_object_get(result, "fds");
-	struct reg_fds got = {-1, -1, -1};
+	struct reg_fds got = {-1, -1, -1, -1};
 	int *slot;
 
 	if (!json_is_array(names) || json_array_size(names) != (size_t)nfds) {
@@ -110,6 +111,8 @@ static int take_fds(const json_t *result, int *fds, int nfds, struct reg_fds *re
 			slot = &got.kick;
 		else if (name && strcmp(name, "notify") == 0)
 			slot = &got.notify;
+		else if (name && strcmp(name, "area") == 0)
+			slot = &got.area;
 		if (slot && *slot < 0)
 			*slot = fds[i];
 		else
@@ -122,10 +125,43 @@ static int take_fds(const json_t *result, int *fds, int nfds, struct reg_fds *re
 			close(got.kick);
 		if (got.notify >= 0)
 			close(got.notify);
+		if (got.area >= 0)
+			close(got.area);
 		return lverr_set(EPROTO, "valed's port.register reply lacks one of the fds "
 					 "mem, kick, notify");
 	}
 	*ret = got;
+	return 0;
+}
+
+/*
+ * Map the region as the reply says: read-write, or, for a zero-copy monitor
+ * (an "area" fd), read-only with its area mapped read-write over the same
+ * range, so every offset (netmap_if, rings, buffers) is the region's.
+ */
+static int map_region(struct vale_port *p, const json_t *result, const struct reg_fds *fds,
+		      const char *name)
+{
+	uint64_t ofs, size, page = (uint64_t)sysconf(_SC_PAGESIZE);
+
+	p->mem = mmap(NULL, p->mem_size, fds->area >= 0 ? PROT_READ : PROT_READ | PROT_WRITE,
+		      MAP_SHARED, fds->mem, 0);
+	if (p->mem == MAP_FAILED)
+		return lverr_set(errno, "cannot map the %zu-byte region of %s: %s", p->mem_size,
+				 name, strerror(errno));
+	if (fds->area < 0)
+		return 0;
+	if (get_uint(result, "area_offset", p->mem_size, &ofs) ||
+	    get_uint(result, "area_size", p->mem_size, &size))
+		return -1;
+	if (size == 0 || ofs % page || size % page || size > p->mem_size - ofs)
+		return lverr_set(EPROTO,
+				 "valed sent a bad area: %llu bytes at offset %llu of a "
+				 "%zu-byte region",
+				 (unsigned long long)size, (unsigned long long)ofs, p->mem_size);
+	if (mmap((char *)p->mem + ofs, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		 fds->area, 0) == MAP_FAILED)
+		return lverr_set(errno, "cannot map the rings of %s: %s", name, strerror(errno));
 	return 0;
 }
 
@@ -193,7 +229,7 @@ struct vale_port *vale_open(const char *name, const struct vale_open_params *par
 {
 	struct vale_port *p;
 	struct lvname n;
-	struct reg_fds fds = {-1, -1, -1};
+	struct reg_fds fds = {-1, -1, -1, -1};
 	json_t *result = NULL;
 	uint64_t if_offset = 0;
 	const char *sock;
@@ -234,12 +270,8 @@ struct vale_port *vale_open(const char *name, const struct vale_open_params *par
 	if (read_result(p, result, &if_offset))
 		goto err_result;
 
-	p->mem = mmap(NULL, p->mem_size, PROT_READ | PROT_WRITE, MAP_SHARED, fds.mem, 0);
-	if (p->mem == MAP_FAILED) {
-		lverr_set(errno, "cannot map the %zu-byte region of %s: %s", p->mem_size, n.base,
-			  strerror(errno));
+	if (map_region(p, result, &fds, n.base))
 		goto err_result;
-	}
 	if (lvport_layout(p, p->mem, p->mem_size, (size_t)if_offset))
 		goto err_result;
 	/* poll() tells us when to read; reading must never block. */
@@ -250,6 +282,8 @@ struct vale_port *vale_open(const char *name, const struct vale_open_params *par
 		goto err_layout;
 	}
 	close(fds.mem); /* the mapping keeps the region */
+	if (fds.area >= 0)
+		close(fds.area);
 	json_decref(result);
 	return p;
 
@@ -257,6 +291,8 @@ err_layout:
 	lvport_layout_free(p);
 err_result:
 	close(fds.mem);
+	if (fds.area >= 0)
+		close(fds.area);
 	json_decref(result);
 err_register:
 err_connect:

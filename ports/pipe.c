@@ -47,6 +47,49 @@ static int apply_defaults(struct vport_params *p)
 	return vport_geometry_defaults(p);
 }
 
+/*
+ * End 1's geometry b from end 0's a (defaults applied), and the pools of
+ * the pipe's region: end 1 mirrors end 0, TX ring i of one end feeds RX
+ * ring i of the other.
+ */
+static void region_params(const struct vport_params *a, struct vport_params *b,
+			  struct mem_params *mp)
+{
+	uint32_t nrings = a->tx_rings + a->rx_rings;
+	uint32_t max_slots = a->tx_slots > a->rx_slots ? a->tx_slots : a->rx_slots;
+
+	*b = *a;
+	b->tx_rings = a->rx_rings;
+	b->rx_rings = a->tx_rings;
+	b->tx_slots = a->rx_slots;
+	b->rx_slots = a->tx_slots;
+	*mp = (struct mem_params){
+	    .if_num = 2,
+	    .if_size = (uint32_t)(sizeof(struct netmap_if) + nrings * sizeof(ssize_t)),
+	    .ring_num = 2 * nrings,
+	    .ring_size = (uint32_t)vale_ring_size(max_slots),
+	    .buf_num = MEM_BUF_RESERVED +
+		       2 * (a->tx_rings * a->tx_slots + a->rx_rings * a->rx_slots) +
+		       2 * a->extra_bufs + PIPE_SPARES,
+	    .buf_size = a->buf_size,
+	    .hugetlb = a->hugetlb,
+	};
+	vport_zmon_room(a, mp); /* a zero-copy monitor of each end */
+	vport_zmon_room(b, mp);
+}
+
+int pipe_region_bytes(const struct vport_params *params, size_t *ret_bytes)
+{
+	struct vport_params a = *params, b;
+	struct mem_params mp;
+	int err = apply_defaults(&a);
+
+	if (err)
+		return err;
+	region_params(&a, &b, &mp);
+	return mem_layout_size(&mp, ret_bytes);
+}
+
 /* Create ring `ring` of end e's direction dir, with a buffer per slot, and its kring. */
 static int ring_create(struct pipe *p, unsigned e, uint16_t dir, uint32_t ring, struct kring *k)
 {
@@ -60,7 +103,7 @@ static int ring_create(struct pipe *p, unsigned e, uint16_t dir, uint32_t ring, 
 		return -errno;
 	pe->nifp->ring_ofs[pos] = (char *)r - (char *)pe->nifp;
 	for (uint32_t j = 0; j < slots; j++) {
-		r->slot[j].buf_idx = mem_buf_alloc(p->mem);
+		r->slot[j].buf_idx = mem_buf_alloc(p->mem, MEM_OWNER_CREATOR);
 		if (!r->slot[j].buf_idx)
 			return -ENOMEM; /* the region goes with its rings: no per-buffer undo */
 	}
@@ -102,7 +145,8 @@ static int end_create(struct pipe *p, unsigned e, const char *name)
 			return err;
 	}
 	if (pe->params.extra_bufs &&
-	    !mem_extra_bufs_alloc(p->mem, pe->params.extra_bufs, &pe->nifp->ni_bufs_head))
+	    !mem_extra_bufs_alloc(p->mem, MEM_OWNER_CREATOR, pe->params.extra_bufs,
+				  &pe->nifp->ni_bufs_head))
 		return -ENOMEM;
 	pe->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (pe->kick_fd < 0)
@@ -115,9 +159,9 @@ static int end_create(struct pipe *p, unsigned e, const char *name)
 
 struct pipe *pipe_create(const char *name, const struct vport_params *params)
 {
-	struct mem_params mp = {0};
+	struct mem_params mp;
 	struct vport_params *a, *b;
-	uint32_t nrings, max_slots;
+	uint32_t nrings;
 	struct pipe *p;
 	int err;
 
@@ -139,26 +183,8 @@ struct pipe *pipe_create(const char *name, const struct vport_params *params)
 	err = apply_defaults(a);
 	if (err)
 		goto err_lock;
-	/* End 1 mirrors end 0: TX ring i of one end feeds RX ring i of the other. */
-	*b = *a;
-	b->tx_rings = a->rx_rings;
-	b->rx_rings = a->tx_rings;
-	b->tx_slots = a->rx_slots;
-	b->rx_slots = a->tx_slots;
-
 	nrings = a->tx_rings + a->rx_rings;
-	max_slots = a->tx_slots > a->rx_slots ? a->tx_slots : a->rx_slots;
-	mp.if_num = 2;
-	mp.if_size = (uint32_t)(sizeof(struct netmap_if) + nrings * sizeof(ssize_t));
-	mp.ring_num = 2 * nrings;
-	mp.ring_size = (uint32_t)vale_ring_size(max_slots);
-	mp.buf_num = MEM_BUF_RESERVED +
-		     2 * (a->tx_rings * a->tx_slots + a->rx_rings * a->rx_slots) +
-		     2 * a->extra_bufs + PIPE_SPARES;
-	mp.buf_size = a->buf_size;
-	mp.hugetlb = a->hugetlb;
-	vport_zmon_room(a, &mp); /* a zero-copy monitor of each end */
-	vport_zmon_room(b, &mp);
+	region_params(a, b, &mp);
 	p->mem = mem_create(&mp);
 	if (!p->mem) {
 		err = -errno;
@@ -179,7 +205,7 @@ struct pipe *pipe_create(const char *name, const struct vport_params *params)
 		if (err)
 			goto err_built;
 	}
-	p->n_spares = mem_bufs_alloc(p->mem, p->spare, PIPE_SPARES);
+	p->n_spares = mem_bufs_alloc(p->mem, MEM_OWNER_CREATOR, p->spare, PIPE_SPARES);
 	if (p->n_spares != PIPE_SPARES) {
 		err = -ENOMEM;
 		goto err_built;

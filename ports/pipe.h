@@ -80,6 +80,10 @@ struct pipe;
  */
 struct pipe *pipe_create(const char *name, const struct vport_params *p);
 
+/* The bytes of the region pipe_create(p) would make, without making it
+ * (valed charges them to the client first): 0 or -EINVAL. */
+int pipe_region_bytes(const struct vport_params *p, size_t *ret_bytes);
+
 /* Free everything; no worker may serve the pipe. Accepts NULL. */
 void pipe_destroy(struct pipe *p);
 

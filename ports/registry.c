@@ -30,6 +30,9 @@ struct reg_port {
 	unsigned mon_flags;	    /* a monitor: BDG_MON_RX, BDG_MON_TX, BDG_MON_ZCOPY */
 	uint32_t monitors;	    /* monitors watching this port */
 	struct zmon_src *zsrc;	    /* a zero-copy monitor: the rings it takes from */
+	uid_t owner;		    /* who created it */
+	struct quota_amount charge; /* what owner was charged for it (a pipe: on end 0) */
+	uid_t poll_uid;		    /* polling mode: who was charged for the poller */
 };
 
 /*
@@ -56,6 +59,8 @@ struct reg {
 	struct reg_port *ports;	   /* in creation order */
 	struct mem_region *shared; /* see reg_shared_mem */
 };
+
+_Static_assert(REG_ERRLEN == QUOTA_ERRLEN, "quota sentences go straight into err");
 
 static int fail(char *err, int e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -117,7 +122,14 @@ struct reg *reg_create(const struct reg_params *p, char *err)
 	    .ring_size = (uint32_t)vale_ring_size(REG_SHARED_SLOTS),
 	    .buf_num = MEM_BUF_RESERVED + (p->shared_bufs ? p->shared_bufs : REG_SHARED_BUFS),
 	    .buf_size = MEM_BUF_SIZE_DEFAULT,
+	    .area_num = REG_SHARED_ZMONS,
 	};
+	/* Each area fits the monitor of the largest port the region holds. */
+	const struct vport_params largest = {.tx_rings = BDG_MAXRINGS,
+					     .rx_rings = BDG_MAXRINGS,
+					     .tx_slots = REG_SHARED_SLOTS,
+					     .rx_slots = REG_SHARED_SLOTS};
+	sp.area_size = (uint32_t)vport_zmon_area_size(&largest);
 	r->shared = mem_create(&sp); /* a memfd: pages come when touched */
 	if (!r->shared) {
 		int e = errno;
@@ -266,6 +278,60 @@ struct reg_port *reg_find(struct reg *r, const char *name, int *ret_err, char *e
 	return NULL;
 }
 
+/* ---- limits: charges made before allocating (quota.h) ----------------- */
+
+static bool switch_alive(const char *name, void *arg)
+{
+	(void)arg;
+	return bdg_lookup(name) != NULL;
+}
+
+/* Give back the switch charges of switches that are gone (a switch dies
+ * with its last port, here or in hw/attach.c). */
+static void settle_switches(struct reg *r)
+{
+	quota_settle(r->params.quota, REG_SWITCH_KEY, switch_alive, NULL);
+}
+
+int reg_charge_switch(struct reg *r, uid_t owner, const char *sw, char *err)
+{
+	static const struct quota_amount one = {.n[QUOTA_SWITCHES] = 1};
+	char key[sizeof(REG_SWITCH_KEY) + BDG_NAMSIZ];
+
+	if (bdg_lookup(sw))
+		return 0;
+	settle_switches(r); /* a stale charge of an earlier switch of that name */
+	snprintf(key, sizeof(key), REG_SWITCH_KEY "%s", sw);
+	return quota_hold(r->params.quota, owner, key, &one, err);
+}
+
+/* Charge owner a, and a switch when sw (not NULL) does not exist yet. */
+static int charge(struct reg *r, uid_t owner, const char *sw, const struct quota_amount *a,
+		  char *err)
+{
+	int e = quota_charge(r->params.quota, owner, a, err);
+
+	if (e)
+		return e;
+	e = sw ? reg_charge_switch(r, owner, sw, err) : 0;
+	if (e)
+		quota_uncharge(r->params.quota, owner, a);
+	return e;
+}
+
+/* Undo charge() after a failure: the switch is charged while it exists. */
+static void uncharge(struct reg *r, uid_t owner, const struct quota_amount *a)
+{
+	quota_uncharge(r->params.quota, owner, a);
+	settle_switches(r);
+}
+
+static int geometry_fail(char *err, const char *what)
+{
+	return fail(err, EINVAL, "bad %s geometry: rings 1..%d, slots 2..%d, buf_size %d..%d", what,
+		    BDG_MAXRINGS, VPORT_SLOTS_MAX, MEM_BUF_SIZE_MIN, MEM_BUF_SIZE_MAX);
+}
+
 static uint32_t least_busy_worker(const struct reg *r)
 {
 	uint32_t best = 0, best_ports = UINT32_MAX;
@@ -282,30 +348,38 @@ static uint32_t least_busy_worker(const struct reg *r)
 }
 
 /* Create port `port` on switch `sw` (created too if needed), attach it and
- * give it to a worker. */
-static int port_create(struct reg *r, const char *full, const char *swname, const char *port,
-		       const struct vport_params *vp_in, struct reg_port **ret, char *err)
+ * give it to a worker; owner is charged first. */
+static int port_create(struct reg *r, uid_t owner, const char *full, const char *swname,
+		       const char *port, const struct vport_params *vp_in, struct reg_port **ret,
+		       char *err)
 {
 	struct vport_params vp = *vp_in;
+	struct quota_amount a = {.n = {[QUOTA_PORTS] = 1, [QUOTA_EXTRA_BUFS] = vp_in->extra_bufs}};
 	struct reg_port *p;
 	struct bdg *sw = bdg_lookup(swname);
 	bool new_sw = false;
+	size_t bytes;
 	int e;
 
-	p = calloc(1, sizeof(*p));
-	if (!p)
-		return fail(err, ENOMEM, "out of memory");
 	vp.name = port;
+	if (vport_region_bytes(&vp, &bytes))
+		return geometry_fail(err, "port");
+	a.n[QUOTA_REGION_BYTES] = bytes;
+	e = charge(r, owner, sw ? NULL : swname, &a, err);
+	if (e)
+		return e;
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		e = fail(err, ENOMEM, "out of memory");
+		goto err_charge;
+	}
 	p->v = vport_create(&vp);
 	if (!p->v) {
 		e = errno;
-		free(p);
-		if (e == EINVAL)
-			return fail(err, EINVAL,
-				    "bad port geometry: rings 1..%d, slots 2..%d, buf_size %d..%d",
-				    BDG_MAXRINGS, VPORT_SLOTS_MAX, MEM_BUF_SIZE_MIN,
-				    MEM_BUF_SIZE_MAX);
-		return fail(err, e, "cannot create the memory of %s: %s", full, strerror(e));
+		e = e == EINVAL
+			? geometry_fail(err, "port")
+			: fail(err, e, "cannot create the memory of %s: %s", full, strerror(e));
+		goto err_port;
 	}
 	if (!sw) {
 		void *priv = learn_create(r->params.fdb_max, r->params.fdb_age);
@@ -314,37 +388,32 @@ static int port_create(struct reg *r, const char *full, const char *swname, cons
 			e = errno;
 			if (priv)
 				learn_ops.dtor(priv);
-			vport_destroy(p->v);
-			free(p);
-			return fail(err, e, "cannot create switch %s: %s", swname, strerror(e));
+			e = fail(err, e, "cannot create switch %s: %s", swname, strerror(e));
+			goto err_vport;
 		}
 		new_sw = true;
 	}
 	e = bdg_attach(sw, vport_port(p->v));
 	if (e < 0) {
-		vport_destroy(p->v);
-		free(p);
-		if (new_sw)
-			bdg_destroy(sw);
 		if (e == -ENOSPC)
-			return fail(err, ENOSPC, "switch %s is full: %d ports at most", swname,
-				    BDG_MAXPORTS);
-		return fail(err, -e, "cannot attach %s: %s", full, strerror(-e));
+			e = fail(err, ENOSPC, "switch %s is full: %d ports at most", swname,
+				 BDG_MAXPORTS);
+		else
+			e = fail(err, -e, "cannot attach %s: %s", full, strerror(-e));
+		goto err_switch;
 	}
 	p->r = r;
 	p->sw = sw;
+	p->owner = owner;
+	p->charge = a;
 	memcpy(p->full, full, strlen(full) + 1);
 	p->worker = least_busy_worker(r);
 	e = worker_add(r->workers[p->worker], vport_port(p->v), 0,
 		       bdg_port_tx_rings(vport_port(p->v)), vport_kick_fd(p->v),
 		       vport_notify_fd(p->v));
 	if (e) {
-		bdg_detach(vport_port(p->v));
-		vport_destroy(p->v);
-		free(p);
-		if (new_sw)
-			bdg_destroy(sw);
-		return fail(err, -e, "cannot schedule %s: %s", full, strerror(-e));
+		e = fail(err, -e, "cannot schedule %s: %s", full, strerror(-e));
+		goto err_attached;
 	}
 	/* Append: listing follows creation order. */
 	struct reg_port **pp = &r->ports;
@@ -353,6 +422,19 @@ static int port_create(struct reg *r, const char *full, const char *swname, cons
 	*pp = p;
 	*ret = p;
 	return 0;
+
+err_attached:
+	bdg_detach(vport_port(p->v));
+err_switch:
+	if (new_sw)
+		bdg_destroy(sw);
+err_vport:
+	vport_destroy(p->v);
+err_port:
+	free(p);
+err_charge:
+	uncharge(r, owner, &a);
+	return e;
 }
 
 static uint32_t zmon_poll(void *arg, uint32_t i, struct bdg_scratch *scratch)
@@ -451,6 +533,8 @@ static bool zmon_taken(const struct reg_port *t, unsigned flags)
 	return false;
 }
 
+static const struct quota_amount one_poller = {.n[QUOTA_POLLERS] = 1};
+
 static void pipe_free(struct reg_port *p);
 static bool is_pipe_name(const char *base);
 static int check_pipe_name(const char *base, unsigned *ret_end, char *err);
@@ -485,16 +569,20 @@ static void port_free(struct reg_port *p)
 			bdg_monitor_detach(vport_port(p->v));
 		p->monitored->monitors--;
 		vport_destroy(p->v);
+		quota_uncharge(r->params.quota, p->owner, &p->charge);
 		free(p->zsrc);
 		free(p);
 		return;
 	}
 	worker_remove(p->poller ? p->poller : r->workers[p->worker], vport_port(p->v));
+	if (p->poller)
+		quota_uncharge(r->params.quota, p->poll_uid, &one_poller);
 	worker_destroy(p->poller);
 	bdg_detach(vport_port(p->v));
 	vport_destroy(p->v);
 	if (bdg_port_count(p->sw) == 0)
 		bdg_destroy(p->sw);
+	uncharge(r, p->owner, &p->charge);
 	free(p);
 }
 
@@ -581,6 +669,11 @@ static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_hand
 		return fail(err, EOPNOTSUPP, "%s cannot be monitored: it is not on a switch", base);
 	const struct vport_params *tvp =
 	    t->pipe ? pipe_params(t->pipe, t->end) : vport_params(t->v);
+	if (flags & BDG_MON_ZCOPY && mem_params(reg_port_mem(t))->hugetlb)
+		return fail(err, EOPNOTSUPP,
+			    "%s is on hugepages: a zero-copy monitor needs memory valed can give "
+			    "its client page by page; a copy monitor (/r /t /rt) works",
+			    base);
 	if (flags & BDG_MON_ZCOPY && zmon_taken(t, flags))
 		return fail(err, EBUSY,
 			    "%s already has a zero-copy monitor of that direction%s: only one can "
@@ -598,6 +691,15 @@ static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_hand
 			vp.rx_rings = tvp->tx_rings;
 	}
 	vp.name = port;
+	/* A copy monitor's region is new memory; a zero-copy one's is the port's. */
+	struct quota_amount a = {.n[QUOTA_PORTS] = 1};
+	size_t bytes;
+	if (vport_region_bytes(&vp, &bytes))
+		return geometry_fail(err, "monitor");
+	a.n[QUOTA_REGION_BYTES] = bytes;
+	e = quota_charge(r->params.quota, o->owner, &a, err);
+	if (e)
+		return e;
 	m = calloc(1, sizeof(*m));
 	h = calloc(1, sizeof(*h));
 	if (!m || !h || ((flags & BDG_MON_ZCOPY) && !(m->zsrc = calloc(1, sizeof(*m->zsrc))))) {
@@ -610,7 +712,7 @@ static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_hand
 		if (flags & BDG_MON_ZCOPY)
 			e = fail(err, en == EINVAL ? ENOMEM : en,
 				 "no room for a zero-copy monitor in the memory region of %s: "
-				 "one at a time fits in a port's own region, none on hugepages; "
+				 "one at a time fits in a port's own region; "
 				 "a copy monitor (/r /t /rt) always works",
 				 base);
 		else
@@ -633,6 +735,8 @@ static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_hand
 	m->monitored = t;
 	m->mon_flags = flags;
 	m->users = 1;
+	m->owner = o->owner;
+	m->charge = a;
 	memcpy(m->full, full, sizeof(full));
 	e = zmon_serve(m);
 	if (e) {
@@ -663,6 +767,7 @@ err_alloc:
 	if (m)
 		free(m->zsrc);
 	free(m);
+	quota_uncharge(r->params.quota, o->owner, &a);
 	return e;
 }
 
@@ -734,16 +839,26 @@ static int pipe_schedule(struct reg *r, struct pipe *pp, uint32_t wi)
 }
 
 /* Create pipe `base` (either end's name): both ends, listed end 0 first. */
-static int pipe_new(struct reg *r, const char *base, const struct vport_params *vp,
+static int pipe_new(struct reg *r, uid_t owner, const char *base, const struct vport_params *vp,
 		    struct reg_port **ret_ends, char *err)
 {
+	/* Two ends, each with its extra buffers, in one region. */
+	struct quota_amount a = {
+	    .n = {[QUOTA_PORTS] = 2, [QUOTA_EXTRA_BUFS] = 2 * (uint64_t)vp->extra_bufs}};
 	struct reg_port *end[2];
 	struct pipe *pp;
 	char name0[BDG_FULLNAMSIZ];
+	size_t bytes;
 	int e;
 
 	memcpy(name0, base, strlen(base) + 1);
 	*strpbrk(name0, "{}") = '{';
+	if (pipe_region_bytes(vp, &bytes))
+		return geometry_fail(err, "pipe");
+	a.n[QUOTA_REGION_BYTES] = bytes;
+	e = quota_charge(r->params.quota, owner, &a, err);
+	if (e)
+		return e;
 	end[0] = calloc(1, sizeof(*end[0]));
 	end[1] = calloc(1, sizeof(*end[1]));
 	if (!end[0] || !end[1]) {
@@ -754,9 +869,7 @@ static int pipe_new(struct reg *r, const char *base, const struct vport_params *
 	if (!pp) {
 		e = errno;
 		if (e == EINVAL)
-			e = fail(err, EINVAL,
-				 "bad pipe geometry: rings 1..%d, slots 2..%d, buf_size %d..%d",
-				 BDG_MAXRINGS, VPORT_SLOTS_MAX, MEM_BUF_SIZE_MIN, MEM_BUF_SIZE_MAX);
+			e = geometry_fail(err, "pipe");
 		else
 			e = fail(err, e, "cannot create the memory of pipe %s: %s", name0,
 				 strerror(e));
@@ -773,8 +886,10 @@ static int pipe_new(struct reg *r, const char *base, const struct vport_params *
 		end[i]->pipe = pp;
 		end[i]->end = i;
 		end[i]->peer = end[!i];
+		end[i]->owner = owner;
 		memcpy(end[i]->full, name0, sizeof(name0));
 	}
+	end[0]->charge = a;
 	*strpbrk(end[1]->full, "{") = '}';
 	struct reg_port **pq = &r->ports;
 	while (*pq)
@@ -790,6 +905,7 @@ err_pipe:
 err_alloc:
 	free(end[0]);
 	free(end[1]);
+	quota_uncharge(r->params.quota, owner, &a);
 	return e;
 }
 
@@ -815,6 +931,7 @@ static void pipe_free(struct reg_port *p)
 	/* The worker lets go before the rings go. */
 	worker_remove_src(r->workers[p->worker], p->pipe);
 	pipe_destroy(p->pipe);
+	quota_uncharge(r->params.quota, end[0]->owner, &end[0]->charge);
 	free(end[0]);
 	free(end[1]);
 }
@@ -862,7 +979,7 @@ static int pipe_open(struct reg *r, const struct reg_open *o, const char *base, 
 	if (!h)
 		return fail(err, ENOMEM, "out of memory");
 	if (!p) {
-		e = pipe_new(r, base, &o->vp, ends, err);
+		e = pipe_new(r, o->owner, base, &o->vp, ends, err);
 		if (e) {
 			free(h);
 			return e;
@@ -899,6 +1016,7 @@ static void pipe_port_info(const struct reg_port *p, struct reg_info *ret)
 	ret->last_rx = ret->vp.rx_rings;
 	ret->lossless = true; /* a full peer holds the sender back: no drops */
 	ret->exclusive = p->exclusive;
+	ret->owner = p->owner;
 	ret->users = p->users;
 	ret->worker = p->worker;
 	ret->pipe = true;
@@ -965,7 +1083,7 @@ int reg_open(struct reg *r, const struct reg_open *o, struct reg_handle **ret_h,
 	if (!h)
 		return fail(err, ENOMEM, "out of memory");
 	if (!p) {
-		e = port_create(r, base, sw, port, &o->vp, &p, err);
+		e = port_create(r, o->owner, base, sw, port, &o->vp, &p, err);
 		if (e) {
 			free(h);
 			return e;
@@ -1002,6 +1120,50 @@ void reg_close(struct reg_handle *h)
 	}
 }
 
+uid_t reg_port_owner(const struct reg_port *p)
+{
+	return p->owner;
+}
+
+int reg_open_target(struct reg *r, const char *name, struct reg_target *ret, char *err)
+{
+	char base[BDG_FULLNAMSIZ], sw[BDG_NAMSIZ], port[BDG_NAMSIZ];
+	const char *slash = strchr(name, '/');
+	struct reg_target t = {0};
+	unsigned end;
+	bool excl;
+	int ring, e;
+
+	t.monitor = monitor_suffix(name) != 0;
+	if (t.monitor) {
+		/* monitor_open's base: everything before the first '/'. */
+		size_t blen = (size_t)(slash - name);
+
+		if (strnlen(name, BDG_FULLNAMSIZ) >= BDG_FULLNAMSIZ)
+			return fail(err, ENAMETOOLONG,
+				    "port name is too long: at most %d characters",
+				    BDG_FULLNAMSIZ - 1);
+		memcpy(base, name, blen);
+		base[blen] = '\0';
+	} else {
+		e = parse_name(name, base, &ring, &excl, err);
+		if (e)
+			return e;
+	}
+	t.pipe = is_pipe_name(base);
+	e = t.pipe ? check_pipe_name(base, &end, err) : split_name(base, sw, port, err);
+	if (e)
+		return e;
+	if (!t.pipe)
+		memcpy(t.sw, sw, sizeof(sw));
+	memcpy(t.base, base, sizeof(base));
+	for (t.port = r->ports; t.port; t.port = t.port->next)
+		if (strcmp(t.port->full, base) == 0)
+			break;
+	*ret = t;
+	return 0;
+}
+
 struct reg_port *reg_handle_port(const struct reg_handle *h)
 {
 	return h->p;
@@ -1033,6 +1195,7 @@ void reg_port_info(const struct reg_port *p, struct reg_info *ret)
 	ret->persistent = p->persistent;
 	ret->lossless = bdg_port_lossless(bp);
 	ret->exclusive = p->exclusive;
+	ret->owner = p->owner;
 	ret->users = p->users;
 	ret->worker = p->worker;
 	ret->vnet_hdr_len = bdg_port_vnet_hdr_len(bp);
@@ -1044,6 +1207,7 @@ void reg_port_info(const struct reg_port *p, struct reg_info *ret)
 		ret->vnet_hdr_len =
 		    p->monitored->pipe ? 0 : bdg_port_vnet_hdr_len(vport_port(p->monitored->v));
 		memcpy(ret->monitored, p->monitored->full, strlen(p->monitored->full) + 1);
+		vport_area_fd(p->v, &ret->area_offset, &ret->area_size);
 	}
 }
 
@@ -1059,7 +1223,14 @@ void reg_handle_info(const struct reg_handle *h, struct reg_info *ret)
 
 int reg_port_mem_fd(const struct reg_port *p)
 {
-	return mem_fd(reg_port_mem(p));
+	return p->pipe ? mem_fd(pipe_mem(p->pipe)) : vport_client_mem_fd(p->v);
+}
+
+int reg_port_area_fd(const struct reg_port *p)
+{
+	size_t ofs, size;
+
+	return p->pipe ? -1 : vport_area_fd(p->v, &ofs, &size);
 }
 
 int reg_port_kick_fd(const struct reg_port *p)
@@ -1072,7 +1243,8 @@ int reg_port_notify_fd(const struct reg_port *p)
 	return p->pipe ? pipe_notify_fd(p->pipe, p->end) : vport_notify_fd(p->v);
 }
 
-int reg_newif(struct reg *r, const char *name, const struct vport_params *vp, char *err)
+int reg_newif(struct reg *r, const char *name, const struct vport_params *vp, uid_t owner,
+	      char *err)
 {
 	char sw[BDG_NAMSIZ], port[BDG_NAMSIZ], base[BDG_FULLNAMSIZ];
 	struct reg_port *p;
@@ -1093,7 +1265,7 @@ int reg_newif(struct reg *r, const char *name, const struct vport_params *vp, ch
 	for (p = r->ports; p; p = p->next)
 		if (strcmp(p->full, name) == 0)
 			return fail(err, EEXIST, "%s already exists", name);
-	e = port_create(r, name, sw, port, vp, &p, err);
+	e = port_create(r, owner, name, sw, port, vp, &p, err);
 	if (e)
 		return e;
 	p->persistent = true;
@@ -1180,7 +1352,7 @@ static int serve(struct reg_port *p, struct worker *w)
 			  vport_notify_fd(p->v));
 }
 
-int reg_set_polling(struct reg *r, struct reg_port *p, bool on, int cpu, char *err)
+int reg_set_polling(struct reg *r, struct reg_port *p, bool on, int cpu, uid_t uid, char *err)
 {
 	struct worker *w;
 	int e;
@@ -1195,6 +1367,7 @@ int reg_set_polling(struct reg *r, struct reg_port *p, bool on, int cpu, char *e
 		worker_remove(p->poller, vport_port(p->v));
 		worker_destroy(p->poller);
 		p->poller = NULL;
+		quota_uncharge(r->params.quota, p->poll_uid, &one_poller);
 		e = serve(p, r->workers[p->worker]);
 		each_zmon(p, zmon_resume);
 		return e ? fail(err, -e, "cannot reschedule %s: %s", p->full, strerror(-e)) : 0;
@@ -1202,22 +1375,30 @@ int reg_set_polling(struct reg *r, struct reg_port *p, bool on, int cpu, char *e
 	if (p->poller)
 		return fail(err, EALREADY, "%s is in polling mode already", p->full);
 	struct worker_params wp = {.cpu = cpu, .poll_us = WORKER_POLL_FOREVER, .name = "vale-poll"};
+	e = quota_charge(r->params.quota, uid, &one_poller, err);
+	if (e)
+		return e;
 	w = worker_create(&wp);
-	if (!w)
-		return fail(err, errno, "cannot start a polling thread%s: %s",
-			    cpu >= 0 ? " on that CPU" : "", strerror(errno));
+	if (!w) {
+		e = errno;
+		quota_uncharge(r->params.quota, uid, &one_poller);
+		return fail(err, e, "cannot start a polling thread%s: %s",
+			    cpu >= 0 ? " on that CPU" : "", strerror(e));
+	}
 	/* Its zero-copy monitors' RX polling goes along (zmon_src). */
 	each_zmon(p, zmon_unserve);
 	worker_remove(r->workers[p->worker], vport_port(p->v));
 	e = serve(p, w);
 	if (e) {
 		worker_destroy(w);
+		quota_uncharge(r->params.quota, uid, &one_poller);
 		serve(p, r->workers[p->worker]);
 		each_zmon(p, zmon_resume);
 		return fail(err, -e, "cannot move %s to its polling thread: %s", p->full,
 			    strerror(-e));
 	}
 	p->poller = w;
+	p->poll_uid = uid;
 	each_zmon(p, zmon_resume);
 	return 0;
 }
@@ -1225,4 +1406,9 @@ int reg_set_polling(struct reg *r, struct reg_port *p, bool on, int cpu, char *e
 bool reg_port_polling(const struct reg_port *p)
 {
 	return p->poller != NULL;
+}
+
+void reg_settle(struct reg *r)
+{
+	settle_switches(r);
 }

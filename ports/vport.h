@@ -57,6 +57,14 @@ struct vport_params {
 	 * port is destroyed. Its buffer size wins over buf_size.
 	 */
 	struct mem_region *shared_mem;
+	/*
+	 * With shared_mem: the netmap_if, rings and CSBs go in an area of the
+	 * region of their own (ring/mem.h), so that the port's client alone can
+	 * write them: it gets the region read-only (vport_client_mem_fd) and the
+	 * area read-write (vport_area_fd), and the region's other clients see
+	 * the region's unused pages where the area is. Zero-copy monitors.
+	 */
+	bool own_area;
 };
 
 struct vport;
@@ -69,16 +77,28 @@ struct vport;
 int vport_geometry_defaults(struct vport_params *p);
 
 /*
- * Zero-copy monitors ("/z") take their rings and buffers from the region of
- * the port they watch. vport_zmon_params: the geometry of such a monitor of
- * a port with geometry port (one RX ring per ring of the port's busier
+ * Zero-copy monitors ("/z") take their buffers from the region of the port
+ * they watch, and have their netmap_if and rings in an area of it of their
+ * own (own_area), so the monitor's client never gets write access to memory
+ * the port's client uses. vport_zmon_params: the geometry of such a monitor
+ * of a port with geometry port (one RX ring per ring of the port's busier
  * direction, as many slots as its larger rings, a 2-slot TX ring nobody
- * uses). vport_zmon_room: add the room of one such monitor to mp, which a
- * region for that port is being sized with; a private region keeps it, but
- * not on hugepages, which would be reserved for nothing.
+ * uses; own_area). vport_zmon_area_size: the area it needs.
+ * vport_zmon_room: add the room of one such monitor (an area and its
+ * buffers) to mp, which a region for that port is being sized with; a
+ * private region keeps it, but not on hugepages, which cannot have areas.
  */
 void vport_zmon_params(const struct vport_params *port, struct vport_params *ret);
+size_t vport_zmon_area_size(const struct vport_params *port);
 void vport_zmon_room(const struct vport_params *port, struct mem_params *mp);
+
+/*
+ * The bytes of the region vport_create(p) would make (0 when p names a
+ * shared region: the port makes none), computed without allocating, so that
+ * they can be charged to the client first: 0, or -EINVAL for a geometry
+ * vport_create refuses.
+ */
+int vport_region_bytes(const struct vport_params *p, size_t *ret_bytes);
 
 /* Create a port (detached). NULL + errno: EINVAL, ENAMETOOLONG, ENOMEM... */
 struct vport *vport_create(const struct vport_params *p);
@@ -91,6 +111,17 @@ struct mem_region *vport_mem(const struct vport *v);
 struct netmap_if *vport_if(const struct vport *v);
 /* Offset of the netmap_if in the region (netmap's nr_offset). */
 size_t vport_if_offset(const struct vport *v);
+/*
+ * The region's fd to hand the port's client: read-only for a port with an
+ * area of its own (own_area), else the region's; owned by the vport.
+ */
+int vport_client_mem_fd(const struct vport *v);
+/*
+ * A port with an area of its own: the area's memfd (owned by the region),
+ * to be mapped read-write at *ret_offset of the client's mapping of the
+ * region, *ret_size bytes. Else -1 (ret_* untouched).
+ */
+int vport_area_fd(const struct vport *v, size_t *ret_offset, size_t *ret_size);
 /* The kick eventfd (client -> switch); owned by the vport. */
 int vport_kick_fd(const struct vport *v);
 /* The notify eventfd (switch -> client); owned by the vport. */

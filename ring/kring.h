@@ -74,6 +74,15 @@ struct kring {
 	uint32_t rtail;
 	bool need_reinit; /* a bad slot was seen: reinit at the next sync */
 	/*
+	 * Who holds this ring's buffers in its region's owner record
+	 * (ring/mem.h): owners is the record (mem_owners), owner the holder.
+	 * A zero-copy monitor moves buffers between rings of two owners and
+	 * the record with them. kring_init leaves MEM_OWNER_CREATOR (0) and no
+	 * record; an adapter whose rings share a region with others sets both.
+	 */
+	uint16_t *owners;
+	uint16_t owner;
+	/*
 	 * RX: called by kring_rxsync (lock held) with the slots [hwcur, head)
 	 * the client just returned, before hwcur moves past them, so their
 	 * buffers are still the packets the client read. A zero-copy monitor

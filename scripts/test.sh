@@ -38,5 +38,5 @@ echo "== ThreadSanitizer build"
 # which a functional test sees when it stops valed.
 run_suite build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVALE_TSAN=ON -- -L tsan
 (cd build-tsan && TSAN_OPTIONS=second_deadlock_stack=1 \
-	ctest --output-on-failure -R '^test_valed_(control|ports|monitor|pipes)$')
+	ctest --output-on-failure -R '^test_valed_(control|ports|monitor|pipes|authz|limits)$')
 echo "all tests passed"

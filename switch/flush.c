@@ -20,6 +20,7 @@
  */
 #include "bdg_impl.h"
 #include "flowhash.h"
+#include "mem.h"
 #include "offload.h"
 
 #include <errno.h>
@@ -966,12 +967,17 @@ static void zmon_swap(struct bdg_port *m, struct kring *src, uint32_t from, uint
 			len = ss->len;
 		}
 
-		if (!kring_buf_ok(kr, midx)) { /* the monitor spoiled its free slots */
+		/* Only buffers the owner record gives to each side change hands
+		 * (ring/mem.h), and the record with them. */
+		if (!kring_buf_ok(kr, midx) || !mem_owned_by(kr->owners, midx, kr->owner)) {
+			/* the monitor spoiled its free slots */
 			__atomic_fetch_add(&kr->stats.bad_slots, 1, __ATOMIC_RELAXED);
 			break;
 		}
-		if (!kring_buf_ok(src, sidx))
+		if (!kring_buf_ok(src, sidx) || !mem_owned_by(kr->owners, sidx, src->owner))
 			continue; /* the port's client's garbage: nothing to show */
+		mem_hand_over(kr->owners, sidx, kr->owner);
+		mem_hand_over(kr->owners, midx, src->owner);
 		ms->buf_idx = sidx;
 		ms->len = (uint16_t)(len <= kr->slot_max ? len : kr->slot_max);
 		ms->flags = fl | flags | NS_BUF_CHANGED;

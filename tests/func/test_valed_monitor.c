@@ -12,7 +12,10 @@
  * the receiver, /rt and /z of both, exact and in order. Zero-copy monitors
  * ("/z", "/zr", "/zt") of ephemeral, persistent, shared-region ports and of
  * pipe ends get each frame in the very buffer the port had it in; a full
- * one drops on itself, never on its port; one per direction.
+ * one drops on itself, never on its port; one per direction. A zero-copy
+ * monitor cannot write its region (read-only "mem" fd, SIGSEGV on a write
+ * through its mapping) but its own rings ("area" fd), and the port's client
+ * cannot write those.
  *
  *   [vale0:a] --TX--> [ vale0 ] --RX--> [vale0:b]
  *       |                                   |
@@ -22,12 +25,16 @@
  */
 #include <errno.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -369,6 +376,145 @@ static void test_zcopy_full_and_rules(void **state)
 	vale_close(a);
 }
 
+/* ---- what a zero-copy monitor may write ------------------------------------ */
+
+/*
+ * port.register name on a connection of our own: the reply line into out,
+ * its fds into fds (up to 8), how many into *ret_n. The connection closes
+ * (the registration ends; the fds stay ours).
+ */
+static void register_raw(const char *name, char *out, size_t size, int *fds, int *ret_n)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char req[256], cbuf[CMSG_SPACE(8 * sizeof(int))];
+	struct iovec iov = {.iov_base = out, .iov_len = size - 1};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ssize_t n;
+	int len;
+
+	assert_true(fd >= 0);
+	memcpy(sa.sun_path, valed_group.sock, strlen(valed_group.sock) + 1);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	len = snprintf(req, sizeof(req),
+		       "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"port.register\","
+		       "\"params\":{\"name\":\"%s\"}}\n",
+		       name);
+	assert_int_equal(write(fd, req, (size_t)len), len);
+	n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC); /* the fds come with the first byte */
+	assert_true(n > 0);
+	out[n] = '\0';
+	*ret_n = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+			*ret_n = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+			memcpy(fds, CMSG_DATA(c), (size_t)*ret_n * sizeof(int));
+		}
+	close(fd);
+}
+
+/* The number after "key": in a JSON text, or -1. */
+static long long json_num(const char *text, const char *key)
+{
+	char pat[64];
+	const char *at;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	at = strstr(text, pat);
+	return at ? strtoll(at + strlen(pat), NULL, 10) : -1;
+}
+
+/* port.info's if_offset of name. */
+static size_t if_offset_of(const char *name)
+{
+	char req[256], out[4096];
+	int len = snprintf(req, sizeof(req),
+			   "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"port.info\","
+			   "\"params\":{\"name\":\"%s\"}}\n",
+			   name);
+	long long ofs;
+
+	raw_request(&valed_group, req, (size_t)len, out, sizeof(out));
+	ofs = json_num(out, "if_offset");
+	assert_true(ofs >= 0);
+	return (size_t)ofs;
+}
+
+static bool write_faults(volatile char *p)
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		signal(SIGSEGV, SIG_DFL); /* cmocka's handler would carry on testing */
+		*p = 0x5a;
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV;
+}
+
+/*
+ * Finding 3: a zero-copy monitor never gets write access to memory the
+ * monitored client still uses. Its "mem" fd is read-only (a PROT_WRITE
+ * shared mapping fails with EACCES) and a write through its mapping, to a
+ * buffer or to its port's rings, kills the writer with SIGSEGV; it writes
+ * its own rings through the "area" fd. The port's client, scribbling where
+ * the monitor's rings are in its own mapping, does not reach them: frames
+ * still arrive in the monitor in the very buffers, exact and in order.
+ */
+static void test_zcopy_no_write_access(void **state)
+{
+	struct vale_port *a = open_port("vale4:a", NULL), *b = open_port("vale4:b", NULL);
+	struct vale_port *bz = open_port("vale4:b/z", NULL), *c = open_port("vale4:c", NULL);
+	char out[4096], *bbase, *zbase;
+	struct netmap_ring *zr, *seen_by_b;
+	int fds[8], n;
+	uint32_t got[100], slots;
+	uint8_t f[2048];
+	(void)state;
+
+	register_raw("vale4:c/zr", out, sizeof(out), fds, &n);
+	assert_non_null(strstr(out, "\"result\""));
+	assert_true(n >= 3);
+	errno = 0;
+	assert_true(mmap(NULL, (size_t)json_num(out, "mem_size"), PROT_READ | PROT_WRITE,
+			 MAP_SHARED, fds[0], 0) == MAP_FAILED);
+	assert_int_equal(errno, EACCES);
+	assert_non_null(strstr(out, "\"fds\":[\"mem\",\"kick\",\"notify\",\"area\"]"));
+	assert_int_equal(n, 4);
+	assert_true(json_num(out, "area_size") > 0);
+	assert_true(json_num(out, "area_offset") > 0);
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+
+	/* Through libvale's mapping: its buffers and its port's rings. */
+	zr = NETMAP_RXRING(vale_nifp(bz), 0);
+	slots = zr->num_slots;
+	assert_true(write_faults(NETMAP_BUF(zr, zr->slot[0].buf_idx)));
+	zbase = (char *)vale_nifp(bz) - if_offset_of("vale4:b/z");
+	assert_true(write_faults(zbase + if_offset_of("vale4:b")));
+
+	/* b's client writes over the monitor's RX ring as its mapping shows it. */
+	bbase = (char *)vale_nifp(b) - if_offset_of("vale4:b");
+	seen_by_b = (struct netmap_ring *)(bbase + ((char *)zr - zbase));
+	memset(seen_by_b, 0xff, vale_ring_size(slots));
+	assert_int_equal(zr->num_slots, slots);
+	for (uint32_t blk = 0; blk < 3; blk++) {
+		for (uint32_t k = 0; k < 100; k++)
+			assert_true(send_frame(a, f, frame_seq(f, 0xa, 0xb, blk * 100 + k), 5000));
+		recv_block(b, 0xa, 0xb, blk * 100, got);
+		for (uint32_t k = 0; k < 100; k++)
+			expect_frame_in(bz, 0xa, 0xb, blk * 100 + k, 0, got[k]);
+	}
+	vale_close(c);
+	vale_close(bz);
+	vale_close(b);
+	vale_close(a);
+}
+
 /* ---- rules ------------------------------------------------------------------ */
 
 static void test_rules(void **state)
@@ -570,6 +716,7 @@ int main(void)
 	    cmocka_unit_test(test_zcopy_shared_region),
 	    cmocka_unit_test(test_zcopy_pipe),
 	    cmocka_unit_test(test_zcopy_full_and_rules),
+	    cmocka_unit_test(test_zcopy_no_write_access),
 	    cmocka_unit_test(test_rules),
 	    cmocka_unit_test(test_capture_pcap),
 	    cmocka_unit_test(test_capture_tcpdump),

@@ -145,7 +145,7 @@ static struct reg *registry(void)
 
 		r = reg_create(&p, err);
 		check(r != NULL, "reg_create failed", err);
-		check(reg_newif(r, "vale0:a", &vp, err) == 0, "reg_newif failed", err);
+		check(reg_newif(r, "vale0:a", &vp, 0, err) == 0, "reg_newif failed", err);
 	}
 	return r;
 }

@@ -41,8 +41,9 @@
  *     no more than was queued.
  *
  * Between inputs every ring goes back to its state at creation (kring_fini,
- * kring_init, the slots' buffers as vport_create gave them) and the switch is
- * built again, so an input runs the same way alone as in a campaign.
+ * kring_init, the slots' buffers as vport_create gave them, and to their
+ * owners in the region's record) and the switch is built again, so an
+ * input runs the same way alone as in a campaign.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -198,8 +199,14 @@ static void rings_reset(void)
 			check(kring_init(k, saved.ring, saved.dir, saved.ringid, saved.num_slots,
 					 saved.buf0, saved.buf_size, saved.buf_num) == 0,
 			      "kring_init failed");
+			/* What vport_create sets beside kring_init: the owner record. */
+			k->owners = saved.owners;
+			k->owner = saved.owner;
 			memcpy(k->ring->slot, f->init[r],
 			       k->num_slots * sizeof(struct netmap_slot));
+			/* Buffers a zero-copy monitor moved go back to their owner. */
+			for (uint32_t j = 0; j < k->num_slots; j++)
+				mem_hand_over(k->owners, f->init[r][j].buf_idx, k->owner);
 		}
 	}
 	struct kring *vk = fx.port[V].kr[1];

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -23,6 +24,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -626,7 +628,10 @@ static void test_poll_wakes_on_tx_room(void **state)
 
 /* ---- vale_open against a fake daemon ------------------------------------------ */
 
-enum fake_reply { FAKE_OK, FAKE_ERROR, FAKE_NO_KICK };
+/* FAKE_ZMON: v is a zero-copy monitor, answered as valed does (its region
+ * read-only and its area); FAKE_BAD_AREA: the same with an area offset that
+ * is not on a page. */
+enum fake_reply { FAKE_OK, FAKE_ERROR, FAKE_NO_KICK, FAKE_ZMON, FAKE_BAD_AREA };
 
 /*
  * One connection's worth of valed: reads the port.register line, keeps its
@@ -677,7 +682,7 @@ static void *fake_main(void *arg)
 	char line[4096];
 	size_t len = 0;
 	json_t *req, *reply;
-	int cfd, junk[2], fds[4];
+	int cfd, junk[2], fds[5];
 
 	cfd = accept(f->lfd, NULL, NULL);
 	if (cfd < 0)
@@ -693,6 +698,23 @@ static void *fake_main(void *arg)
 				  "operation failed", "data", "errno", "EBUSY", "detail",
 				  "vale0:a is open exclusively by another client");
 		send_line(cfd, reply, NULL, 0);
+	} else if (f->reply == FAKE_ZMON || f->reply == FAKE_BAD_AREA) {
+		size_t aofs = 0, asz = 0;
+
+		fds[0] = vport_client_mem_fd(f->v);
+		fds[1] = vport_kick_fd(f->v);
+		fds[2] = vport_notify_fd(f->v);
+		fds[3] = vport_area_fd(f->v, &aofs, &asz);
+		if (f->reply == FAKE_BAD_AREA)
+			aofs += 8;
+		reply = json_pack(
+		    "{s:s, s:O, s:{s:I, s:I, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:[ssss]}}",
+		    "jsonrpc", "2.0", "id", json_object_get(req, "id"), "result", "mem_size",
+		    (json_int_t)mem_size(m), "if_offset", (json_int_t)vport_if_offset(f->v),
+		    "mem_id", (int)mem_id(m), "first_tx_ring", 0, "last_tx_ring", 1,
+		    "first_rx_ring", 0, "last_rx_ring", 1, "area_offset", (json_int_t)aofs,
+		    "area_size", (json_int_t)asz, "fds", "mem", "kick", "notify", "area");
+		send_line(cfd, reply, fds, 4);
 	} else {
 		if (pipe(junk))
 			junk[0] = junk[1] = -1;
@@ -846,6 +868,79 @@ static void test_open_daemon_errors(void **state)
 	assert_int_equal(open_fds(), nfd); /* every received fd was closed */
 }
 
+static void write_byte(volatile char *p)
+{
+	*p = 0x5a;
+}
+
+/* Run the write in a child; true if it was killed by SIGSEGV. */
+static bool write_faults(volatile char *p)
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		signal(SIGSEGV, SIG_DFL); /* cmocka's handler would carry on testing */
+		write_byte(p);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV;
+}
+
+/*
+ * A zero-copy monitor's reply carries its region read-only and an "area"
+ * fd: libvale maps the region read-only and the area read-write over the
+ * same range. The monitor's rings and CSBs work as any port's; its buffers,
+ * which its port uses, cannot be written. A bad area is EPROTO, with every
+ * fd closed.
+ */
+static void test_open_zmon(void **state)
+{
+	struct rig *g = *state;
+	struct vale_open_params o = {0};
+	struct vport_params zp;
+	struct vport *z;
+	struct vale_port *p;
+	struct netmap_ring *ring;
+	struct fake f;
+	int nfd = open_fds();
+
+	vport_zmon_params(vport_params(g->v[0]), &zp);
+	zp.shared_mem = vport_mem(g->v[0]);
+	z = vport_create(&zp);
+	assert_non_null(z);
+	fake_start(&f, z, FAKE_ZMON);
+	o.socket = f.path;
+	p = vale_open("vale0:a/z", &o);
+	assert_non_null(p);
+	assert_string_equal(param_str(f.params, "name"), "vale0:a/z");
+	ring = NETMAP_RXRING(vale_nifp(p), 0);
+	assert_int_equal(ring->num_slots, vport_params(z)->rx_slots);
+	ring->head = ring->cur = 0;
+	assert_int_equal(vale_rxsync(p), 0); /* writes its CSB */
+	__atomic_store_n(&VALE_CSB(ring)->atok.appl_need_kick, 1, __ATOMIC_RELAXED);
+	assert_int_equal(VALE_CSB(NETMAP_RXRING(vport_if(z), 0))->atok.appl_need_kick, 1);
+	assert_true(write_faults(NETMAP_BUF(ring, ring->slot[0].buf_idx)));
+	/* Nor its port's rings, beside its own in the same mapping. */
+	assert_true(
+	    write_faults((char *)vale_nifp(p) - vport_if_offset(z) + vport_if_offset(g->v[0])));
+	vale_close(p);
+	fake_stop(&f);
+
+	fake_start(&f, z, FAKE_BAD_AREA);
+	o.socket = f.path;
+	errno = 0;
+	assert_null(vale_open("vale0:a/z", &o));
+	assert_int_equal(errno, EPROTO);
+	assert_non_null(strstr(vale_last_error(), "bad area"));
+	fake_stop(&f);
+	assert_true(f.saw_eof);
+	vport_destroy(z);
+	assert_int_equal(open_fds(), nfd);
+}
+
 /* ---- netmap compat without a daemon ------------------------------------------ */
 
 static void test_nm_passthrough(void **state)
@@ -888,6 +983,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_poll_wakes_on_tx_room, rig_setup, rig_teardown),
 	    cmocka_unit_test_setup_teardown(test_open_registers, rig_setup, rig_teardown),
 	    cmocka_unit_test_setup_teardown(test_open_daemon_errors, rig_setup, rig_teardown),
+	    cmocka_unit_test_setup_teardown(test_open_zmon, rig_setup, rig_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -226,7 +228,7 @@ static void test_buf_order_and_reserved(void **state)
 	assert_int_equal(mem_buf_free(m, 0), -EINVAL);
 	assert_int_equal(mem_buf_free(m, 1), -EINVAL);
 
-	while ((idx = mem_buf_alloc(m)) != 0) {
+	while ((idx = mem_buf_alloc(m, MEM_OWNER_CREATOR)) != 0) {
 		assert_true(n < BUF_NUM - MEM_BUF_RESERVED);
 		assert_true(idx >= MEM_BUF_RESERVED && idx < BUF_NUM);
 		/* A fresh region hands out 2, 3, 4, ... */
@@ -235,7 +237,7 @@ static void test_buf_order_and_reserved(void **state)
 	}
 	assert_int_equal(n, BUF_NUM - MEM_BUF_RESERVED);
 	assert_int_equal(mem_pool_free_count(m, MEM_POOL_BUF), 0);
-	assert_int_equal(mem_buf_alloc(m), 0); /* still nothing */
+	assert_int_equal(mem_buf_alloc(m, MEM_OWNER_CREATOR), 0); /* still nothing */
 
 	assert_int_equal(mem_buf_free(m, 0), -EINVAL);
 	assert_int_equal(mem_buf_free(m, 1), -EINVAL);
@@ -253,7 +255,7 @@ static void test_buf_order_and_reserved(void **state)
 
 	/* After all that, 0 and 1 still never come back. */
 	n = 0;
-	while ((idx = mem_buf_alloc(m)) != 0) {
+	while ((idx = mem_buf_alloc(m, MEM_OWNER_CREATOR)) != 0) {
 		assert_true(idx >= MEM_BUF_RESERVED && idx < BUF_NUM);
 		got[n++] = idx;
 	}
@@ -270,17 +272,17 @@ static void test_bufs_alloc_all_or_nothing(void **state)
 	uint32_t one;
 
 	memset(idx, 0xab, sizeof(idx));
-	assert_int_equal(mem_bufs_alloc(m, idx, avail + 1), 0);
+	assert_int_equal(mem_bufs_alloc(m, MEM_OWNER_CREATOR, idx, avail + 1), 0);
 	assert_int_equal(mem_pool_free_count(m, MEM_POOL_BUF), avail);
-	assert_int_equal(mem_bufs_alloc(m, idx, 0), 0);
+	assert_int_equal(mem_bufs_alloc(m, MEM_OWNER_CREATOR, idx, 0), 0);
 	assert_int_equal(mem_pool_free_count(m, MEM_POOL_BUF), avail);
 
-	one = mem_buf_alloc(m);
+	one = mem_buf_alloc(m, MEM_OWNER_CREATOR);
 	assert_int_not_equal(one, 0);
 	/* Exactly as many as are left: the old full amount is now one too many. */
-	assert_int_equal(mem_bufs_alloc(m, idx, avail), 0);
+	assert_int_equal(mem_bufs_alloc(m, MEM_OWNER_CREATOR, idx, avail), 0);
 	assert_int_equal(mem_pool_free_count(m, MEM_POOL_BUF), avail - 1);
-	assert_int_equal(mem_bufs_alloc(m, idx, avail - 1), avail - 1);
+	assert_int_equal(mem_bufs_alloc(m, MEM_OWNER_CREATOR, idx, avail - 1), avail - 1);
 	assert_int_equal(mem_pool_free_count(m, MEM_POOL_BUF), 0);
 	for (uint32_t i = 0; i < avail - 1; i++) {
 		assert_true(idx[i] >= MEM_BUF_RESERVED && idx[i] < BUF_NUM);
@@ -288,7 +290,7 @@ static void test_bufs_alloc_all_or_nothing(void **state)
 		for (uint32_t j = 0; j < i; j++)
 			assert_int_not_equal(idx[i], idx[j]);
 	}
-	assert_int_equal(mem_bufs_alloc(m, idx + avail, 1), 0);
+	assert_int_equal(mem_bufs_alloc(m, MEM_OWNER_CREATOR, idx + avail, 1), 0);
 
 	for (uint32_t i = 0; i < avail - 1; i++)
 		assert_int_equal(mem_buf_free(m, idx[i]), 0);
@@ -422,8 +424,8 @@ static void test_no_leak(void **state)
 		assert_non_null(ifs[i] = mem_if_alloc(m));
 	for (int i = 0; i < RING_NUM; i++)
 		assert_non_null(rings[i] = mem_ring_alloc(m));
-	assert_int_equal(mem_extra_bufs_alloc(m, 10, &head), 10);
-	nb = mem_bufs_alloc(m, bufs, start[MEM_POOL_BUF] - 10);
+	assert_int_equal(mem_extra_bufs_alloc(m, MEM_OWNER_CREATOR, 10, &head), 10);
+	nb = mem_bufs_alloc(m, MEM_OWNER_CREATOR, bufs, start[MEM_POOL_BUF] - 10);
 	assert_int_equal(nb, start[MEM_POOL_BUF] - 10);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(mem_pool_free_count(m, (enum mem_pool)i), 0);
@@ -434,19 +436,11 @@ static void test_no_leak(void **state)
 		assert_int_equal(mem_if_free(m, ifs[i]), 0);
 	for (uint32_t i = 0; i < nb; i++)
 		assert_int_equal(mem_buf_free(m, bufs[i]), 0);
-	assert_int_equal(mem_extra_bufs_free(m, head), 10);
+	assert_int_equal(mem_owner_destroy(m, MEM_OWNER_CREATOR), 10); /* the list */
 
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(mem_pool_free_count(m, (enum mem_pool)i), start[i]);
 	assert_int_equal(mem_pool_free_count(m, (enum mem_pool)7), 0);
-}
-
-static uint32_t next_of(struct mem_region *m, uint32_t idx)
-{
-	uint32_t next;
-
-	memcpy(&next, mem_buf(m, idx), sizeof(next));
-	return next;
 }
 
 static void set_next(struct mem_region *m, uint32_t idx, uint32_t next)
@@ -464,7 +458,7 @@ static void walk_list(struct mem_region *m, uint32_t head, uint32_t n, uint32_t 
 		for (uint32_t j = 0; j < i; j++)
 			assert_int_not_equal(idx, out[j]);
 		out[i] = idx;
-		idx = next_of(m, idx);
+		memcpy(&idx, mem_buf(m, idx), sizeof(idx));
 	}
 	assert_int_equal(idx, 0);
 }
@@ -473,108 +467,146 @@ static void test_extra_bufs(void **state)
 {
 	struct mem_region *m = *state;
 	const uint32_t avail = BUF_NUM - MEM_BUF_RESERVED;
-	uint32_t list[BUF_NUM], head, before, after, sentinel;
+	uint32_t list[BUF_NUM], head, before;
+	uint16_t o;
 
 	/* n == 0: an empty list. */
 	head = 12345;
-	assert_int_equal(mem_extra_bufs_alloc(m, 0, &head), 0);
+	assert_int_equal(mem_extra_bufs_alloc(m, MEM_OWNER_CREATOR, 0, &head), 0);
 	assert_int_equal(head, 0);
-	assert_int_equal(mem_extra_bufs_free(m, 0), 0);
 
-	/* A buffer allocated outside the list must survive freeing the list. */
-	sentinel = mem_buf_alloc(m);
-	assert_int_not_equal(sentinel, 0);
 	before = mem_pool_free_count(m, MEM_POOL_BUF);
-
-	assert_int_equal(mem_extra_bufs_alloc(m, 5, &head), 5);
+	assert_int_equal(mem_owner_create(m, &o), 0);
+	assert_int_equal(mem_extra_bufs_alloc(m, o, 5, &head), 5);
 	walk_list(m, head, 5, list);
 	assert_int_equal(head, list[0]);
 	assert_int_equal(mem_pool_free_count(m, MEM_POOL_BUF), before - 5);
-
-	assert_int_equal(mem_extra_bufs_free(m, head), 5);
-	after = mem_pool_free_count(m, MEM_POOL_BUF);
-	assert_int_equal(after, before);
+	assert_int_equal(mem_owner_bufs(m, o), 5);
+	assert_int_equal(mem_owner_destroy(m, o), 5);
+	assert_int_equal(mem_pool_free_count(m, MEM_POOL_BUF), before);
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(mem_buf_free(m, list[i]), -EINVAL); /* already free */
-	/* Freeing the same list again frees nothing. */
-	assert_int_equal(mem_extra_bufs_free(m, head), 0);
-	assert_int_equal(mem_pool_free_count(m, MEM_POOL_BUF), before);
 
 	/* Shortage: nothing allocated, head untouched. */
 	head = 777;
-	assert_int_equal(mem_extra_bufs_alloc(m, avail, &head), 0);
+	assert_int_equal(mem_extra_bufs_alloc(m, MEM_OWNER_CREATOR, avail + 1, &head), 0);
+	assert_int_equal(head, 777);
+	/* No such owner: nothing either. */
+	assert_int_equal(mem_extra_bufs_alloc(m, o, 1, &head), 0);
+	assert_int_equal(mem_extra_bufs_alloc(m, MEM_OWNER_NONE, 1, &head), 0);
 	assert_int_equal(head, 777);
 	assert_int_equal(mem_pool_free_count(m, MEM_POOL_BUF), before);
 
 	/* The whole pool as one list. */
-	assert_int_equal(mem_extra_bufs_alloc(m, avail - 1, &head), avail - 1);
-	walk_list(m, head, avail - 1, list);
+	assert_int_equal(mem_extra_bufs_alloc(m, MEM_OWNER_CREATOR, avail, &head), avail);
+	walk_list(m, head, avail, list);
 	assert_int_equal(mem_pool_free_count(m, MEM_POOL_BUF), 0);
-	assert_int_equal(mem_extra_bufs_free(m, head), avail - 1);
-
-	assert_int_equal(mem_buf_free(m, sentinel), 0);
+	assert_int_equal(mem_owner_destroy(m, MEM_OWNER_CREATOR), avail);
 	assert_int_equal(mem_pool_free_count(m, MEM_POOL_BUF), avail);
 }
 
-/* A bad_next meaning "point back at the head of the list". */
-#define LOOP_TO_HEAD (UINT32_MAX - 1)
-
 /*
- * Allocate a list of n, overwrite the link of entry at with bad_next, free
- * the list and check that exactly the first expect_freed entries were freed
- * and the rest are still allocated.
+ * Owners: each gets its own buffers, and destroying one frees exactly what
+ * the record gives it, whatever its client did to the list it holds: a
+ * loop, a link into another owner's list, an index out of range. Ids run
+ * out at one per netmap_if besides the creator, and come back.
  */
-static void check_corrupt(struct mem_region *m, uint32_t n, uint32_t at, uint32_t bad_next,
-			  uint32_t expect_freed)
-{
-	uint32_t list[BUF_NUM], head, start;
-
-	start = mem_pool_free_count(m, MEM_POOL_BUF);
-	assert_int_equal(mem_extra_bufs_alloc(m, n, &head), n);
-	walk_list(m, head, n, list);
-	set_next(m, list[at], bad_next == LOOP_TO_HEAD ? head : bad_next);
-
-	assert_int_equal(mem_extra_bufs_free(m, head), expect_freed);
-	assert_int_equal(mem_pool_free_count(m, MEM_POOL_BUF), start - n + expect_freed);
-	for (uint32_t i = 0; i < n; i++)
-		assert_int_equal(mem_buf_free(m, list[i]), i < expect_freed ? -EINVAL : 0);
-	assert_int_equal(mem_pool_free_count(m, MEM_POOL_BUF), start);
-}
-
-static void test_extra_bufs_corrupt(void **state)
+static void test_owners(void **state)
 {
 	struct mem_region *m = *state;
-	uint32_t start = mem_pool_free_count(m, MEM_POOL_BUF);
-	uint32_t a, b, head;
+	const uint32_t avail = BUF_NUM - MEM_BUF_RESERVED;
+	uint32_t la[BUF_NUM], lb[BUF_NUM], ha, hb, one;
+	uint16_t a, b, ids[IF_NUM + 1];
+	int n = 0;
 
-	/* Out of range in the middle: the first three are freed. */
-	check_corrupt(m, 6, 2, BUF_NUM, 3);
-	check_corrupt(m, 6, 2, UINT32_MAX, 3);
-	/* A reserved index: stop there. */
-	check_corrupt(m, 6, 1, 1, 2);
-	check_corrupt(m, 6, 0, 1, 1);
-	/* The last one points back to the head: each freed once, no hang. */
-	check_corrupt(m, 6, 5, LOOP_TO_HEAD, 6);
-	/* The head points to itself. */
-	check_corrupt(m, 1, 0, LOOP_TO_HEAD, 1);
-	check_corrupt(m, 4, 0, LOOP_TO_HEAD, 1);
+	while (n < IF_NUM + 1 && mem_owner_create(m, &ids[n]) == 0) {
+		assert_int_not_equal(ids[n], MEM_OWNER_CREATOR);
+		assert_int_not_equal(ids[n], MEM_OWNER_NONE);
+		for (int j = 0; j < n; j++)
+			assert_int_not_equal(ids[n], ids[j]);
+		n++;
+	}
+	assert_int_equal(n, IF_NUM);
+	assert_int_equal(mem_owner_create(m, &a), -ENOSPC);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(mem_owner_destroy(m, ids[i]), 0);
+	assert_int_equal(mem_owner_destroy(m, ids[0]), 0); /* gone: nothing */
+	assert_int_equal(mem_owner_bufs(m, ids[0]), 0);
 
-	/* A link to a buffer that is already free ends the walk. */
-	a = mem_buf_alloc(m);
-	b = mem_buf_alloc(m);
-	assert_int_equal(mem_buf_free(m, b), 0);
-	set_next(m, a, b);
-	assert_int_equal(mem_extra_bufs_free(m, a), 1);
+	assert_int_equal(mem_owner_create(m, &a), 0);
+	assert_int_equal(mem_owner_create(m, &b), 0);
+	one = mem_buf_alloc(m, MEM_OWNER_CREATOR);
+	assert_int_not_equal(one, 0);
+	assert_int_equal(mem_extra_bufs_alloc(m, a, 10, &ha), 10);
+	assert_int_equal(mem_extra_bufs_alloc(m, b, 10, &hb), 10);
+	walk_list(m, ha, 10, la);
+	walk_list(m, hb, 10, lb);
+	assert_int_equal(mem_owner_bufs(m, a), 10);
+	assert_int_equal(mem_owner_bufs(m, b), 10);
+	assert_int_equal(mem_owner_bufs(m, MEM_OWNER_CREATOR), 1);
+	/* a's client: a loop, a link into b's list, garbage. */
+	set_next(m, la[9], ha);
+	set_next(m, la[3], lb[4]);
+	set_next(m, la[5], UINT32_MAX);
+	assert_int_equal(mem_owner_destroy(m, a), 10);
+	assert_int_equal(mem_pool_free_count(m, MEM_POOL_BUF), avail - 11);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(mem_buf_free(m, la[i]), -EINVAL); /* a's: freed */
+	/* b's stay b's: the next allocations never return them. */
+	for (uint32_t i = 0; i < avail - 11; i++) {
+		uint32_t idx = mem_buf_alloc(m, MEM_OWNER_CREATOR);
 
-	/* Bad heads free nothing. */
-	assert_int_equal(mem_extra_bufs_free(m, 1), 0);
-	assert_int_equal(mem_extra_bufs_free(m, BUF_NUM), 0);
-	assert_int_equal(mem_extra_bufs_free(m, UINT32_MAX), 0);
-	head = mem_buf_alloc(m);
-	assert_int_equal(mem_buf_free(m, head), 0);
-	assert_int_equal(mem_extra_bufs_free(m, head), 0); /* not allocated */
+		assert_int_not_equal(idx, 0);
+		for (int j = 0; j < 10; j++)
+			assert_int_not_equal(idx, lb[j]);
+	}
+	assert_int_equal(mem_buf_alloc(m, MEM_OWNER_CREATOR), 0);
+	assert_int_equal(mem_owner_bufs(m, MEM_OWNER_CREATOR), avail - 10);
+	/* The creator stays when its buffers go. */
+	assert_int_equal(mem_owner_destroy(m, MEM_OWNER_CREATOR), avail - 10);
+	assert_int_equal(mem_owner_destroy(m, b), 10);
+	assert_int_equal(mem_pool_free_count(m, MEM_POOL_BUF), avail);
+	assert_int_not_equal(mem_buf_alloc(m, MEM_OWNER_CREATOR), 0);
+	assert_int_equal(mem_buf_alloc(m, b), 0); /* b is gone */
+	assert_int_equal(mem_owner_destroy(m, MEM_OWNER_CREATOR), 1);
+}
 
-	assert_int_equal(mem_pool_free_count(m, MEM_POOL_BUF), start);
+/*
+ * Buffers that change hands move in the record: after a swap between two
+ * owners each one's destroy frees what it holds now. The record refuses
+ * what is not the giver's: a free buffer, a reserved one, a third owner's.
+ */
+static void test_owner_swap(void **state)
+{
+	struct mem_region *m = *state;
+	uint16_t *rec = mem_owners(m), p, z, q;
+	uint32_t bp, bz, bq, free_idx;
+
+	assert_int_equal(mem_owner_create(m, &p), 0);
+	assert_int_equal(mem_owner_create(m, &z), 0);
+	assert_int_equal(mem_owner_create(m, &q), 0);
+	bp = mem_buf_alloc(m, p);
+	bz = mem_buf_alloc(m, z);
+	bq = mem_buf_alloc(m, q);
+	free_idx = mem_buf_alloc(m, MEM_OWNER_CREATOR);
+	assert_int_equal(mem_buf_free(m, free_idx), 0);
+	assert_true(mem_owned_by(rec, bp, p));
+	assert_false(mem_owned_by(rec, bp, z));
+	assert_false(mem_owned_by(rec, free_idx, p));
+	assert_true(mem_owned_by(rec, free_idx, MEM_OWNER_NONE));
+	assert_true(mem_owned_by(rec, 0, MEM_OWNER_NONE));
+	assert_true(mem_owned_by(rec, 1, MEM_OWNER_NONE));
+	assert_false(mem_owned_by(rec, bq, p));
+
+	mem_hand_over(rec, bp, z);
+	mem_hand_over(rec, bz, p);
+	assert_int_equal(mem_owner_destroy(m, z), 1);
+	assert_int_equal(mem_buf_free(m, bp), -EINVAL); /* went with z */
+	assert_int_equal(mem_owner_bufs(m, p), 1);
+	assert_int_equal(mem_owner_destroy(m, p), 1);
+	assert_int_equal(mem_buf_free(m, bz), -EINVAL); /* went with p */
+	assert_int_equal(mem_owner_destroy(m, q), 1);
+	assert_int_equal(mem_pool_free_count(m, MEM_POOL_BUF), BUF_NUM - MEM_BUF_RESERVED);
 }
 
 static void test_ids(void **state)
@@ -604,7 +636,7 @@ static void test_ids(void **state)
 	r[1] = mem_create(&p);
 	assert_non_null(r[1]);
 	for (int i = 0; i < 70000; i++) {
-		struct mem_params tiny = {1, 1, 1, 1, 3, 64, false};
+		struct mem_params tiny = {1, 1, 1, 1, 3, 64, false, 0, 0};
 		struct mem_region *t = mem_create(&tiny);
 
 		assert_non_null(t);
@@ -656,11 +688,146 @@ static void test_hugetlb(void **state)
 	}
 	assert_int_equal(mem_size(m) % (2u << 20), 0);
 	assert_true(fcntl(mem_fd(m), F_GET_SEALS) & F_SEAL_GROW);
-	idx = mem_buf_alloc(m);
+	idx = mem_buf_alloc(m, MEM_OWNER_CREATOR);
 	assert_int_equal(idx, MEM_BUF_RESERVED);
 	memset(mem_buf(m, idx), 0x11, BUF_SIZE);
 	assert_int_equal(mem_buf_free(m, idx), 0);
 	mem_destroy(m);
+}
+
+/*
+ * Areas: page-aligned, after the buffers; each one, once allocated, is a
+ * memfd of its own under the daemon's pointers, which a client that maps the
+ * region read-write does not reach, and which a client that maps the area's
+ * fd over the same range of its mapping shares with the daemon. Freed, the
+ * region's own pages are back.
+ */
+static void test_areas(void **state)
+{
+	struct mem_params p = small_params();
+	size_t page = page_round(1), area_start, asz;
+	struct mem_region *m;
+	char *client, *a, *b, *c;
+	(void)state;
+
+	p.area_num = 2;
+	p.area_size = (uint32_t)page + 1;
+	m = mem_create(&p);
+	assert_non_null(m);
+	asz = mem_area_size(m);
+	assert_int_equal(asz, 2 * page);
+	area_start = mem_buf_base_offset(m) + page_round(BUF_NUM * BUF_SIZE);
+	assert_int_equal(mem_size(m), area_start + 2 * asz);
+	assert_int_equal(mem_pool_free_count(m, MEM_POOL_AREA), 2);
+	client = mmap(NULL, mem_size(m), PROT_READ | PROT_WRITE, MAP_SHARED, mem_fd(m), 0);
+	assert_true(client != MAP_FAILED);
+
+	a = mem_area_alloc(m);
+	b = mem_area_alloc(m);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_null(mem_area_alloc(m));
+	assert_int_equal(errno, ENOMEM);
+	assert_int_equal(mem_pool_free_count(m, MEM_POOL_AREA), 0);
+	assert_int_equal(mem_offset(m, a), area_start);
+	assert_int_equal(mem_offset(m, b), area_start + asz);
+	for (size_t i = 0; i < asz; i++)
+		assert_int_equal(a[i], 0);
+	assert_true(mem_area_fd(m, a) >= 0);
+	assert_int_not_equal(mem_area_fd(m, a), mem_area_fd(m, b));
+	assert_int_equal(mem_area_fd(m, a + 1), -1);
+	assert_int_equal(mem_area_fd(m, mem_buf(m, 2)), -1);
+	assert_true(fcntl(mem_area_fd(m, a), F_GET_SEALS) & F_SEAL_SHRINK);
+	assert_int_equal(ftruncate(mem_area_fd(m, a), 0), -1);
+
+	/* The region's other clients and the daemon do not meet in the area. */
+	memcpy(a, "the daemon's ring", 18);
+	assert_memory_not_equal(client + area_start, "the daemon's ring", 18);
+	memcpy(client + area_start + 100, "a port's scribble", 18);
+	assert_memory_not_equal(a + 100, "a port's scribble", 18);
+	/* Its own client maps the area's fd where the area is. */
+	c = mmap(client + area_start, asz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		 mem_area_fd(m, a), 0);
+	assert_ptr_equal(c, client + area_start);
+	assert_memory_equal(c, "the daemon's ring", 18);
+	memcpy(c + 200, "the monitor's head", 19);
+	assert_memory_equal(a + 200, "the monitor's head", 19);
+	/* The region itself is still shared around the area. */
+	memcpy(mem_buf(m, 3), "a buffer", 9);
+	assert_memory_equal(client + mem_buf_base_offset(m) + 3 * BUF_SIZE, "a buffer", 9);
+
+	assert_int_equal(mem_area_free(m, a), 0);
+	assert_int_equal(mem_area_free(m, a), -EINVAL);
+	assert_int_equal(mem_area_free(m, a + page), -EINVAL);
+	assert_int_equal(mem_area_fd(m, a), -1);
+	/* The daemon sees the region's pages there again. */
+	munmap(c, asz);
+	assert_memory_equal(a + 100, "a port's scribble", 18);
+	assert_ptr_equal(mem_area_alloc(m), a);
+	for (size_t i = 0; i < asz; i++)
+		assert_int_equal(a[i], 0);
+	munmap(client, mem_size(m));
+	mem_destroy(m); /* with two areas allocated: their memfds close */
+
+	/* None on hugepages; none asked, none there. */
+	p.hugetlb = true;
+	assert_rejected(&p);
+	p = small_params();
+	p.area_size = 4096;
+	m = mem_create(&p);
+	assert_non_null(m);
+	assert_int_equal(mem_pool_free_count(m, MEM_POOL_AREA), 0);
+	assert_null(mem_area_alloc(m));
+	assert_int_equal(mem_area_free(m, (char *)mem_base(m) + mem_size(m)), -EINVAL);
+	mem_destroy(m);
+}
+
+/*
+ * The read-only fd: no shared writable mapping, now or later, and a process
+ * of another uid cannot reopen it writable through /proc.
+ */
+static void test_readonly_fd(void **state)
+{
+	struct mem_region *m = *state;
+	struct stat st;
+	char path[32];
+	int ro, status;
+	char *map;
+	pid_t pid;
+
+	ro = mem_fd_readonly(m);
+	assert_true(ro >= 0);
+	assert_true(fcntl(ro, F_GETFD) & FD_CLOEXEC);
+	assert_int_equal(fcntl(ro, F_GETFL) & O_ACCMODE, O_RDONLY);
+	errno = 0;
+	assert_true(mmap(NULL, mem_size(m), PROT_READ | PROT_WRITE, MAP_SHARED, ro, 0) ==
+		    MAP_FAILED);
+	assert_int_equal(errno, EACCES);
+	map = mmap(NULL, mem_size(m), PROT_READ, MAP_SHARED, ro, 0);
+	assert_true(map != MAP_FAILED);
+	memcpy(mem_buf(m, 4), "seen", 5);
+	assert_memory_equal(map + mem_buf_base_offset(m) + 4 * BUF_SIZE, "seen", 5);
+	assert_int_equal(mprotect(map, mem_size(m), PROT_READ | PROT_WRITE), -1);
+	assert_int_equal(errno, EACCES);
+	assert_int_equal(write(ro, "x", 1), -1);
+	assert_int_equal(fstat(ro, &st), 0);
+	assert_int_equal(st.st_mode & 07777, S_IRUSR);
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", ro);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* Another uid, still allowed to look at its own /proc/self. */
+		if (getuid() == 0 && (setgid(65534) || setuid(65534)))
+			_exit(2);
+		prctl(PR_SET_DUMPABLE, 1);
+		_exit(open(path, O_RDWR) < 0 && errno == EACCES ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	munmap(map, mem_size(m));
+	close(ro);
 }
 
 int main(void)
@@ -679,8 +846,11 @@ int main(void)
 	    cmocka_unit_test(test_odd_object_sizes),
 	    cmocka_unit_test_setup_teardown(test_no_leak, setup_region, teardown_region),
 	    cmocka_unit_test_setup_teardown(test_extra_bufs, setup_region, teardown_region),
-	    cmocka_unit_test_setup_teardown(test_extra_bufs_corrupt, setup_region, teardown_region),
+	    cmocka_unit_test_setup_teardown(test_owners, setup_region, teardown_region),
+	    cmocka_unit_test_setup_teardown(test_owner_swap, setup_region, teardown_region),
 	    cmocka_unit_test(test_ids),
+	    cmocka_unit_test(test_areas),
+	    cmocka_unit_test_setup_teardown(test_readonly_fd, setup_region, teardown_region),
 	    cmocka_unit_test(test_hugetlb),
 	};
 

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -223,6 +224,22 @@ static int m_count(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_
 	return 0;
 }
 
+/* The peer's credentials as the server read them: uid, gid, groups. */
+static int m_who(struct ctl_conn *c, json_t *params, json_t **ret, struct ctl_fds *fds,
+		 struct ctl_error *err, void *arg)
+{
+	const gid_t *g;
+	size_t n = ctl_conn_peer_groups(c, &g);
+	json_t *groups = json_array();
+
+	(void)params, (void)fds, (void)err, (void)arg;
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(groups, json_integer(g[i]));
+	*ret = json_pack("{s:I, s:I, s:o}", "uid", (json_int_t)ctl_conn_peer_uid(c), "gid",
+			 (json_int_t)ctl_conn_peer_gid(c), "groups", groups);
+	return 0;
+}
+
 /* ---- the server thread ---- */
 
 static void on_cmd(evutil_socket_t fd, short what, void *arg)
@@ -252,6 +269,7 @@ static void *server_main(void *arg)
 	    {"test.notify", "count a call", m_notify, NULL, false},
 	    {"test.notify.reply", "count a call, never a notification", m_notify, NULL, true},
 	    {"test.count", "connections and peer pid", m_count, f, false},
+	    {"test.who", "the peer's uid, gid and groups", m_who, NULL, false},
 	    {"closer.add", "add a closer", m_closer_add, NULL, false},
 	    {"closer.remove", "remove a closer", m_closer_remove, NULL, false},
 	};
@@ -1211,6 +1229,61 @@ static void test_register(void **state)
 	event_base_free(base);
 }
 
+/* Whether test.who on a new connection tells uid, gid and exactly groups[0..n). */
+static bool who_is(const char *path, uid_t uid, gid_t gid, const gid_t *groups, size_t n)
+{
+	struct ctl_client *c = ctl_client_connect(path);
+	json_t *r = NULL, *g;
+	bool same;
+
+	if (!c || ctl_client_call(c, "test.who", NULL, &r, NULL, NULL, 0, NULL) != 0) {
+		ctl_client_close(c);
+		return false;
+	}
+	g = json_object_get(r, "groups");
+	same = json_integer_value(json_object_get(r, "uid")) == (json_int_t)uid &&
+	       json_integer_value(json_object_get(r, "gid")) == (json_int_t)gid &&
+	       json_array_size(g) == n;
+	for (size_t i = 0; same && i < n; i++)
+		same = json_integer_value(json_array_get(g, i)) == (json_int_t)groups[i];
+	json_decref(r);
+	ctl_client_close(c);
+	return same;
+}
+
+/*
+ * Every connection carries the peer's uid, gid and supplementary groups as
+ * the kernel saw them at connect(): ours, and, when we are root, those of a
+ * child that took others (more groups than the server's first buffer holds,
+ * so the ERANGE retry is taken).
+ */
+static void test_peer_credentials(void **state)
+{
+	struct srv *f = *state;
+	gid_t own[256], many[40];
+	int n = getgroups(256, own), status;
+	pid_t pid;
+
+	assert_true(n >= 0);
+	assert_true(who_is(f->path, getuid(), getgid(), own, (size_t)n));
+	if (geteuid() != 0)
+		return;
+	for (size_t i = 0; i < 40; i++)
+		many[i] = (gid_t)(60000 + i);
+	assert_int_equal(chmod(f->dir, 0755), 0);
+	assert_int_equal(chmod(f->path, 0666), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (setgroups(40, many) || setgid(65533) || setuid(65534))
+			_exit(2);
+		_exit(who_is(f->path, 65534, 65533, many, 40) ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* ---- tests: pure functions ---- */
 
 static void test_request_parse(void **state)
@@ -1319,6 +1392,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_pipelined, setup_server, teardown),
 	    cmocka_unit_test_setup_teardown(test_slow_client, setup_server, teardown),
 	    cmocka_unit_test_setup_teardown(test_closers_on_disconnect, setup_server, teardown),
+	    cmocka_unit_test_setup_teardown(test_peer_credentials, setup_server, teardown),
 	    cmocka_unit_test_setup_teardown(test_closers_on_kill, setup_server, teardown),
 	    cmocka_unit_test_setup_teardown(test_destroy_runs_closers, setup_server, teardown),
 	    cmocka_unit_test_setup_teardown(test_socket_path, setup_dir, teardown),

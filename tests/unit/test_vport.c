@@ -9,7 +9,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -71,19 +73,23 @@ static void test_client_view(void **state)
 	}
 	assert_int_equal(n, 5);
 	/* Left over: exactly the room of one zero-copy monitor, 3 RX rings of
-	 * 128 slots and a TX ring of 2, which fits there. */
+	 * 128 slots and a TX ring of 2: their buffers, and an area for its
+	 * netmap_if and rings, which fit there. */
 	assert_int_equal(mem_pool_free_count(m, MEM_POOL_BUF), 3 * 128 + 2);
-	assert_int_equal(mem_pool_free_count(m, MEM_POOL_RING), 4);
-	assert_int_equal(mem_pool_free_count(m, MEM_POOL_IF), 1);
+	assert_int_equal(mem_pool_free_count(m, MEM_POOL_RING), 0);
+	assert_int_equal(mem_pool_free_count(m, MEM_POOL_IF), 0);
+	assert_int_equal(mem_pool_free_count(m, MEM_POOL_AREA), 1);
 	struct vport_params zp;
 	vport_zmon_params(vport_params(v), &zp);
 	zp.shared_mem = m;
 	struct vport *z = vport_create(&zp);
 	assert_non_null(z);
 	assert_int_equal(mem_pool_free_count(m, MEM_POOL_BUF), 0);
+	assert_int_equal(mem_pool_free_count(m, MEM_POOL_AREA), 0);
 	assert_null(vport_create(&zp)); /* room for one only */
 	vport_destroy(z);
 	assert_int_equal(mem_pool_free_count(m, MEM_POOL_BUF), 3 * 128 + 2);
+	assert_int_equal(mem_pool_free_count(m, MEM_POOL_AREA), 1);
 	free(seen);
 	munmap(base, mem_size(m));
 	vport_destroy(v);
@@ -251,6 +257,363 @@ static void test_shared_region(void **state)
 	mem_destroy(m);
 }
 
+/* Mark in seen[] every buffer index v's client finds in its rings and its
+ * extra list (walked through the daemon's mapping, as the client would). */
+static uint32_t mark_bufs(struct vport *v, uint8_t *seen, uint32_t buf_num)
+{
+	struct netmap_if *nifp = vport_if(v);
+	struct mem_region *m = vport_mem(v);
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < nifp->ni_tx_rings + nifp->ni_rx_rings; i++) {
+		struct netmap_ring *r = i < nifp->ni_tx_rings
+					    ? NETMAP_TXRING(nifp, i)
+					    : NETMAP_RXRING(nifp, i - nifp->ni_tx_rings);
+		for (uint32_t j = 0; j < r->num_slots; j++, n++) {
+			assert_true(r->slot[j].buf_idx < buf_num);
+			seen[r->slot[j].buf_idx] = 1;
+		}
+	}
+	for (uint32_t idx = nifp->ni_bufs_head; idx; n++) {
+		assert_true(idx < buf_num);
+		seen[idx] = 1;
+		memcpy(&idx, mem_buf(m, idx), sizeof(idx));
+	}
+	return n;
+}
+
+/* True if a buffer of v is marked in seen[]. */
+static bool uses_marked(struct vport *v, const uint8_t *seen, uint32_t buf_num)
+{
+	uint8_t *mine = calloc(buf_num, 1);
+	bool any = false;
+
+	assert_non_null(mine);
+	mark_bufs(v, mine, buf_num);
+	for (uint32_t i = 0; i < buf_num; i++)
+		any |= mine[i] && seen[i];
+	free(mine);
+	return any;
+}
+
+/* What a hostile client of v writes before it closes: victim's buffer
+ * indices in every one of its slots, and an extra-buffer list that starts
+ * at head (someone else's list, or a loop). */
+static void scribble(struct vport *v, const uint8_t *victim, uint32_t buf_num, uint32_t head)
+{
+	struct netmap_if *nifp = vport_if(v);
+	uint32_t k = 0;
+
+	for (uint32_t i = 0; i < nifp->ni_tx_rings + nifp->ni_rx_rings; i++) {
+		struct netmap_ring *r = i < nifp->ni_tx_rings
+					    ? NETMAP_TXRING(nifp, i)
+					    : NETMAP_RXRING(nifp, i - nifp->ni_tx_rings);
+		for (uint32_t j = 0; j < r->num_slots; j++) {
+			while (!victim[k])
+				k = (k + 1) % buf_num;
+			r->slot[j].buf_idx = k;
+			k = (k + 1) % buf_num;
+		}
+	}
+	nifp->ni_bufs_head = head;
+}
+
+/*
+ * Finding 5: a port of a shared region whose client wrote another port's
+ * buffer indices into its slots and another port's extra list into
+ * ni_bufs_head, then closed. The other port keeps its buffers: none is
+ * handed to the next port; and the hostile port's own buffers are not
+ * lost: the pools are full again once every port is gone.
+ */
+static void test_hostile_close_shared(void **state)
+{
+	struct mem_params mp = {.if_num = 4,
+				.if_size = 256,
+				.ring_num = 8,
+				.ring_size = (uint32_t)vale_ring_size(64),
+				.buf_num = 2 + 3 * (2 * 64 + 8),
+				.buf_size = 2048};
+	struct mem_region *m = mem_create(&mp);
+	struct vport_params pa = {
+	    .name = "a", .tx_slots = 64, .rx_slots = 64, .extra_bufs = 8, .shared_mem = m};
+	struct vport_params pb = pa, pc = pa;
+	uint8_t *victim = calloc(mp.buf_num, 1);
+	uint32_t start[3];
+	struct vport *a, *b, *c;
+	(void)state;
+
+	assert_non_null(m);
+	assert_non_null(victim);
+	for (int i = 0; i < 3; i++)
+		start[i] = mem_pool_free_count(m, (enum mem_pool)i);
+	pb.name = "b";
+	pc.name = "c";
+	b = vport_create(&pb);
+	a = vport_create(&pa);
+	assert_non_null(b);
+	assert_non_null(a);
+	assert_int_equal(mark_bufs(b, victim, mp.buf_num), 2 * 64 + 8);
+	scribble(a, victim, mp.buf_num, vport_if(b)->ni_bufs_head);
+	vport_destroy(a);
+
+	/* Every buffer b was handed is still b's: the next port gets none. */
+	c = vport_create(&pc);
+	assert_non_null(c);
+	assert_false(uses_marked(c, victim, mp.buf_num));
+	vport_destroy(c);
+	vport_destroy(b);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(mem_pool_free_count(m, (enum mem_pool)i), start[i]);
+	free(victim);
+	mem_destroy(m);
+}
+
+/*
+ * The same from a zero-copy monitor, which lives in its port's own region:
+ * its client names the port's buffers in its slots and makes ni_bufs_head
+ * a loop through one of them. Closing it frees none of the port's buffers,
+ * the next monitor gets none of them, and the region's room for a monitor
+ * is whole again after it.
+ */
+static void test_hostile_close_zmon(void **state)
+{
+	struct vport_params p = {.name = "p", .tx_slots = 64, .rx_slots = 128, .extra_bufs = 4};
+	struct vport *v = vport_create(&p), *z;
+	struct vport_params zp;
+	struct mem_region *m;
+	uint8_t *victim;
+	uint32_t room, loop;
+	(void)state;
+
+	assert_non_null(v);
+	m = vport_mem(v);
+	victim = calloc(mem_params(m)->buf_num, 1);
+	assert_non_null(victim);
+	mark_bufs(v, victim, mem_params(m)->buf_num);
+	room = mem_pool_free_count(m, MEM_POOL_BUF);
+	vport_zmon_params(vport_params(v), &zp);
+	zp.shared_mem = m;
+	z = vport_create(&zp);
+	assert_non_null(z);
+	loop = NETMAP_RXRING(vport_if(v), 0)->slot[5].buf_idx;
+	memcpy(mem_buf(m, loop), &loop, sizeof(loop)); /* the port's buffer, linked to itself */
+	scribble(z, victim, mem_params(m)->buf_num, loop);
+	vport_destroy(z);
+
+	z = vport_create(&zp);
+	assert_non_null(z);
+	assert_false(uses_marked(z, victim, mem_params(m)->buf_num));
+	vport_destroy(z);
+	assert_int_equal(mem_pool_free_count(m, MEM_POOL_BUF), room);
+	free(victim);
+	vport_destroy(v);
+}
+
+/* Send one broadcast frame from TX slot head of a, in buffer idx (0: the
+ * slot's own), and forward it. */
+static void send_in(struct vport *a, struct bdg_scratch *s, uint32_t idx)
+{
+	struct netmap_ring *r = NETMAP_TXRING(vport_if(a), 0);
+	struct netmap_slot *slot = &r->slot[r->head];
+
+	if (idx)
+		slot->buf_idx = idx;
+	memset(mem_buf(vport_mem(a), slot->buf_idx), 0xff, 60);
+	slot->len = 60;
+	r->head = r->cur = nm_ring_next(r, r->head);
+	csb_appl_publish(r, VALE_CSB(r));
+	assert_int_equal(bdg_forward(vport_port(a), 0, s), 1);
+}
+
+/*
+ * Zero-copy swaps move the owner record with the buffers: a monitor that
+ * took a port's sent buffers frees those, not the ones it gave, so the next
+ * monitor gets none that the port holds now. And a swap takes only the
+ * port's own: buffers of another port of the shared region that the port's
+ * client put in its TX slots go out (to the switch) but never to the
+ * monitor, so its close does not free them.
+ */
+static void test_zmon_swaps_move_the_record(void **state)
+{
+	struct mem_params mp = {.if_num = 4,
+				.if_size = 256,
+				.ring_num = 8,
+				.ring_size = (uint32_t)vale_ring_size(64),
+				.buf_num = 2 + 2 * (2 * 64),
+				.buf_size = 2048};
+	struct vport_params pp = {.name = "p",
+				  .tx_rings = 1,
+				  .rx_rings = 1,
+				  .tx_slots = 64,
+				  .rx_slots = 64},
+			    pc, pq, zp;
+	struct bdg *sw = bdg_create("vale0", &learn_ops, learn_create(16, 300));
+	struct bdg_scratch *s = bdg_scratch_create();
+	struct vport *p, *c, *q, *z;
+	struct mem_region *m;
+	uint8_t *theirs;
+	uint32_t start[3];
+	(void)state;
+
+	vport_zmon_room(&pp, &mp);
+	m = mem_create(&mp);
+	assert_non_null(m);
+	for (int i = 0; i < 3; i++)
+		start[i] = mem_pool_free_count(m, (enum mem_pool)i);
+	pp.shared_mem = m;
+	pc = pp;
+	pc.name = "c";
+	pq = (struct vport_params){.name = "q"};
+	p = vport_create(&pp);
+	c = vport_create(&pc);
+	q = vport_create(&pq);
+	assert_non_null(p);
+	assert_non_null(c);
+	assert_non_null(q);
+	assert_true(bdg_attach(sw, vport_port(p)) >= 0);
+	assert_true(bdg_attach(sw, vport_port(q)) >= 0);
+	vport_zmon_params(vport_params(p), &zp);
+	zp.shared_mem = m;
+	z = vport_create(&zp);
+	assert_non_null(z);
+	assert_int_equal(
+	    bdg_monitor_attach(vport_port(p), vport_port(z), BDG_MON_TX | BDG_MON_ZCOPY), 0);
+	theirs = calloc(mp.buf_num, 1);
+	assert_non_null(theirs);
+	mark_bufs(c, theirs, mp.buf_num);
+	for (uint32_t k = 0; k < 20; k++) {
+		uint32_t idx = 0;
+
+		if (k >= 10) /* c's buffer k, named by p's client */
+			idx = NETMAP_RXRING(vport_if(c), 0)->slot[k].buf_idx;
+		send_in(p, s, idx);
+	}
+	assert_int_equal(bdg_port_rx_kring(vport_port(z), 0)->stats.packets, 10);
+	bdg_monitor_detach(vport_port(z));
+	vport_destroy(z);
+
+	/* What p holds now (the monitor's buffers, for the ones it took) and
+	 * what c holds stay theirs. */
+	mark_bufs(p, theirs, mp.buf_num);
+	z = vport_create(&zp);
+	assert_non_null(z);
+	assert_false(uses_marked(z, theirs, mp.buf_num));
+	vport_destroy(z);
+	bdg_detach(vport_port(p));
+	bdg_detach(vport_port(q));
+	vport_destroy(p);
+	vport_destroy(c);
+	vport_destroy(q);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(mem_pool_free_count(m, (enum mem_pool)i), start[i]);
+	assert_int_equal(bdg_destroy(sw), 0);
+	bdg_scratch_destroy(s);
+	free(theirs);
+	mem_destroy(m);
+}
+
+/* Run fn(arg) in a child; true if the child was killed by SIGSEGV. */
+static bool segfaults(void (*fn)(void *), void *arg)
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		signal(SIGSEGV, SIG_DFL); /* cmocka's handler would carry on testing */
+		fn(arg);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV;
+}
+
+static void write_byte(void *p)
+{
+	*(volatile char *)p = 0x5a;
+}
+
+/*
+ * Finding 3, memory: a zero-copy monitor's client gets its port's region
+ * read-only, and write access to its own netmap_if, rings and CSBs only,
+ * through an area fd mapped over the same range; offsets are the region's.
+ * The port's client, which maps the region read-write, does not reach the
+ * monitor's rings: it sees the region's unused pages there.
+ */
+static void test_zmon_area(void **state)
+{
+	struct vport_params p = {.name = "p", .tx_slots = 64, .rx_slots = 128};
+	struct vport *v = vport_create(&p), *z;
+	struct vport_params zp;
+	struct netmap_ring *zr, *dr;
+	struct mem_region *m;
+	size_t aofs = 0, asz = 0, buf;
+	char *port, *mon;
+	int ro, afd;
+	(void)state;
+
+	assert_non_null(v);
+	m = vport_mem(v);
+	assert_int_equal(vport_client_mem_fd(v), mem_fd(m));
+	assert_int_equal(vport_area_fd(v, &aofs, &asz), -1);
+	vport_zmon_params(vport_params(v), &zp);
+	assert_true(zp.own_area);
+	zp.shared_mem = m;
+	z = vport_create(&zp);
+	assert_non_null(z);
+	ro = vport_client_mem_fd(z);
+	afd = vport_area_fd(z, &aofs, &asz);
+	assert_true(ro >= 0);
+	assert_true(afd >= 0);
+	assert_int_equal(aofs % (size_t)sysconf(_SC_PAGESIZE), 0);
+	assert_true(asz >= vport_zmon_area_size(vport_params(v)));
+	/* Everything of the monitor's own is in its area. */
+	assert_true(vport_if_offset(z) >= aofs && vport_if_offset(z) < aofs + asz);
+
+	/* The monitor's client: no writable mapping of the region. */
+	errno = 0;
+	assert_true(mmap(NULL, mem_size(m), PROT_READ | PROT_WRITE, MAP_SHARED, ro, 0) ==
+		    MAP_FAILED);
+	assert_int_equal(errno, EACCES);
+	mon = mmap(NULL, mem_size(m), PROT_READ, MAP_SHARED, ro, 0);
+	assert_true(mon != MAP_FAILED);
+	assert_true(mmap(mon + aofs, asz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, afd, 0) ==
+		    mon + aofs);
+	zr = NETMAP_RXRING(NETMAP_IF(mon, vport_if_offset(z)), 0);
+	dr = NETMAP_RXRING(vport_if(z), 0);
+	assert_int_equal(zr->num_slots, 128);
+	/* Its rings are its own to write, and the daemon sees them... */
+	zr->head = zr->cur = 0;
+	VALE_CSB(zr)->atok.appl_need_kick = 1;
+	assert_int_equal(VALE_CSB(dr)->atok.appl_need_kick, 1);
+	/* ...but not a byte of the buffers it shares with the port. */
+	buf = mem_offset(m, mem_buf(m, zr->slot[0].buf_idx));
+	assert_true(segfaults(write_byte, mon + buf));
+	assert_true(segfaults(write_byte, mon + vport_if_offset(v)));
+
+	/* The port's client scribbles where the monitor's rings are in its
+	 * mapping: the monitor's rings do not change. */
+	port = mmap(NULL, mem_size(m), PROT_READ | PROT_WRITE, MAP_SHARED, mem_fd(m), 0);
+	assert_true(port != MAP_FAILED);
+	memset(port + aofs, 0xff, asz);
+	assert_int_equal(zr->num_slots, 128);
+	assert_int_equal(dr->num_slots, 128);
+	assert_true(dr->slot[0].buf_idx < mem_params(m)->buf_num);
+	assert_string_equal(vport_if(z)->ni_name, "p");
+	assert_int_equal(VALE_CSB(dr)->atok.appl_need_kick, 1);
+
+	munmap(mon, mem_size(m));
+	vport_destroy(z);
+	/* The next monitor gets a fresh area, whatever the port wrote. */
+	z = vport_create(&zp);
+	assert_non_null(z);
+	assert_int_equal(vport_area_fd(z, &aofs, &asz) >= 0, 1);
+	assert_int_equal(VALE_CSB(NETMAP_RXRING(vport_if(z), 0))->atok.appl_need_kick, 0);
+	vport_destroy(z);
+	munmap(port, mem_size(m));
+	vport_destroy(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -258,6 +621,10 @@ int main(void)
 	    cmocka_unit_test(test_client_view),
 	    cmocka_unit_test(test_bad_params),
 	    cmocka_unit_test(test_eventfds),
+	    cmocka_unit_test(test_hostile_close_shared),
+	    cmocka_unit_test(test_hostile_close_zmon),
+	    cmocka_unit_test(test_zmon_swaps_move_the_record),
+	    cmocka_unit_test(test_zmon_area),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
