@@ -7,7 +7,8 @@ pkgs=(build-essential cmake pkg-config git
       libcmocka-dev libevent-dev libjansson-dev libsystemd-dev
       libxdp-dev libbpf-dev libpcap-dev
       iproute2 iputils-ping iperf3 ethtool netsniff-ng python3
-      tshark tcpdump)
+      tshark tcpdump
+      clang libclang-rt-14-dev) # the libFuzzer targets (scripts/fuzz.sh)
 
 missing=()
 for p in "${pkgs[@]}"; do
