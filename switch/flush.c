@@ -478,13 +478,20 @@ static uint32_t reserve_lossless(struct bdg *b, struct bdg_port *src, struct bdg
 	return cut;
 }
 
-/* Copy len bytes; whole 64-byte blocks when both buffers have the room. */
+/*
+ * Copy len bytes; whole 64-byte blocks when both buffers have the room. In a
+ * region several ports share (mem_id), a sender may name the destination's
+ * own RX buffer in its TX slot: source and destination are then the same
+ * buffer (buffers of one region never overlap otherwise), which a block
+ * copy (each 64-byte load before its store) handles, and memmove, not
+ * memcpy, covers the cut copies that may start inside it (writer_put).
+ */
 static inline void copy_frame(uint8_t *dst, const uint8_t *src, uint32_t len, uint32_t room)
 {
 	uint32_t rounded = (len + 63) & ~63u;
 
 	if (rounded > room) {
-		memcpy(dst, src, len);
+		memmove(dst, src, len);
 		return;
 	}
 	for (uint32_t off = 0; off < rounded; off += 64)
@@ -575,7 +582,7 @@ static void writer_put(struct slot_writer *w, const uint8_t *src, uint32_t len)
 		}
 		if (n > bsz - w->filled)
 			n = bsz - w->filled;
-		memcpy(w->dst + w->filled, src, n);
+		memmove(w->dst + w->filled, src, n); /* may overlap: see copy_frame */
 		w->filled += n;
 		src += n;
 		len -= n;

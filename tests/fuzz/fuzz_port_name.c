@@ -69,11 +69,11 @@ static int lvname_same(const struct lvname *a, const struct lvname *b)
 static int check_lvname(const char *name, struct lvname *n)
 {
 	static const char *const monitors[] = {"", "r", "t", "rt", "z", "zr", "zt"};
-	char err[256] = "", again[2 * NAME_MAX_FUZZ];
+	char err[ERR_LEN] = "", again[2 * NAME_MAX_FUZZ];
 	struct lvname m;
 	int rc, known = 0;
 
-	rc = lvname_parse(name, n, err, sizeof(err));
+	rc = lvname_parse(name, n, err);
 	if (rc) {
 		check(rc == -EINVAL || rc == -ENAMETOOLONG, "lvname: unexpected errno", name);
 		check(err[0] != '\0', "lvname: refusal without a sentence", name);
@@ -97,7 +97,7 @@ static int check_lvname(const char *name, struct lvname *n)
 		check(n->port[0] != '\0', "lvname: empty port", name);
 	}
 	lvname_format(n, again, sizeof(again));
-	check(lvname_parse(again, &m, NULL, 0) == 0, "lvname: canonical form refused", again);
+	check(lvname_parse(again, &m, NULL) == 0, "lvname: canonical form refused", again);
 	check(lvname_same(n, &m), "lvname: canonical form parses differently", again);
 	return 1;
 }
@@ -136,7 +136,7 @@ static void check_bdg(const char *name, int lv_ok, const struct lvname *n)
 static struct reg *registry(void)
 {
 	static struct reg *r;
-	char err[REG_ERRLEN];
+	char err[ERR_LEN];
 
 	if (!r) {
 		struct reg_params p = {
@@ -163,7 +163,7 @@ static void check_registry(const char *name, int lv_ok, const struct lvname *n)
 {
 	struct reg *r = registry();
 	struct reg_open o = {.name = name, .vp = {.tx_slots = 4, .rx_slots = 4, .buf_size = 64}};
-	char err[REG_ERRLEN] = "";
+	char err[ERR_LEN] = "";
 	struct reg_handle *h;
 	struct reg_info info;
 	int rc = 0;
