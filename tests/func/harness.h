@@ -57,6 +57,11 @@ bool eventually_listed(const struct valed *d, const char *text, bool want, int m
 /* The broadcast MAC. */
 extern const uint8_t BCAST[6];
 
+/* A process's open fds (/proc/PID/fd entries) and resident memory (VmRSS,
+ * kB); both assert that /proc answers. */
+long proc_fd_count(pid_t pid);
+long proc_rss_kb(pid_t pid);
+
 /* Milliseconds of CLOCK_MONOTONIC. */
 uint64_t ms_now(void);
 

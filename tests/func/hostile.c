@@ -2,7 +2,6 @@
 /* hostile: control calls, /proc probes, pktgen floods and churn for the hostile suite. */
 #include "hostile.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -165,39 +164,6 @@ uint16_t shared_mem_id(const struct valed *d)
 	json_decref(r);
 	assert_true(id > 0 && id <= UINT16_MAX);
 	return (uint16_t)id;
-}
-
-long proc_fd_count(pid_t pid)
-{
-	char path[64];
-	struct dirent *e;
-	long n = 0;
-	DIR *dir;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	dir = opendir(path);
-	assert_non_null(dir);
-	while ((e = readdir(dir)))
-		n += e->d_name[0] != '.';
-	closedir(dir);
-	return n;
-}
-
-long proc_rss_kb(pid_t pid)
-{
-	char path[64], line[256];
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	assert_true(kb > 0);
-	return kb;
 }
 
 /* ---- vale-pktgen ------------------------------------------------------- */

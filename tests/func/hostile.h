@@ -45,10 +45,6 @@ unsigned int switch_ports(const struct valed *d, const char *sw, char *out, size
 /* daemon.status' shared_mem_id. */
 uint16_t shared_mem_id(const struct valed *d);
 
-/* valed's open fds (/proc/PID/fd entries) and resident memory (VmRSS, kB). */
-long proc_fd_count(pid_t pid);
-long proc_rss_kb(pid_t pid);
-
 /* Start vale-pktgen with args (NULL-terminated, after the program name) on
  * valed d; it dies with the test. Stop it with SIGTERM and reap it:
  * pktgen_stop returns the "packets" of its --json totals (asserts it

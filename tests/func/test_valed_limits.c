@@ -162,23 +162,6 @@ static void wait_idle(int fd)
 	assert_int_equal(usage_of(fd, "region_bytes", true), 0);
 }
 
-static long vmrss_kb(pid_t pid)
-{
-	char path[64], line[256];
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	assert_true(kb > 0);
-	return kb;
-}
-
 static int shared_mem_id(int fd)
 {
 	json_t *root = json_loads(call(fd, "daemon.status", NULL), 0, NULL);
@@ -230,7 +213,7 @@ static void test_region_size(void **state)
 static void test_repro_refused(void **state)
 {
 	int fd = conn_open(&valed_group);
-	long before = vmrss_kb(valed_group.pid);
+	long before = proc_rss_kb(valed_group.pid);
 
 	(void)state;
 	for (int i = 0; i < 12; i++) {
@@ -242,7 +225,7 @@ static void test_repro_refused(void **state)
 		reply = reg(fd, name,
 			    ",\"tx_rings\":16,\"rx_rings\":16,\"tx_slots\":16384,"
 			    "\"rx_slots\":16384,\"buf_size\":65536,\"extra_bufs\":65536");
-		now = vmrss_kb(valed_group.pid);
+		now = proc_rss_kb(valed_group.pid);
 		if (now - before >= RSS_BOUND_KB || !strstr(reply, "EDQUOT"))
 			fprintf(stderr, "port %d: valed VmRSS %ld kB, was %ld kB: %.200s\n", i, now,
 				before, reply);

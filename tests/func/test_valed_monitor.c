@@ -25,7 +25,6 @@
  */
 #include <errno.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,6 +42,7 @@
 #include <vale/vale.h>
 
 #include "client.h"
+#include "fault.h"
 #include "harness.h"
 
 #define ETH_TYPE_TEST 0x88b5 /* IEEE local experimental: tshark shows it as data */
@@ -439,21 +439,6 @@ static size_t if_offset_of(const char *name)
 	ofs = json_num(out, "if_offset");
 	assert_true(ofs >= 0);
 	return (size_t)ofs;
-}
-
-static bool write_faults(volatile char *p)
-{
-	int status;
-	pid_t pid = fork();
-
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		signal(SIGSEGV, SIG_DFL); /* cmocka's handler would carry on testing */
-		*p = 0x5a;
-		_exit(0);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	return WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV;
 }
 
 /*

@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -24,7 +23,6 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +33,7 @@
 #include <vale/vale.h>
 
 #include "bdg.h"
+#include "fault.h"
 #include "learn.h"
 #include "lvname.h"
 #include "lvport.h"
@@ -867,27 +866,6 @@ static void test_open_daemon_errors(void **state)
 	fake_stop(&f);
 	assert_true(f.saw_eof);
 	assert_int_equal(open_fds(), nfd); /* every received fd was closed */
-}
-
-static void write_byte(volatile char *p)
-{
-	*p = 0x5a;
-}
-
-/* Run the write in a child; true if it was killed by SIGSEGV. */
-static bool write_faults(volatile char *p)
-{
-	int status;
-	pid_t pid = fork();
-
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		signal(SIGSEGV, SIG_DFL); /* cmocka's handler would carry on testing */
-		write_byte(p);
-		_exit(0);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	return WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV;
 }
 
 /*

@@ -9,14 +9,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "csb.h"
+#include "fault.h"
 #include "learn.h"
 #include "vport.h"
 
@@ -512,27 +511,6 @@ static void test_zmon_swaps_move_the_record(void **state)
 	mem_destroy(m);
 }
 
-/* Run fn(arg) in a child; true if the child was killed by SIGSEGV. */
-static bool segfaults(void (*fn)(void *), void *arg)
-{
-	int status;
-	pid_t pid = fork();
-
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		signal(SIGSEGV, SIG_DFL); /* cmocka's handler would carry on testing */
-		fn(arg);
-		_exit(0);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	return WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV;
-}
-
-static void write_byte(void *p)
-{
-	*(volatile char *)p = 0x5a;
-}
-
 /*
  * Finding 3, memory: a zero-copy monitor's client gets its port's region
  * read-only, and write access to its own netmap_if, rings and CSBs only,
@@ -588,8 +566,8 @@ static void test_zmon_area(void **state)
 	assert_int_equal(VALE_CSB(dr)->atok.appl_need_kick, 1);
 	/* ...but not a byte of the buffers it shares with the port. */
 	buf = mem_offset(m, mem_buf(m, zr->slot[0].buf_idx));
-	assert_true(segfaults(write_byte, mon + buf));
-	assert_true(segfaults(write_byte, mon + vport_if_offset(v)));
+	assert_true(write_faults(mon + buf));
+	assert_true(write_faults(mon + vport_if_offset(v)));
 
 	/* The port's client scribbles where the monitor's rings are in its
 	 * mapping: the monitor's rings do not change. */
