@@ -162,6 +162,8 @@ static void test_name_refused(void **state)
 	name_bad("vale0:a@2", EINVAL, "options");
 	name_bad("vale0:a/R", EINVAL, "'/R'");
 	name_bad("vale0:a/xq", EINVAL, "only '/x'");
+	/* An X with a ':' must be a VALE name, as valed holds it (one grammar). */
+	name_bad("foo:bar{1", EINVAL, "VALE ports");
 	name_bad("vale0:a-1/r", EINVAL, "every ring");
 	name_bad("vale0:a/", EINVAL, "empty '/'");
 	name_bad("vale0:a b", EINVAL, "character ' '");
