@@ -155,7 +155,7 @@ static int m_vale_tap_create(struct ctl_conn *c, json_t *params, json_t **ret, s
 	static const char *const known[] = {"name", "tap", "netns", "mac", "mtu", "queues", NULL};
 	struct methods_ctx *ctx = arg;
 	struct tap_params tp = {0};
-	const char *name, *mac, *colon;
+	const char *name, *mac;
 	char sw[BDG_NAMSIZ], port[BDG_NAMSIZ], err[ERR_LEN];
 	uint64_t mtu, queues;
 	int rc;
@@ -171,8 +171,7 @@ static int m_vale_tap_create(struct ctl_conn *c, json_t *params, json_t **ret, s
 	    ctl_param_uint(params, "queues", false, 1, TAP_QUEUES_MAX, 1, &queues, e))
 		return -1;
 	rc = bdg_parse_name(name, sw, port);
-	colon = strchr(name, ':');
-	if (rc || !colon)
+	if (rc)
 		return ctl_fail_errno(e, rc == -ENAMETOOLONG ? ENAMETOOLONG : EINVAL,
 				      "'%s' is not a port name valeX:Y", name);
 	if (mac) {

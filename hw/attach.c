@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "learn.h"
+#include "portname.h"
 #include "tapport.h"
 
 struct att_entry {
@@ -85,12 +86,8 @@ static struct bdg *get_switch(struct att *a, const char *sw, bool *ret_new, char
 	*ret_new = false;
 	if (b)
 		return b;
-	if (strncmp(sw, "vale", 4) != 0 || strlen(sw) < 5 || strlen(sw) >= BDG_NAMSIZ) {
-		err_set(err, EINVAL,
-			"'%s' is not a switch name: expected valeX, at most %d characters", sw,
-			BDG_NAMSIZ - 1);
+	if (portname_check_switch(sw, err))
 		return NULL;
-	}
 	priv = learn_create(a->fdb_max, a->fdb_age);
 	b = priv ? bdg_create(sw, &learn_ops, priv) : NULL;
 	if (!b) {

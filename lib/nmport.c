@@ -9,7 +9,7 @@
 #include <vale/netmap_user.h>
 
 #include "lverr.h"
-#include "lvname.h"
+#include "portname.h"
 #include "lvport.h"
 
 /*
@@ -84,7 +84,7 @@ static void inclusive_range(uint32_t first, uint32_t last, uint16_t *ret_first, 
 }
 
 /* Fill the netmap view of an open port; n is its parsed name. */
-static void fill_desc(struct nmport_d *d, const struct lvname *n)
+static void fill_desc(struct nmport_d *d, const struct portname *n)
 {
 	struct vale_port *p = d->port;
 	struct netmap_if *nifp = p->nifp;
@@ -125,7 +125,7 @@ static void fill_desc(struct nmport_d *d, const struct lvname *n)
 struct nmport_d *nmport_open(const char *portspec)
 {
 	struct nmport_d *d;
-	struct lvname n;
+	struct portname n;
 	int err;
 
 	d = calloc(1, sizeof(*d));
@@ -136,7 +136,7 @@ struct nmport_d *nmport_open(const char *portspec)
 	d->port = vale_open(portspec, NULL);
 	if (!d->port)
 		goto err_open;
-	lvname_parse(portspec, &n, NULL); /* cannot fail: vale_open parsed it */
+	portname_parse(portspec, &n, NULL); /* cannot fail: vale_open parsed it */
 	fill_desc(d, &n);
 	err = reg_add(d);
 	if (err) {

@@ -12,7 +12,7 @@
 #include <vale/vale.h>
 
 #include "lverr.h"
-#include "lvname.h"
+#include "portname.h"
 #include "lvport.h"
 #include "wire.h"
 
@@ -26,7 +26,7 @@ struct reg_fds {
 
 /* The port.register params: only what the caller set, as the daemon
  * rejects nothing it knows but fills its own defaults for the rest. */
-static json_t *register_params(const struct lvname *n, const struct vale_open_params *o)
+static json_t *register_params(const struct portname *n, const struct vale_open_params *o)
 {
 	json_t *params = json_object();
 	int err = 0;
@@ -34,8 +34,8 @@ static json_t *register_params(const struct lvname *n, const struct vale_open_pa
 	if (!params)
 		return NULL;
 	if (n->monitor[0]) { /* the daemon opens a new monitor for "valeX:Y/r" */
-		char mon[sizeof(n->base) + 4];
-		snprintf(mon, sizeof(mon), "%s/%s", n->base, n->monitor);
+		char mon[PORTNAME_MAX]; /* canonical: never longer than what was parsed */
+		err |= portname_format(n, mon, sizeof(mon));
 		err |= json_object_set_new(params, "name", json_string(mon));
 	} else {
 		err |= json_object_set_new(params, "name", json_string(n->base));
@@ -191,7 +191,7 @@ static int read_result(struct vale_port *p, const json_t *result, uint64_t *ret_
 }
 
 /* Call port.register; on success the reply and its fds are the caller's. */
-static int do_register(struct vale_port *p, const char *name, const struct lvname *n,
+static int do_register(struct vale_port *p, const char *name, const struct portname *n,
 		       const struct vale_open_params *o, json_t **ret_result, struct reg_fds *ret)
 {
 	struct ctl_daemon_error error;
@@ -228,7 +228,7 @@ static int do_register(struct vale_port *p, const char *name, const struct lvnam
 struct vale_port *vale_open(const char *name, const struct vale_open_params *params)
 {
 	struct vale_port *p;
-	struct lvname n;
+	struct portname n;
 	struct reg_fds fds = {-1, -1, -1, -1};
 	json_t *result = NULL;
 	uint64_t if_offset = 0;
@@ -236,7 +236,7 @@ struct vale_port *vale_open(const char *name, const struct vale_open_params *par
 	char text[ERR_LEN];
 	int rc, fl;
 
-	rc = lvname_parse(name, &n, text);
+	rc = portname_parse(name, &n, text);
 	if (rc) {
 		lverr_set(-rc, "%s", text);
 		return NULL;

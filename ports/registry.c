@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "learn.h"
+#include "portname.h"
 #include "pipe.h"
 #include "worker.h"
 
@@ -168,99 +169,36 @@ struct mem_region *reg_shared_mem(const struct reg *r)
 	return r->shared;
 }
 
-/*
- * Split a netmap-style name into "valeX:Y" (or a pipe end "X{N"), a ring
- * ("-N") and flags ("/x"). Monitors and host rings are refused here with a
- * reason.
- */
-static int parse_name(const char *name, char base[BDG_FULLNAMSIZ], int *ret_ring, bool *ret_excl,
-		      char *err)
+_Static_assert(PORTNAME_MON_RX == BDG_MON_RX && PORTNAME_MON_TX == BDG_MON_TX &&
+		   PORTNAME_MON_ZCOPY == BDG_MON_ZCOPY,
+	       "portname's monitor flags are the switch's");
+_Static_assert(PORTNAME_MAX == BDG_FULLNAMSIZ && PORTNAME_PART_MAX == BDG_NAMSIZ,
+	       "portname's sizes are the switch's");
+
+/* portname_parse, then valed's own limit: the rings a port can have. */
+static int parse(const char *name, struct portname *n, char *err)
 {
-	size_t len = strnlen(name, BDG_FULLNAMSIZ);
-	const char *slash, *dash;
-	bool excl = false;
-	int ring = -1;
+	int e = portname_parse(name, n, err);
 
-	if (len >= BDG_FULLNAMSIZ)
-		return err_set(err, ENAMETOOLONG, "port name is too long: at most %d characters",
-			       BDG_FULLNAMSIZ - 1);
-	if (len == 0)
-		return err_set(err, EINVAL, "port name is empty: expected valeX:Y");
-	slash = strchr(name, '/');
-	if (slash && !slash[1])
-		return err_set(err, EINVAL, "'%s' ends in '/' with no flag: valid is '/x'", name);
-	if (slash) {
-		for (const char *f = slash + 1; *f; f++) {
-			if (*f == 'x')
-				excl = true;
-			else if (strchr("rtz", *f))
-				return err_set(err, EOPNOTSUPP,
-					       "monitors ('/%c' in '%s') are not supported yet", *f,
-					       name);
-			else
-				return err_set(err, EINVAL,
-					       "unknown flag '/%c' in '%s': valid is '/x'", *f,
-					       name);
-		}
-		len = (size_t)(slash - name);
-	}
-	if (memchr(name, '*', len) || memchr(name, '^', len))
-		return err_set(err, EINVAL, "'%s': VALE ports have no host rings ('*', '^')", name);
-	/* A trailing "-N" is a ring number, as in netmap. */
-	dash = memrchr(name, '-', len);
-	if (dash && dash + 1 < name + len &&
-	    strspn(dash + 1, "0123456789") >= (size_t)(name + len - dash - 1)) {
-		size_t digits = (size_t)(name + len - dash - 1);
-		/* At most two digits: anything longer is out of range anyway,
-		 * and atoi would overflow on it. */
-		ring = digits <= 2 ? atoi(dash + 1) : BDG_MAXRINGS;
-		if (ring >= BDG_MAXRINGS)
-			return err_set(err, EINVAL, "ring '%.*s' in '%s' is out of range 0..%d",
-				       (int)digits, dash + 1, name, BDG_MAXRINGS - 1);
-		len = (size_t)(dash - name);
-	}
-	memcpy(base, name, len);
-	base[len] = '\0';
-	*ret_ring = ring;
-	*ret_excl = excl;
-	return 0;
-}
-
-/* Split "valeX:Y" into switch and port, with a sentence on failure. */
-static int split_name(const char *base, char sw[BDG_NAMSIZ], char port[BDG_NAMSIZ], char *err)
-{
-	int e = bdg_parse_name(base, sw, port);
-
-	if (e == -ENAMETOOLONG)
-		return err_set(
-		    err, ENAMETOOLONG,
-		    "'%s' is too long: switch and port names are at most %d characters each", base,
-		    BDG_NAMSIZ - 1);
-	if (e)
-		return err_set(
-		    err, EINVAL,
-		    "'%s' is not a VALE port name: expected valeX:Y, with X and Y made of "
-		    "letters, digits, '_', '.' or '-'",
-		    base);
-	return 0;
+	if (!e && n->ring >= BDG_MAXRINGS)
+		return err_set(err, EINVAL, "ring %d in '%s' is out of range 0..%d", (int)n->ring,
+			       name, BDG_MAXRINGS - 1);
+	return e;
 }
 
 struct reg_port *reg_find(struct reg *r, const char *name, int *ret_err, char *err)
 {
-	char sw[BDG_NAMSIZ], port[BDG_NAMSIZ];
+	struct portname n;
 	int e;
 
 	for (struct reg_port *p = r->ports; p; p = p->next)
 		if (strcmp(p->full, name) == 0)
-			return p; /* monitors too ("vale0:a/r"): their names are not valeX:Y */
-	e = split_name(name, sw, port, err);
+			return p; /* monitors too ("vale0:a/r") */
+	e = parse(name, &n, err);
 	if (e) {
 		*ret_err = e;
 		return NULL;
 	}
-	for (struct reg_port *p = r->ports; p; p = p->next)
-		if (strcmp(p->full, name) == 0)
-			return p;
 	*ret_err = err_set(err, ENOENT, "no port %s", name);
 	return NULL;
 }
@@ -523,8 +461,6 @@ static bool zmon_taken(const struct reg_port *t, unsigned flags)
 static const struct quota_amount one_poller = {.n[QUOTA_POLLERS] = 1};
 
 static void pipe_free(struct reg_port *p);
-static bool is_pipe_name(const char *base);
-static int check_pipe_name(const char *base, unsigned *ret_end, char *err);
 
 static void port_free(struct reg_port *p)
 {
@@ -573,17 +509,6 @@ static void port_free(struct reg_port *p)
 	free(p);
 }
 
-/* The monitor flags of a name's "/..." suffix: 0 if it names no monitor. */
-static unsigned monitor_suffix(const char *name)
-{
-	const char *slash = strchr(name, '/');
-
-	if (!slash)
-		return 0;
-	return (strchr(slash, 'r') ? BDG_MON_RX : 0) | (strchr(slash, 't') ? BDG_MON_TX : 0) |
-	       (strchr(slash, 'z') ? BDG_MON_RX | BDG_MON_TX : 0);
-}
-
 /*
  * Open a new monitor (reg_open with "/r", "/t", "/rt", "/z", "/zr", "/zt").
  * The monitor is a VALE port never attached to the switch: one RX ring per
@@ -592,61 +517,22 @@ static unsigned monitor_suffix(const char *name)
  * the port's buffer size; a zero-copy one lives in the port's region, with
  * the geometry of vport_zmon_params.
  */
-static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_handle **ret_h,
-			char *err)
+static int monitor_open(struct reg *r, const struct reg_open *o, const struct portname *n,
+			struct reg_handle **ret_h, char *err)
 {
-	const char *slash = strchr(o->name, '/');
-	size_t len = strnlen(o->name, BDG_FULLNAMSIZ), blen = (size_t)(slash - o->name);
-	char base[BDG_FULLNAMSIZ], full[BDG_FULLNAMSIZ], sw[BDG_NAMSIZ], port[BDG_NAMSIZ];
+	const char *base = n->base;
+	const unsigned flags = portname_monitor_flags(n);
+	char full[BDG_FULLNAMSIZ];
 	struct vport_params vp = {.tx_rings = 1, .tx_slots = 2, .rx_slots = o->vp.rx_slots};
 	struct reg_port *t, *m;
 	struct reg_handle *h;
 	struct bdg_port *tp;
-	unsigned flags = 0;
 	int e;
 
-	if (len >= BDG_FULLNAMSIZ)
-		return err_set(err, ENAMETOOLONG, "port name is too long: at most %d characters",
-			       BDG_FULLNAMSIZ - 1);
-	for (const char *f = slash + 1; *f; f++) {
-		if (*f == 'r')
-			flags |= BDG_MON_RX;
-		else if (*f == 't')
-			flags |= BDG_MON_TX;
-		else if (*f == 'z')
-			flags |= BDG_MON_ZCOPY;
-		else if (*f == '/')
-			return err_set(err, EINVAL, "'%s': a monitor cannot be monitored", o->name);
-		else if (*f != 'x') /* "/x": a monitor is private to its client anyway */
-			return err_set(
-			    err, EINVAL,
-			    "unknown flag '/%c' in '%s': monitors take '/r', '/t', '/rt', "
-			    "'/z', '/zr', '/zt'",
-			    *f, o->name);
-	}
-	if (!(flags & (BDG_MON_RX | BDG_MON_TX))) /* "/z": both ways */
-		flags |= BDG_MON_RX | BDG_MON_TX;
-	memcpy(base, o->name, blen);
-	base[blen] = '\0';
 	if (o->one_ring)
 		return err_set(err, EINVAL, "'%s': a monitor watches every ring of its port",
 			       o->name);
-	if (is_pipe_name(base)) {
-		unsigned end;
-		e = check_pipe_name(base, &end, err);
-		/* The monitor's own (informative) port name: the end's id. */
-		snprintf(port, sizeof(port), "%s", strpbrk(base, "{}") + 1);
-	} else {
-		e = split_name(base, sw, port, err);
-	}
-	if (e)
-		return e;
-	const unsigned dirs = flags & (BDG_MON_RX | BDG_MON_TX);
-	if (snprintf(full, sizeof(full), "%s/%s%s", base, flags & BDG_MON_ZCOPY ? "z" : "",
-		     dirs == BDG_MON_RX	     ? "r"
-		     : dirs == BDG_MON_TX    ? "t"
-		     : flags & BDG_MON_ZCOPY ? ""
-					     : "rt") >= (int)sizeof(full))
+	if (portname_format(n, full, sizeof(full)))
 		return err_set(err, ENAMETOOLONG, "'%s' is too long for a monitor name", base);
 	for (t = r->ports; t; t = t->next)
 		if (strcmp(t->full, base) == 0)
@@ -682,7 +568,7 @@ static int monitor_open(struct reg *r, const struct reg_open *o, struct reg_hand
 		if ((flags & BDG_MON_TX) && tvp->tx_rings > vp.rx_rings)
 			vp.rx_rings = tvp->tx_rings;
 	}
-	vp.name = port;
+	vp.name = n->port; /* informative; a pipe end's: its id */
 	/* A copy monitor's region is new memory; a zero-copy one's is the port's. */
 	struct quota_amount a = {.n[QUOTA_PORTS] = 1};
 	size_t bytes;
@@ -764,45 +650,6 @@ err_alloc:
 }
 
 /* ---- pipes ---------------------------------------------------------------- */
-
-static bool pipe_char_ok(char c, bool in_id)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '_' || c == '.' || (!in_id && (c == '-' || c == ':'));
-}
-
-/* True if base (suffixes removed) names a pipe end. */
-static bool is_pipe_name(const char *base)
-{
-	return strpbrk(base, "{}") != NULL;
-}
-
-/* Check "X{N" / "X}N" and tell which end; a sentence on failure. */
-static int check_pipe_name(const char *base, unsigned *ret_end, char *err)
-{
-	const char *brace = strpbrk(base, "{}");
-	size_t xlen = (size_t)(brace - base), idlen = strlen(brace + 1);
-	char sw[BDG_NAMSIZ], port[BDG_NAMSIZ], x[BDG_FULLNAMSIZ];
-
-	if (xlen == 0 || idlen == 0 || idlen >= BDG_NAMSIZ || strpbrk(brace + 1, "{}"))
-		return err_set(err, EINVAL,
-			       "'%s' is not a pipe name: expected X{N or X}N, N 1..%d characters",
-			       base, BDG_NAMSIZ - 1);
-	for (size_t i = 0; i < xlen + 1 + idlen; i++)
-		if (base + i != brace && !pipe_char_ok(base[i], base + i > brace))
-			return err_set(
-			    err, EINVAL,
-			    "'%s': character '%c' is not allowed in a pipe name (X: A-Z a-z "
-			    "0-9 _ . - :, N: A-Z a-z 0-9 _ .)",
-			    base, base[i]);
-	memcpy(x, base, xlen);
-	x[xlen] = '\0';
-	/* X with a ':' claims to be a VALE name: hold it to that. */
-	if (memchr(x, ':', xlen) && split_name(x, sw, port, err))
-		return -EINVAL;
-	*ret_end = *brace == '}';
-	return 0;
-}
 
 static uint32_t pipe_src_forward(void *arg, uint32_t ring, struct bdg_scratch *scratch)
 {
@@ -928,18 +775,17 @@ static void pipe_free(struct reg_port *p)
 	free(end[1]);
 }
 
-/* reg_open for a pipe end; base, ring and excl as parse_name gave them. */
-static int pipe_open(struct reg *r, const struct reg_open *o, const char *base, int ring, bool excl,
+/* reg_open for the pipe end n names; excl: "/x" or the open's own flag. */
+static int pipe_open(struct reg *r, const struct reg_open *o, const struct portname *n, bool excl,
 		     struct reg_handle **ret_h, char *err)
 {
+	const char *base = n->base;
+	const unsigned end = n->end;
+	int ring = n->ring, e;
 	struct reg_port *p, *ends[2];
 	const struct vport_params *vp;
 	struct reg_handle *h;
-	unsigned end = 0;
-	int e = check_pipe_name(base, &end, err);
 
-	if (e)
-		return e;
 	if (o->one_ring) {
 		if (ring >= 0 && (uint32_t)ring != o->ring)
 			return err_set(err, EINVAL, "'%s' names ring %d but ring %u was asked",
@@ -1031,22 +877,20 @@ int reg_open(struct reg *r, const struct reg_open *o, struct reg_handle **ret_h,
 {
 	if (o->tx_only && o->rx_only)
 		return err_set(err, EINVAL, "TX-only and RX-only exclude each other");
-	char base[BDG_FULLNAMSIZ], sw[BDG_NAMSIZ], port[BDG_NAMSIZ];
+	struct portname n;
 	struct reg_port *p = NULL;
 	struct reg_handle *h;
-	bool excl = false;
-	int ring = -1, e;
+	int e = parse(o->name, &n, err);
 
-	if (monitor_suffix(o->name))
-		return monitor_open(r, o, ret_h, err);
-	e = parse_name(o->name, base, &ring, &excl, err);
-	if (!e && is_pipe_name(base))
-		return pipe_open(r, o, base, ring, excl || o->exclusive, ret_h, err);
-	if (!e)
-		e = split_name(base, sw, port, err);
 	if (e)
 		return e;
-	excl = excl || o->exclusive;
+	if (n.monitor[0])
+		return monitor_open(r, o, &n, ret_h, err);
+	if (n.pipe)
+		return pipe_open(r, o, &n, n.exclusive || o->exclusive, ret_h, err);
+	const char *base = n.base, *sw = n.sw, *port = n.port;
+	const bool excl = n.exclusive || o->exclusive;
+	int ring = n.ring;
 	if (o->one_ring) {
 		if (ring >= 0 && (uint32_t)ring != o->ring)
 			return err_set(err, EINVAL, "'%s' names ring %d but ring %u was asked",
@@ -1119,38 +963,18 @@ uid_t reg_port_owner(const struct reg_port *p)
 
 int reg_open_target(struct reg *r, const char *name, struct reg_target *ret, char *err)
 {
-	char base[BDG_FULLNAMSIZ], sw[BDG_NAMSIZ], port[BDG_NAMSIZ];
-	const char *slash = strchr(name, '/');
 	struct reg_target t = {0};
-	unsigned end;
-	bool excl;
-	int ring, e;
+	struct portname n;
+	int e = parse(name, &n, err);
 
-	t.monitor = monitor_suffix(name) != 0;
-	if (t.monitor) {
-		/* monitor_open's base: everything before the first '/'. */
-		size_t blen = (size_t)(slash - name);
-
-		if (strnlen(name, BDG_FULLNAMSIZ) >= BDG_FULLNAMSIZ)
-			return err_set(err, ENAMETOOLONG,
-				       "port name is too long: at most %d characters",
-				       BDG_FULLNAMSIZ - 1);
-		memcpy(base, name, blen);
-		base[blen] = '\0';
-	} else {
-		e = parse_name(name, base, &ring, &excl, err);
-		if (e)
-			return e;
-	}
-	t.pipe = is_pipe_name(base);
-	e = t.pipe ? check_pipe_name(base, &end, err) : split_name(base, sw, port, err);
 	if (e)
 		return e;
-	if (!t.pipe)
-		memcpy(t.sw, sw, sizeof(sw));
-	memcpy(t.base, base, sizeof(base));
+	t.monitor = n.monitor[0] != '\0';
+	t.pipe = n.pipe;
+	memcpy(t.sw, n.sw, sizeof(n.sw));
+	memcpy(t.base, n.base, sizeof(n.base));
 	for (t.port = r->ports; t.port; t.port = t.port->next)
-		if (strcmp(t.port->full, base) == 0)
+		if (strcmp(t.port->full, n.base) == 0)
 			break;
 	*ret = t;
 	return 0;
@@ -1238,22 +1062,23 @@ int reg_port_notify_fd(const struct reg_port *p)
 int reg_newif(struct reg *r, const char *name, const struct vport_params *vp, uid_t owner,
 	      char *err)
 {
-	char sw[BDG_NAMSIZ], port[BDG_NAMSIZ], base[BDG_FULLNAMSIZ];
 	struct reg_port *p;
-	bool excl;
-	int ring, e = parse_name(name, base, &ring, &excl, err);
+	struct portname n;
+	int e = parse(name, &n, err);
 
 	if (e)
 		return e;
-	if (ring >= 0 || excl || strcmp(base, name) != 0)
+	if (strcmp(n.base, name) != 0)
 		return err_set(err, EINVAL,
 			       "'%s' could never be opened: a trailing -N or /flags is read as a "
 			       "ring or an open flag",
 			       name);
-	e = split_name(name, sw, port, err);
-
-	if (e)
-		return e;
+	if (n.pipe)
+		return err_set(err, EINVAL,
+			       "'%s' is a pipe end: a pipe is made by opening its ends, "
+			       "vale.newif makes VALE ports (valeX:Y)",
+			       name);
+	const char *sw = n.sw, *port = n.port;
 	for (p = r->ports; p; p = p->next)
 		if (strcmp(p->full, name) == 0)
 			return err_set(err, EEXIST, "%s already exists", name);

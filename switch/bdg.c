@@ -7,56 +7,13 @@
 #include <string.h>
 #include <time.h>
 
-#define VALE_PREFIX "vale"
+#include "portname.h"
 
 static struct bdg *bdg_list; /* guarded by the caller's config lock */
 
-static bool port_name_char_ok(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '_' || c == '.' || c == '-';
-}
-
-/* A switch or port name part: 1..BDG_NAMSIZ-1 allowed characters. */
-static int check_part(const char *s, size_t len)
-{
-	if (len == 0)
-		return -EINVAL;
-	if (len >= BDG_NAMSIZ)
-		return -ENAMETOOLONG;
-	for (size_t i = 0; i < len; i++)
-		if (!port_name_char_ok(s[i]))
-			return -EINVAL;
-	return 0;
-}
-
 int bdg_parse_name(const char *name, char ret_switch[BDG_NAMSIZ], char ret_port[BDG_NAMSIZ])
 {
-	const size_t plen = strlen(VALE_PREFIX);
-	const char *colon;
-	size_t len, swlen;
-	int err;
-
-	len = strnlen(name, BDG_FULLNAMSIZ);
-	if (len >= BDG_FULLNAMSIZ)
-		return -ENAMETOOLONG;
-	if (strncmp(name, VALE_PREFIX, plen) != 0)
-		return -EINVAL;
-	colon = strchr(name + plen, ':');
-	if (!colon)
-		return -EINVAL;
-	swlen = (size_t)(colon - name);
-	if (swlen == plen)
-		return -EINVAL; /* "vale:" has no switch name */
-	err = check_part(name, swlen);
-	if (!err)
-		err = check_part(colon + 1, len - swlen - 1);
-	if (err)
-		return err;
-	memcpy(ret_switch, name, swlen);
-	ret_switch[swlen] = '\0';
-	memcpy(ret_port, colon + 1, len - swlen);
-	return 0;
+	return portname_split(name, ret_switch, ret_port, NULL);
 }
 
 static uint32_t clock_monotonic_s(void)

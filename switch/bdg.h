@@ -121,10 +121,9 @@ struct bdg_port_stats {
 };
 
 /*
- * Split "vale0:a" into "vale0" and "a". A switch name is "vale" followed by
- * 1.. characters, a port name 1.. characters of [A-Za-z0-9_.-], each shorter
- * than BDG_NAMSIZ. Returns 0, -EINVAL (not a VALE name, empty or bad
- * characters) or -ENAMETOOLONG. ret_* are written only on success.
+ * Split "vale0:a" into "vale0" and "a": ring/portname.h's portname_split
+ * (a bare name, no suffix read), without a sentence. Returns 0, -EINVAL or
+ * -ENAMETOOLONG; ret_* are written only on success.
  */
 int bdg_parse_name(const char *name, char ret_switch[BDG_NAMSIZ], char ret_port[BDG_NAMSIZ]);
 

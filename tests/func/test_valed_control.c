@@ -166,6 +166,14 @@ static void test_method_errors(void **state)
 	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"port.register\",\"params\":{\"name\":"
 	       "\"vale8:p/\"}}",
 	       "EINVAL", "no flag");
+	/* "/x" once: valed read "/xx" as exclusive while libvale refused it. */
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"port.register\",\"params\":{\"name\":"
+	       "\"vale8:p/xx\"}}",
+	       "EINVAL", "only '/x'");
+	/* The grammar reads rings up to 65535; valed's ports have 16 at most. */
+	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"port.register\",\"params\":{\"name\":"
+	       "\"vale8:p-16\"}}",
+	       "EINVAL", "out of range 0..15");
 	EXPECT("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"vale.newif\",\"params\":{\"name\":"
 	       "\"vale8:p-1\"}}",
 	       "EINVAL", "never be opened");

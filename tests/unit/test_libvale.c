@@ -35,7 +35,7 @@
 #include "bdg.h"
 #include "fault.h"
 #include "learn.h"
-#include "lvname.h"
+#include "portname.h"
 #include "lvport.h"
 #include "vport.h"
 #include "worker.h"
@@ -63,10 +63,10 @@ static void sleep_ms(uint32_t ms)
 static void name_ok(const char *s, const char *base, const char *sw, const char *port, int32_t ring,
 		    bool excl)
 {
-	struct lvname n;
+	struct portname n;
 	char err[ERR_LEN] = "";
 
-	assert_int_equal(lvname_parse(s, &n, err), 0);
+	assert_int_equal(portname_parse(s, &n, err), 0);
 	assert_string_equal(n.base, base);
 	assert_string_equal(n.sw, sw);
 	assert_string_equal(n.port, port);
@@ -77,10 +77,10 @@ static void name_ok(const char *s, const char *base, const char *sw, const char 
 /* Refused with code; the sentence names the input and contains what. */
 static void name_bad(const char *s, int code, const char *what)
 {
-	struct lvname n = {.ring = 42};
+	struct portname n = {.ring = 42};
 	char err[ERR_LEN] = "";
 
-	assert_int_equal(lvname_parse(s, &n, err), -code);
+	assert_int_equal(portname_parse(s, &n, err), -code);
 	assert_int_equal(n.ring, 42); /* untouched */
 	assert_non_null(strstr(err, what));
 }
@@ -99,15 +99,15 @@ static void test_name_valid(void **state)
 	name_ok("vale01234567890:012345678901234", "vale01234567890:012345678901234",
 		"vale01234567890", "012345678901234", -1, false); /* 15 + 15 */
 	/* A NULL error buffer is fine. */
-	assert_int_equal(lvname_parse("nope", &(struct lvname){0}, NULL), -EINVAL);
+	assert_int_equal(portname_parse("nope", &(struct portname){0}, NULL), -EINVAL);
 	/* Monitors: the letters normalised; "/z" is zero copy of both ways,
 	 * "/zr" or "/rz" of one, "/zrt" of both again. */
 	static const char *const mons[][2] = {
 	    {"vale0:a/r", "r"},	  {"vale0:a/t", "t"},	{"vale0:a/tr", "rt"}, {"vale0:a/z", "z"},
 	    {"vale0:a/rz", "zr"}, {"vale0:a/zt", "zt"}, {"vale0:a/zrt", "z"}, {"vale0:a/rx", "r"}};
 	for (size_t i = 0; i < sizeof(mons) / sizeof(mons[0]); i++) {
-		struct lvname n;
-		assert_int_equal(lvname_parse(mons[i][0], &n, NULL), 0);
+		struct portname n;
+		assert_int_equal(portname_parse(mons[i][0], &n, NULL), 0);
 		assert_string_equal(n.base, "vale0:a");
 		assert_string_equal(n.monitor, mons[i][1]);
 	}
@@ -116,29 +116,29 @@ static void test_name_valid(void **state)
 /* Pipe ends: any X, then '{' or '}' and an id, with "-N" and "/x". */
 static void test_name_pipes(void **state)
 {
-	struct lvname n;
+	struct portname n;
 	(void)state;
 
-	assert_int_equal(lvname_parse("vale0:a{1", &n, NULL), 0);
+	assert_int_equal(portname_parse("vale0:a{1", &n, NULL), 0);
 	assert_true(n.pipe);
 	assert_string_equal(n.base, "vale0:a{1");
 	assert_int_equal(n.ring, -1);
 	assert_false(n.exclusive);
-	assert_int_equal(lvname_parse("p}3-0/x", &n, NULL), 0);
+	assert_int_equal(portname_parse("p}3-0/x", &n, NULL), 0);
 	assert_true(n.pipe);
 	assert_string_equal(n.base, "p}3");
 	assert_int_equal(n.ring, 0);
 	assert_true(n.exclusive);
 	/* Monitors of pipe ends. */
-	assert_int_equal(lvname_parse("vale0:a{1/r", &n, NULL), 0);
+	assert_int_equal(portname_parse("vale0:a{1/r", &n, NULL), 0);
 	assert_true(n.pipe);
 	assert_string_equal(n.base, "vale0:a{1");
 	assert_string_equal(n.monitor, "r");
-	assert_int_equal(lvname_parse("p}2/t", &n, NULL), 0);
+	assert_int_equal(portname_parse("p}2/t", &n, NULL), 0);
 	assert_string_equal(n.monitor, "t");
-	assert_int_equal(lvname_parse("p}2/z", &n, NULL), 0);
+	assert_int_equal(portname_parse("p}2/z", &n, NULL), 0);
 	assert_string_equal(n.monitor, "z");
-	assert_int_equal(lvname_parse("vale0:a-b}x_1.2", &n, NULL), 0);
+	assert_int_equal(portname_parse("vale0:a-b}x_1.2", &n, NULL), 0);
 	assert_string_equal(n.base, "vale0:a-b}x_1.2");
 }
 
@@ -162,13 +162,15 @@ static void test_name_refused(void **state)
 	name_bad("vale0:a@2", EINVAL, "options");
 	name_bad("vale0:a/R", EINVAL, "'/R'");
 	name_bad("vale0:a/xq", EINVAL, "only '/x'");
+	/* An X with a ':' must be a VALE name, as valed holds it (one grammar). */
+	name_bad("foo:bar{1", EINVAL, "VALE ports");
 	name_bad("vale0:a-1/r", EINVAL, "every ring");
 	name_bad("vale0:a/", EINVAL, "empty '/'");
 	name_bad("vale0:a b", EINVAL, "character ' '");
 	name_bad("vale0:a-99999999", EINVAL, "out of range");
 	name_bad("vale0:0123456789abcdef", ENAMETOOLONG, "at most 15");
 	name_bad("vale0123456789ab:a", ENAMETOOLONG, "switch name is 16");
-	assert_int_equal(lvname_parse(NULL, &(struct lvname){0}, NULL), -EINVAL);
+	assert_int_equal(portname_parse(NULL, &(struct portname){0}, NULL), -EINVAL);
 }
 
 /* vale_open and nmport_open refuse before connecting, and say why. */
