@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "params.h"
+#include "wire.h" /* CTL_LINE_MAX */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
