@@ -4,10 +4,11 @@
  *
  * Listens on a unix stream socket (bound here, or inherited from systemd),
  * reads one JSON-RPC 2.0 object per line (at most CTL_LINE_MAX bytes),
- * dispatches it to the method registered under its name and writes the reply
- * line, with the handler's fds as SCM_RIGHTS on it. Malformed input gets a
- * JSON-RPC error and the connection stays usable (a line over the limit
- * closes it, since its framing is lost). `help` and `version` are built in.
+ * checks it (params.h), dispatches it to the method registered under its
+ * name and writes the reply line, with the handler's fds as SCM_RIGHTS on it.
+ * Malformed input gets a JSON-RPC error and the connection stays usable (a
+ * line over the limit closes it, since its framing is lost). `help` and
+ * `version` are built in.
  *
  * A connection is the netmap fd: handlers attach closers to it, which run in
  * reverse order when the peer hangs up or dies (unregistering its ports).
@@ -26,47 +27,12 @@
 #include <event2/event.h>
 #include <jansson.h>
 
-#include "err.h"
+#include "params.h" /* struct ctl_error, CTL_E_* */
 #include "quota.h"
 #include "wire.h" /* CTL_LINE_MAX, CTL_MAX_FDS */
 
-#define CTL_E_PARSE -32700
-#define CTL_E_REQUEST -32600
-#define CTL_E_METHOD -32601
-#define CTL_E_PARAMS -32602
-#define CTL_E_FAILED -32000
-
 struct ctl_server;
 struct ctl_conn;
-
-/* What a failed handler reports: JSON-RPC code, errno (positive) and a
- * sentence a person can act on. */
-struct ctl_error {
-	int code;
-	int err;
-	char detail[ERR_LEN];
-};
-
-/*
- * The JSON-RPC code of a request that failed with errno err, valed's one
- * mapping (doc/control-protocol.md, "Errors"): EINVAL and ENAMETOOLONG are
- * CTL_E_PARAMS (the request was wrong), every other errno is CTL_E_FAILED.
- */
-int ctl_errno_code(int err);
-
-/*
- * Fill e for a request that failed with errno err (positive), its code from
- * ctl_errno_code, its detail printf-style. Returns -1, so handlers can
- * `return ctl_fail_errno(...)`; a module's -errno and sentence become
- * `ctl_fail_errno(e, -rc, "%s", sentence)`.
- */
-int ctl_fail_errno(struct ctl_error *e, int err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Fill e with an explicit code: the envelope's errors (CTL_E_PARSE,
- * CTL_E_REQUEST, CTL_E_METHOD), which no errno decides. Returns -1. */
-int ctl_fail(struct ctl_error *e, int code, int err, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
 
 /* The fds a reply carries, in order, each with the name listed in "fds".
  * The server closes them after sending (handlers pass dup()s). */
@@ -142,41 +108,5 @@ pid_t ctl_conn_peer_pid(const struct ctl_conn *c);
 uid_t ctl_conn_peer_uid(const struct ctl_conn *c);
 gid_t ctl_conn_peer_gid(const struct ctl_conn *c);
 size_t ctl_conn_peer_groups(const struct ctl_conn *c, const gid_t **ret_groups);
-
-/*
- * Parameter helpers: each fills err (CTL_E_PARAMS, EINVAL, naming the key and
- * what was expected) and returns -1 on a wrong type or range; 0 otherwise.
- * A missing optional key leaves *ret at def.
- */
-int ctl_param_string(json_t *params, const char *key, bool required, const char *def,
-		     const char **ret, struct ctl_error *err);
-int ctl_param_uint(json_t *params, const char *key, bool required, uint64_t min, uint64_t max,
-		   uint64_t def, uint64_t *ret, struct ctl_error *err);
-int ctl_param_bool(json_t *params, const char *key, bool def, bool *ret, struct ctl_error *err);
-/* Reject keys not in the NULL-terminated list known[] (a typo is an error). */
-int ctl_params_only(json_t *params, const char *const *known, struct ctl_error *err);
-
-/*
- * ---- For tests and fuzzing only: the request validator without sockets. ----
- *
- * ctl_request_parse() checks one line (without its '\n') against the
- * JSON-RPC 2.0 envelope of doc/control-protocol.md. It fills req in every
- * case; release it with ctl_request_release() whatever the result.
- *   0: method and params (an object, an empty one when absent) are set; id is
- *      NULL for a notification.
- *   -1: err is filled (parse error, invalid request, params not an object);
- *      id is what the error reply must carry (JSON null when unknown), or
- *      NULL when no reply is due (a notification with bad params).
- * ctl_fail() always leaves err->detail valid UTF-8.
- */
-struct ctl_request {
-	json_t *root;	    /* the parsed line; NULL when it was not JSON */
-	json_t *id;	    /* a reference, or NULL (see above) */
-	const char *method; /* points into root */
-	json_t *params;	    /* a reference */
-};
-
-int ctl_request_parse(const char *line, size_t len, struct ctl_request *req, struct ctl_error *err);
-void ctl_request_release(struct ctl_request *req);
 
 #endif /* VALE_CTL_RPC_H */

@@ -1,22 +1,20 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* xsk - one AF_XDP socket and its UMEM on one NIC queue, and the XDP program steering to it. */
+/* xsk - one AF_XDP socket and its UMEM on one NIC queue (the XDP program is xdpprog.c's). */
 #include "xsk.h"
+
+#include "xdpprog.h"
 
 #include <errno.h>
 #include <net/if.h>
-#include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <linux/ethtool.h>
 #include <linux/if_ether.h>
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
@@ -35,8 +33,6 @@
 #define XDP_PKT_CONTD (1 << 0)
 #endif
 
-#define PROG_NAME "vale_xsk"
-#define MAP_NAME "vale_xsks"
 #define FRAME_NUM_MIN 64u
 #define FRAME_NUM_MAX (1u << 20)
 #define RING_SIZE_MAX (1u << 20)
@@ -48,22 +44,6 @@
 #define BUSY_TRIES 100
 #define BUSY_PAUSE_NS 2000000L
 
-/*
- * The XDP program of one interface, shared by the sockets on its queues:
- * loaded and attached by the first, detached by the last. Entries are in
- * the list progs, under open_lock.
- */
-struct ifprog {
-	struct ifprog *next;
-	dev_t ns_dev; /* the network namespace (its nsfs inode) and ... */
-	ino_t ns_ino;
-	int ifindex;  /* ... the interface in it */
-	uint32_t queues; /* XSKMAP entries */
-	int map_fd, prog_fd, link_fd;
-	bool drv;
-	uint32_t refs;
-};
-
 struct xsk {
 	/* Data path first: touched on every burst. */
 	struct xsk_ring_cons rx;
@@ -72,15 +52,15 @@ struct xsk {
 	struct xsk_ring_cons comp;
 	uint8_t *area;
 	uint32_t frame_size;
-	uint32_t max_len;    /* longest TX frame: frame_size, more with sg */
-	uint32_t rx_held;    /* frames handed out by rx_burst, not released */
-	uint32_t rx_idx;     /* RX ring index of the oldest held descriptor */
-	uint32_t tx_free_n;  /* entries of tx_free in use */
-	uint64_t *tx_free;   /* UMEM offsets of free TX frames (a stack) */
-	uint8_t *scratch;    /* sg: frames of several descriptors made whole */
+	uint32_t max_len;   /* longest TX frame: frame_size, more with sg */
+	uint32_t rx_held;   /* frames handed out by rx_burst, not released */
+	uint32_t rx_idx;    /* RX ring index of the oldest held descriptor */
+	uint32_t tx_free_n; /* entries of tx_free in use */
+	uint64_t *tx_free;  /* UMEM offsets of free TX frames (a stack) */
+	uint8_t *scratch;   /* sg: frames of several descriptors made whole */
 	uint32_t scratch_used;
 	int fd;
-	bool sg;             /* bound with XDP_USE_SG (multi-buffer) */
+	bool sg; /* bound with XDP_USE_SG (multi-buffer) */
 	bool zerocopy;
 	bool drv;
 
@@ -90,109 +70,13 @@ struct xsk {
 
 	struct xsk_umem *umem;
 	struct xsk_socket *sock;
-	struct ifprog *prog;
+	struct xdpprog *prog;
 	uint32_t queue_id;
 	size_t area_size;
 	bool own_area;
-	uint32_t rx_frames;  /* frames [0, rx_frames) feed the fill ring */
+	uint32_t rx_frames; /* frames [0, rx_frames) feed the fill ring */
 	uint32_t frame_num;
 };
-
-/*
- * libxdp and libbpf print to stderr unless told otherwise. Their messages
- * go to a per-thread buffer instead, filled only inside xsk_open/xsk_close
- * (capturing is on), so a failure can quote what the library said.
- */
-static pthread_once_t print_once = PTHREAD_ONCE_INIT;
-static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct ifprog *progs; /* under open_lock */
-static __thread bool capturing;
-static __thread char lib_msg[512];
-
-/* Append s to the string in dst (size bytes), truncating quietly. */
-static void append(char *dst, size_t size, const char *s)
-{
-	size_t len = strnlen(dst, size), n = strlen(s);
-
-	if (len + 1 >= size)
-		return;
-	if (n > size - len - 1)
-		n = size - len - 1;
-	memcpy(dst + len, s, n);
-	dst[len + n] = '\0';
-}
-
-static void capture(int warn, const char *fmt, va_list ap)
-{
-	char msg[sizeof(lib_msg)], old[sizeof(lib_msg)];
-	size_t len;
-
-	if (!capturing || !warn)
-		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	len = strlen(msg);
-	while (len && (msg[len - 1] == '\n' || msg[len - 1] == '.'))
-		msg[--len] = '\0';
-	/* Newest first, joined with "; ": the cause (often the kernel's own
-	 * message) comes last and must survive truncation. */
-	memcpy(old, lib_msg, sizeof(old));
-	lib_msg[0] = '\0';
-	append(lib_msg, sizeof(lib_msg), msg);
-	if (old[0]) {
-		append(lib_msg, sizeof(lib_msg), "; ");
-		append(lib_msg, sizeof(lib_msg), old);
-	}
-}
-
-static int xdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
-{
-	capture(level == LIBXDP_WARN, fmt, ap);
-	return 0;
-}
-
-static int bpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	capture(level == LIBBPF_WARN, fmt, ap);
-	return 0;
-}
-
-static void install_print(void)
-{
-	libxdp_set_print(xdp_print);
-	libbpf_set_print(bpf_print);
-}
-
-static void lock_lib(void)
-{
-	pthread_once(&print_once, install_print);
-	pthread_mutex_lock(&open_lock);
-	capturing = true;
-	lib_msg[0] = '\0';
-}
-
-static void unlock_lib(void)
-{
-	capturing = false;
-	pthread_mutex_unlock(&open_lock);
-}
-
-/* Format err, appending the captured library message if any. */
-static void fail(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void fail(char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, ERR_LEN, fmt, ap);
-	va_end(ap);
-	if (lib_msg[0]) {
-		append(err, ERR_LEN, " (");
-		append(err, ERR_LEN, lib_msg);
-		append(err, ERR_LEN, ")");
-	}
-}
 
 static bool is_pow2(uint32_t v)
 {
@@ -210,7 +94,7 @@ static uint32_t roundup_pow2(uint32_t v)
 
 static int get_mtu(const char *ifname, uint32_t *ret_mtu)
 {
-	struct ifreq ifr = { 0 };
+	struct ifreq ifr = {0};
 	int fd, rc = 0;
 
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -235,20 +119,18 @@ static uint32_t max_mtu(uint32_t frame_size)
  * Check p, fill in defaults; the MTU decides the default frame size and
  * whether frames need several descriptors (*ret_sg).
  */
-static int check_params(const struct xsk_params *p, struct xsk_params *q, bool *ret_sg,
-			char *err)
+static int check_params(const struct xsk_params *p, struct xsk_params *q, bool *ret_sg, char *err)
 {
 	uint32_t mtu = 0;
 	int rc;
 
 	*q = *p;
 	if (!p->ifname || !p->ifname[0] || strlen(p->ifname) >= IF_NAMESIZE) {
-		fail(err, "interface name missing or longer than %d bytes", IF_NAMESIZE - 1);
-		return -EINVAL;
+		return err_set(err, EINVAL, "interface name missing or longer than %d bytes",
+			       IF_NAMESIZE - 1);
 	}
 	if (!if_nametoindex(p->ifname)) {
-		fail(err, "no interface %s in this network namespace", p->ifname);
-		return -ENODEV;
+		return err_set(err, ENODEV, "no interface %s in this network namespace", p->ifname);
 	}
 	if (!q->frame_num)
 		q->frame_num = XSK_FRAME_NUM_DEFAULT;
@@ -257,394 +139,67 @@ static int check_params(const struct xsk_params *p, struct xsk_params *q, bool *
 	if (!q->tx_size)
 		q->tx_size = XSK_RING_SIZE_DEFAULT;
 	if (q->frame_num < FRAME_NUM_MIN || q->frame_num > FRAME_NUM_MAX) {
-		fail(err, "frame_num %u out of range %u..%u", q->frame_num, FRAME_NUM_MIN,
-		     FRAME_NUM_MAX);
-		return -EINVAL;
+		return err_set(err, EINVAL, "frame_num %u out of range %u..%u", q->frame_num,
+			       FRAME_NUM_MIN, FRAME_NUM_MAX);
 	}
 	if (!is_pow2(q->rx_size) || !is_pow2(q->tx_size) || q->rx_size > RING_SIZE_MAX ||
 	    q->tx_size > RING_SIZE_MAX) {
-		fail(err, "ring sizes (rx %u, tx %u) must be powers of 2 up to %u", q->rx_size,
-		     q->tx_size, RING_SIZE_MAX);
-		return -EINVAL;
+		return err_set(err, EINVAL,
+			       "ring sizes (rx %u, tx %u) must be powers of 2 up to %u", q->rx_size,
+			       q->tx_size, RING_SIZE_MAX);
 	}
 	if (q->bind > XSK_BIND_ZEROCOPY || q->xdp > XSK_XDP_DRV) {
-		fail(err, "unknown bind or xdp mode");
-		return -EINVAL;
+		return err_set(err, EINVAL, "unknown bind or xdp mode");
 	}
 	if (q->bind == XSK_BIND_ZEROCOPY && q->xdp == XSK_XDP_SKB) {
-		fail(err, "zero-copy needs drv XDP mode, not skb");
-		return -EINVAL;
+		return err_set(err, EINVAL, "zero-copy needs drv XDP mode, not skb");
 	}
 	if (q->frame_size && q->frame_size != 2048 && q->frame_size != 4096) {
-		fail(err, "frame_size %u: must be 2048 or 4096", q->frame_size);
-		return -EINVAL;
+		return err_set(err, EINVAL, "frame_size %u: must be 2048 or 4096", q->frame_size);
 	}
 
 	rc = get_mtu(p->ifname, &mtu);
 	if (rc) {
-		fail(err, "cannot read the MTU of %s: %s", p->ifname, strerror(-rc));
-		return rc;
+		return err_set(err, -rc, "cannot read the MTU of %s: %s", p->ifname, strerror(-rc));
 	}
 	/* Jumbo frames take 4096-byte frames too: a 9000-byte MTU needs 3
 	 * descriptors of them, 6 of 2048. */
 	if (!q->frame_size)
 		q->frame_size = mtu > max_mtu(2048) ? 4096 : 2048;
 	if (mtu + ETH_HLEN + VLAN_HLEN > XSK_TX_FRAGS_MAX * q->frame_size) {
-		fail(err, "MTU %u of %s needs more than %u frames of %u bytes; use 4096", mtu,
-		     p->ifname, XSK_TX_FRAGS_MAX, q->frame_size);
-		return -EINVAL;
+		return err_set(err, EINVAL,
+			       "MTU %u of %s needs more than %u frames of %u bytes; use 4096", mtu,
+			       p->ifname, XSK_TX_FRAGS_MAX, q->frame_size);
 	}
 
 	if (q->umem_area) {
 		if ((uintptr_t)q->umem_area % (uintptr_t)sysconf(_SC_PAGESIZE) ||
 		    q->umem_size < (size_t)q->frame_num * q->frame_size) {
-			fail(err, "umem_area must be page aligned and hold %u frames of %u bytes",
-			     q->frame_num, q->frame_size);
-			return -EINVAL;
+			return err_set(
+			    err, EINVAL,
+			    "umem_area must be page aligned and hold %u frames of %u bytes",
+			    q->frame_num, q->frame_size);
 		}
 	}
 	*ret_sg = mtu > max_mtu(q->frame_size);
 	return 0;
 }
 
-/*
- * The queues of ifname as ethtool counts them (the largest of its RX, TX
- * and combined maxima: drivers count differently); 1 when it does not say.
- */
-static uint32_t max_queues(const char *ifname)
-{
-	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
-	struct ifreq ifr = { 0 };
-	uint32_t n = 1;
-	int fd;
-
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return n;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	ifr.ifr_data = (void *)&ch;
-	if (!ioctl(fd, SIOCETHTOOL, &ifr)) {
-		n = ch.max_rx > ch.max_tx ? ch.max_rx : ch.max_tx;
-		if (ch.max_combined > n)
-			n = ch.max_combined;
-		if (!n)
-			n = 1;
-	}
-	close(fd);
-	return n;
-}
-
-/* The name of XDP program id, in ret_name (BPF_OBJ_NAME_LEN bytes); "?" when unreadable. */
-static void prog_name(uint32_t id, char *ret_name)
-{
-	struct bpf_prog_info info = { 0 };
-	uint32_t len = sizeof(info);
-	int fd;
-
-	strcpy(ret_name, "?");
-	fd = bpf_prog_get_fd_by_id(id);
-	if (fd < 0)
-		return;
-	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.name[0])
-		memcpy(ret_name, info.name, BPF_OBJ_NAME_LEN);
-	close(fd);
-}
-
-/*
- * Load the XDP program over the XSKMAP map_fd, as raw BPF instructions (no
- * compiler, no object file):
- *
- *	r2 = ctx->rx_queue_index
- *	r1 = map_fd			(a 64-bit immediate: two instructions)
- *	r3 = XDP_PASS			(the action when the queue has no socket)
- *	r0 = bpf_redirect_map(r1, r2, r3)
- *	exit
- *
- * Frags-aware (BPF_F_XDP_HAS_FRAGS); a kernel before 5.18 refuses the flag
- * (EINVAL) and gets the program without it, which serves MTUs up to a
- * page. The program's fd, or -errno.
- */
-static int load_prog(int map_fd)
-{
-	const struct bpf_insn insns[] = {
-		{ .code = BPF_LDX | BPF_MEM | BPF_W, .dst_reg = BPF_REG_2, .src_reg = BPF_REG_1,
-		  .off = offsetof(struct xdp_md, rx_queue_index) },
-		{ .code = BPF_LD | BPF_IMM | BPF_DW, .dst_reg = BPF_REG_1,
-		  .src_reg = BPF_PSEUDO_MAP_FD, .imm = map_fd },
-		{ .imm = 0 }, /* the upper half of the immediate */
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_3, .imm = XDP_PASS },
-		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_redirect_map },
-		{ .code = BPF_JMP | BPF_EXIT },
-	};
-	const size_t n = sizeof(insns) / sizeof(insns[0]);
-	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_XDP,
-		    .prog_flags = BPF_F_XDP_HAS_FRAGS);
-	int fd;
-
-	fd = bpf_prog_load(BPF_PROG_TYPE_XDP, PROG_NAME, "BSD", insns, n, &opts);
-	if (fd == -EINVAL) {
-		opts.prog_flags = 0;
-		fd = bpf_prog_load(BPF_PROG_TYPE_XDP, PROG_NAME, "BSD", insns, n, &opts);
-	}
-	return fd;
-}
-
-/* Errors no other mode can cure. */
-static bool fatal(int rc)
-{
-	return rc == -EPERM || rc == -EACCES || rc == -EAFNOSUPPORT || rc == -ENOMEM ||
-	       rc == -ENOBUFS || rc == -EBUSY || rc == -ENODEV;
-}
-
-static void describe(char *err, const struct xsk_params *q, int rc, const char *what)
-{
-	switch (-rc) {
-	case EAFNOSUPPORT:
-		fail(err, "AF_XDP is not available in this kernel");
-		break;
-	case EPERM:
-	case EACCES:
-		fail(err, "AF_XDP on %s needs CAP_NET_ADMIN, CAP_NET_RAW and CAP_BPF", q->ifname);
-		break;
-	case EBUSY:
-		fail(err, "queue %u of %s already has an AF_XDP socket", q->queue_id, q->ifname);
-		break;
-	case ENOBUFS:
-		fail(err, "cannot pin the UMEM: RLIMIT_MEMLOCK too low (or lacking CAP_IPC_LOCK)");
-		break;
-	case EINVAL:
-		fail(err, "%s on %s queue %u failed: invalid argument (does the queue exist?)",
-		     what, q->ifname, q->queue_id);
-		break;
-	case EOPNOTSUPP:
-		fail(err, "%s on %s: not supported by the driver", what, q->ifname);
-		break;
-	default:
-		fail(err, "%s on %s queue %u failed: %s", what, q->ifname, q->queue_id,
-		     strerror(-rc));
-		break;
-	}
-}
-
-/* Why attaching a program in one mode failed (a link gives no kernel message). */
-static void describe_attach(char *err, size_t size, const char *ifname, int rc, bool drv)
-{
-	const char *mode = drv ? "drv" : "skb";
-
-	switch (-rc) {
-	case ERANGE:
-		snprintf(err, size, "%s refuses XDP in %s mode at its MTU (or its veth peer's)",
-			 ifname, mode);
-		break;
-	case EOPNOTSUPP:
-		snprintf(err, size, "%s has no XDP in %s mode", ifname, mode);
-		break;
-	case EBUSY:
-	case EEXIST:
-		snprintf(err, size, "%s got another XDP program meanwhile", ifname);
-		break;
-	case EPERM:
-	case EACCES:
-		snprintf(err, size, "attaching XDP to %s needs CAP_NET_ADMIN and CAP_BPF", ifname);
-		break;
-	default:
-		snprintf(err, size, "attaching XDP to %s in %s mode failed: %s", ifname, mode,
-			 strerror(-rc));
-		break;
-	}
-}
-
-/* Attach p's program to its interface in drv or skb mode. 0 or -errno. */
-static int attach_mode(struct ifprog *p, bool drv)
-{
-	/* A link, not a netlink attachment: see xsk.h. */
-	LIBBPF_OPTS(bpf_link_create_opts, opts,
-		    .flags = drv ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE);
-	int fd;
-
-	fd = bpf_link_create(p->prog_fd, p->ifindex, BPF_XDP, &opts);
-	if (fd < 0)
-		return fd;
-	p->link_fd = fd;
-	p->drv = drv;
-	return 0;
-}
-
-/* Attach p's program in the mode q asks: drv, skb, or drv falling back to skb. */
-static int attach(struct ifprog *p, const struct xsk_params *q, char *err)
-{
-	char drv_err[128] = "", skb_err[128];
-	int rc;
-
-	if (q->xdp != XSK_XDP_SKB) {
-		rc = attach_mode(p, true);
-		if (!rc)
-			return 0;
-		if (q->xdp == XSK_XDP_DRV || q->bind == XSK_BIND_ZEROCOPY || fatal(rc)) {
-			describe_attach(drv_err, sizeof(drv_err), q->ifname, rc, true);
-			fail(err, "%s", drv_err);
-			return rc;
-		}
-		describe_attach(drv_err, sizeof(drv_err), q->ifname, rc, true);
-	}
-	rc = attach_mode(p, false);
-	if (rc) {
-		describe_attach(skb_err, sizeof(skb_err), q->ifname, rc, false);
-		fail(err, "%s%s%s", skb_err, drv_err[0] ? "; " : "", drv_err);
-	}
-	return rc;
-}
-
-/* Detach (closing the link does) and free. Accepts a half-built p. */
-static void ifprog_free(struct ifprog *p)
-{
-	if (p->link_fd >= 0)
-		close(p->link_fd);
-	if (p->prog_fd >= 0)
-		close(p->prog_fd);
-	if (p->map_fd >= 0)
-		close(p->map_fd);
-	free(p);
-}
-
-/* Whether p's XSKMAP has an entry for q's queue. 0 or -EINVAL. */
-static int ifprog_has_queue(const struct ifprog *p, const struct xsk_params *q, char *err)
-{
-	if (q->queue_id < p->queues)
-		return 0;
-	fail(err, "%s has no queue %u (it has %u)", q->ifname, q->queue_id, p->queues);
-	return -EINVAL;
-}
-
-/* Share p, our program on q's interface, if q agrees with it. */
-static int ifprog_share(struct ifprog *p, const struct xsk_params *q, char *err)
-{
-	const char *mode = p->drv ? "drv" : "skb";
-
-	/* Every socket on an interface shares one program: follow its mode. */
-	if (q->xdp != XSK_XDP_AUTO && (q->xdp == XSK_XDP_DRV) != p->drv) {
-		fail(err, "%s already has an XDP program in %s mode", q->ifname, mode);
-		return -EEXIST;
-	}
-	if (!p->drv && q->bind == XSK_BIND_ZEROCOPY) {
-		fail(err, "zero-copy needs drv XDP mode, but %s runs XDP in skb mode", q->ifname);
-		return -EOPNOTSUPP;
-	}
-	if (ifprog_has_queue(p, q, err))
-		return -EINVAL;
-	p->refs++;
-	return 0;
-}
-
-/*
- * A reference to the program steering q's interface to our sockets: the one
- * they already share, or a new one, loaded and attached in the mode q asks.
- * An interface running any other XDP program is refused (EEXIST).
- */
-static int ifprog_get(const struct xsk_params *q, struct ifprog **ret_prog, char *err)
-{
-	LIBBPF_OPTS(bpf_xdp_query_opts, qopts);
-	int ifindex = (int)if_nametoindex(q->ifname);
-	char name[BPF_OBJ_NAME_LEN];
-	struct stat ns = { 0 };
-	struct ifprog *p;
-	int rc;
-
-	/* Interface indexes are per namespace. Without /proc, one namespace
-	 * is all we can tell apart. */
-	stat("/proc/thread-self/ns/net", &ns);
-	for (p = progs; p; p = p->next) {
-		if (p->ifindex == ifindex && p->ns_ino == ns.st_ino && p->ns_dev == ns.st_dev) {
-			rc = ifprog_share(p, q, err);
-			if (!rc)
-				*ret_prog = p;
-			return rc;
-		}
-	}
-
-	rc = bpf_xdp_query(ifindex, 0, &qopts);
-	if (rc) {
-		fail(err, "cannot query the XDP program of %s: %s", q->ifname, strerror(-rc));
-		return rc;
-	}
-	if (qopts.attach_mode != XDP_ATTACHED_NONE) {
-		prog_name(qopts.prog_id, name);
-		if (strcmp(name, PROG_NAME) == 0)
-			fail(err, "%s is taken by another process's AF_XDP sockets (another valed?)",
-			     q->ifname);
-		else
-			fail(err, "%s already runs XDP program %s; detach it first", q->ifname,
-			     name);
-		return -EEXIST;
-	}
-	p = calloc(1, sizeof(*p));
-	if (!p) {
-		fail(err, "out of memory");
-		return -ENOMEM;
-	}
-	p->map_fd = p->prog_fd = p->link_fd = -1;
-	p->ns_dev = ns.st_dev;
-	p->ns_ino = ns.st_ino;
-	p->ifindex = ifindex;
-	p->queues = max_queues(q->ifname);
-	rc = ifprog_has_queue(p, q, err);
-	if (rc)
-		goto err_prog;
-	p->map_fd = bpf_map_create(BPF_MAP_TYPE_XSKMAP, MAP_NAME, sizeof(int), sizeof(int),
-				   p->queues, NULL);
-	if (p->map_fd < 0) {
-		rc = p->map_fd;
-		describe(err, q, rc, "creating the XSKMAP");
-		goto err_prog;
-	}
-	p->prog_fd = load_prog(p->map_fd);
-	if (p->prog_fd < 0) {
-		rc = p->prog_fd;
-		describe(err, q, rc, "loading the XDP program");
-		goto err_prog;
-	}
-	rc = attach(p, q, err);
-	if (rc)
-		goto err_prog;
-	p->refs = 1;
-	p->next = progs;
-	progs = p;
-	*ret_prog = p;
-	return 0;
-
-err_prog:
-	ifprog_free(p);
-	return rc;
-}
-
-/* Drop a reference; the last one detaches the program. */
-static void ifprog_put(struct ifprog *p)
-{
-	struct ifprog **pp;
-
-	if (--p->refs)
-		return;
-	for (pp = &progs; *pp != p; pp = &(*pp)->next)
-		;
-	*pp = p->next;
-	ifprog_free(p);
-}
-
 /* One attempt: a fresh UMEM and socket. 0 or -errno. */
 static int create_once(struct xsk *x, const struct xsk_params *q)
 {
 	struct xsk_umem_config ucfg = {
-		.fill_size = roundup_pow2(x->rx_frames),
-		.comp_size = roundup_pow2(x->frame_num - x->rx_frames),
-		.frame_size = x->frame_size,
-		.frame_headroom = 0,
-		.flags = 0,
+	    .fill_size = roundup_pow2(x->rx_frames),
+	    .comp_size = roundup_pow2(x->frame_num - x->rx_frames),
+	    .frame_size = x->frame_size,
+	    .frame_headroom = 0,
+	    .flags = 0,
 	};
 	struct xsk_socket_config scfg = {
-		.rx_size = q->rx_size,
-		.tx_size = q->tx_size,
-		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD, /* ours: ifprog_get */
-		.bind_flags = XDP_USE_NEED_WAKEUP,
+	    .rx_size = q->rx_size,
+	    .tx_size = q->tx_size,
+	    .libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD, /* ours: xdpprog_get */
+	    .bind_flags = XDP_USE_NEED_WAKEUP,
 	};
 	int rc;
 
@@ -660,8 +215,7 @@ static int create_once(struct xsk *x, const struct xsk_params *q)
 	rc = xsk_umem__create(&x->umem, x->area, x->area_size, &x->fill, &x->comp, &ucfg);
 	if (rc)
 		return rc;
-	rc = xsk_socket__create(&x->sock, q->ifname, q->queue_id, x->umem, &x->rx, &x->tx,
-				&scfg);
+	rc = xsk_socket__create(&x->sock, q->ifname, q->queue_id, x->umem, &x->rx, &x->tx, &scfg);
 	if (rc) {
 		/* libxdp's failed create leaves the UMEM reusable only in
 		 * part; start the next attempt from scratch. */
@@ -679,7 +233,7 @@ static int create_once(struct xsk *x, const struct xsk_params *q)
  */
 static int try_create(struct xsk *x, const struct xsk_params *q)
 {
-	const struct timespec pause = { .tv_nsec = BUSY_PAUSE_NS };
+	const struct timespec pause = {.tv_nsec = BUSY_PAUSE_NS};
 	int rc, tries = BUSY_TRIES;
 
 	while ((rc = create_once(x, q)) == -EBUSY && --tries)
@@ -692,27 +246,28 @@ static int create_socket(struct xsk *x, const struct xsk_params *q, char *err)
 {
 	int rc;
 
-	rc = ifprog_get(q, &x->prog, err);
+	rc = xdpprog_get(q, &x->prog, err);
 	if (rc)
 		return rc;
-	x->drv = x->prog->drv;
+	x->drv = xdpprog_drv(x->prog);
 	rc = try_create(x, q);
 	if (rc == -EINVAL && x->sg) {
-		fail(err, "binding %s queue %u for multi-buffer frames (XDP_USE_SG, MTU over "
-			  "%u) failed: invalid argument (needs Linux 6.6)",
-		     q->ifname, q->queue_id, max_mtu(x->frame_size));
+		err_set(err, EINVAL,
+			"binding %s queue %u for multi-buffer frames (XDP_USE_SG, MTU over "
+			"%u) failed: invalid argument (needs Linux 6.6)",
+			q->ifname, q->queue_id, max_mtu(x->frame_size));
 		goto err_prog;
 	}
 	if (rc) {
-		describe(err, q, rc,
-			 q->bind == XSK_BIND_ZEROCOPY ? "zero-copy bind"
-			 : x->drv		       ? "AF_XDP bind (drv mode)"
-						       : "AF_XDP bind (skb mode)");
+		xdp_describe(err, q, rc,
+			     q->bind == XSK_BIND_ZEROCOPY ? "zero-copy bind"
+			     : x->drv			  ? "AF_XDP bind (drv mode)"
+							  : "AF_XDP bind (skb mode)");
 		goto err_prog;
 	}
-	rc = xsk_socket__update_xskmap(x->sock, x->prog->map_fd);
+	rc = xsk_socket__update_xskmap(x->sock, xdpprog_map_fd(x->prog));
 	if (rc) {
-		describe(err, q, rc, "adding the socket to the XSKMAP");
+		xdp_describe(err, q, rc, "adding the socket to the XSKMAP");
 		goto err_socket;
 	}
 	return 0;
@@ -721,7 +276,7 @@ err_socket:
 	xsk_socket__delete(x->sock);
 	xsk_umem__delete(x->umem);
 err_prog:
-	ifprog_put(x->prog);
+	xdpprog_put(x->prog);
 	return rc;
 }
 
@@ -729,10 +284,10 @@ err_prog:
 static void destroy_socket(struct xsk *x)
 {
 	/* Out of the map first, so the program stops steering to it. */
-	bpf_map_delete_elem(x->prog->map_fd, &x->queue_id);
+	bpf_map_delete_elem(xdpprog_map_fd(x->prog), &x->queue_id);
 	xsk_socket__delete(x->sock);
 	xsk_umem__delete(x->umem);
-	ifprog_put(x->prog);
+	xdpprog_put(x->prog);
 }
 
 static int alloc_umem(struct xsk *x, const struct xsk_params *q)
@@ -775,7 +330,7 @@ static void prime_frames(struct xsk *x)
 
 static void read_options(struct xsk *x)
 {
-	struct xdp_options opts = { 0 };
+	struct xdp_options opts = {0};
 	socklen_t len = sizeof(opts);
 
 	if (!getsockopt(x->fd, SOL_XDP, XDP_OPTIONS, &opts, &len))
@@ -791,10 +346,9 @@ struct xsk *xsk_open(const struct xsk_params *p, char *err)
 
 	if (err)
 		err[0] = '\0';
-	lock_lib();
+	xdp_lib_lock();
 	if (!p) {
-		rc = -EINVAL;
-		fail(err, "no parameters");
+		rc = err_set(err, EINVAL, "no parameters");
 		goto err_params;
 	}
 	rc = check_params(p, &q, &sg, err);
@@ -802,29 +356,27 @@ struct xsk *xsk_open(const struct xsk_params *p, char *err)
 		goto err_params;
 	x = calloc(1, sizeof(*x));
 	if (!x) {
-		rc = -ENOMEM;
-		fail(err, "out of memory");
+		rc = err_set(err, ENOMEM, "out of memory");
 		goto err_params;
 	}
 	x->sg = sg;
 	x->queue_id = q.queue_id;
 	rc = alloc_umem(x, &q);
 	if (rc) {
-		fail(err, "cannot allocate a %zu-byte UMEM: %s", x->area_size, strerror(-rc));
+		err_set(err, -rc, "cannot allocate a %zu-byte UMEM: %s", x->area_size,
+			strerror(-rc));
 		goto err_alloc;
 	}
 	x->max_len = sg ? XSK_TX_FRAGS_MAX * x->frame_size : x->frame_size;
 	x->tx_free = calloc(x->frame_num - x->rx_frames, sizeof(*x->tx_free));
 	if (!x->tx_free) {
-		rc = -ENOMEM;
-		fail(err, "out of memory");
+		rc = err_set(err, ENOMEM, "out of memory");
 		goto err_umem;
 	}
 	if (sg) {
 		x->scratch = malloc(XSK_RX_SCRATCH);
 		if (!x->scratch) {
-			rc = -ENOMEM;
-			fail(err, "out of memory");
+			rc = err_set(err, ENOMEM, "out of memory");
 			goto err_free_list;
 		}
 	}
@@ -834,12 +386,12 @@ struct xsk *xsk_open(const struct xsk_params *p, char *err)
 	x->fd = xsk_socket__fd(x->sock);
 	read_options(x);
 	if (q.bind == XSK_BIND_ZEROCOPY && !x->zerocopy) {
-		rc = -EOPNOTSUPP;
-		fail(err, "zero-copy requested but %s bound in copy mode", q.ifname);
+		rc = err_set(err, EOPNOTSUPP, "zero-copy requested but %s bound in copy mode",
+			     q.ifname);
 		goto err_socket;
 	}
 	prime_frames(x);
-	unlock_lib();
+	xdp_lib_unlock(NULL);
 	return x;
 
 err_socket:
@@ -854,7 +406,7 @@ err_umem:
 err_alloc:
 	free(x);
 err_params:
-	unlock_lib();
+	xdp_lib_unlock(err);
 	errno = -rc;
 	return NULL;
 }
@@ -863,9 +415,9 @@ void xsk_close(struct xsk *x)
 {
 	if (!x)
 		return;
-	lock_lib();
+	xdp_lib_lock();
 	destroy_socket(x);
-	unlock_lib();
+	xdp_lib_unlock(NULL);
 	free(x->scratch);
 	free(x->tx_free);
 	if (x->own_area)
@@ -922,7 +474,8 @@ static void give_back(struct xsk *x, uint32_t ndesc)
 
 		/* Back to the frame start: the descriptor points past the
 		 * kernel's headroom. */
-		*xsk_ring_prod__fill_addr(&x->fill, idx + i) = xsk_umem__extract_addr(d->addr) & mask;
+		*xsk_ring_prod__fill_addr(&x->fill, idx + i) =
+		    xsk_umem__extract_addr(d->addr) & mask;
 	}
 	xsk_ring_prod__submit(&x->fill, ndesc);
 	xsk_ring_cons__release(&x->rx, ndesc);
@@ -1156,7 +709,7 @@ uint32_t xsk_tx_burst(struct xsk *x, const struct kframe *frames, uint32_t n)
 
 int xsk_stats(const struct xsk *x, struct xsk_stats *ret)
 {
-	struct xdp_statistics ks = { 0 };
+	struct xdp_statistics ks = {0};
 	socklen_t len = sizeof(ks);
 
 	if (getsockopt(x->fd, SOL_XDP, XDP_STATISTICS, &ks, &len) < 0)

@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rpc.h"
+#include "params.h"
+#include "wire.h" /* CTL_LINE_MAX */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
