@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
+
 /*
  * Entry word, 64 bits: bits 0..47 the MAC (byte 0 in bits 0..7, as loaded by
  * mac_key() below), bits 48..55 the port, bits 56..63 the flags. An empty way
@@ -47,17 +49,6 @@ struct fdb {
 	uint32_t entries; /* written under lock, read relaxed without it */
 	uint64_t learned, moved, evicted, expired, full; /* relaxed atomics */
 };
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory");
-#else
-	__asm__ __volatile__("" ::: "memory");
-#endif
-}
 
 /*
  * Test-and-test-and-set spinlock. Hold times are a handful of loads and stores

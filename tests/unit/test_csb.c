@@ -37,6 +37,7 @@
 
 #include <cmocka.h>
 
+#include "cpu.h"
 #include "csb.h"
 #include "kring.h"
 
@@ -204,15 +205,6 @@ struct race {
 	uint32_t sleeps;
 	uint32_t lost;
 };
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
 
 /* Wait until *v >= want: spin first (the other thread acts within
  * nanoseconds, where the races are), then yield (it may need our CPU). */
